@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { formatDiagnostic, type Diagnostic } from '../engine/api/diagnostics.js';
+import { compileTopology, compileTopologyFile, PASSES } from '../engine/compiler/index.js';
+import { loadTestFile, looksLikeTestFile } from '../engine/test-file/validate.js';
+import { FORMATS, renderGraph, type Format } from '../engine/describe/index.js';
+
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  run(args: { values: Record<string, unknown>; positionals: string[] }, out: Output): number;
+}
+
+/** Where the CLI writes; colour only on a terminal, and never when NO_COLOR is set. */
+export interface Output {
+  stdout(line: string): void;
+  stderr(line: string): void;
+  readonly color: boolean;
+}
+
+const paint = (on: boolean, code: string, s: string): string => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
+
+function printDiagnostics(list: readonly Diagnostic[], out: Output): void {
+  for (const d of list) {
+    const line = formatDiagnostic(d);
+    if (!out.color) out.stderr(line);
+    else {
+      const where = `${d.file}:${d.line}:${d.col}:`;
+      out.stderr(paint(true, '1', where) + paint(true, '31', line.slice(where.length)));
+    }
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  validate: {
+    summary: 'check topology files; print `ok` per valid file, else one `file:line:col: path: message` line per problem',
+    usage: 'duality validate FILE...',
+    options: {},
+    run({ positionals }, out) {
+      if (positionals.length === 0) return usage(out, 'validate needs at least one FILE');
+      let failed = false;
+      for (const file of positionals) {
+        const { diagnostics } = validateFile(file);
+        if (diagnostics.length === 0) out.stdout(`${file}: ${paint(out.color, '32', 'ok')}`);
+        else {
+          failed = true;
+          printDiagnostics(diagnostics, out);
+        }
+      }
+      return failed ? 1 : 0;
+    },
+  },
+  describe: {
+    summary: 'show the compiled topology: sub-topologies, nodes, topics, stores and repartition points',
+    usage: `duality describe FILE [--format ${FORMATS.join('|')}] [--pass NAME]`,
+    options: { format: { type: 'string', short: 'f', default: 'text' }, pass: { type: 'string' } },
+    run({ values, positionals }, out) {
+      if (positionals.length !== 1) return usage(out, 'describe takes exactly one FILE');
+      const format = values.format as string;
+      if (!(FORMATS as readonly string[]).includes(format)) return usage(out, `--format must be one of ${FORMATS.join(', ')}`);
+      const pass = values.pass as string | undefined;
+      if (pass !== undefined && !PASSES.some((p) => p.name === pass)) {
+        return usage(out, `--pass must be one of ${PASSES.map((p) => p.name).join(', ')}`);
+      }
+      const result = compileTopologyFile(positionals[0]!, pass ? { stopAfter: pass } : {});
+      if (result.diagnostics.length > 0) {
+        printDiagnostics(result.diagnostics, out);
+        return 1;
+      }
+      if (pass) {
+        const { raw: _raw, ...state } = result.state!;
+        out.stdout(JSON.stringify(state, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v), 2));
+        return 0;
+      }
+      out.stdout(renderGraph(result.graph!, format as Format).trimEnd());
+      return 0;
+    },
+  },
+};
+
+/** A topology, or a topology test file (which names its topology): both are checked. */
+function validateFile(file: string): { diagnostics: readonly Diagnostic[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return compileTopologyFile(file); // reports the unreadable file
+  }
+  return looksLikeTestFile(text) ? loadTestFile(file, text) : compileTopology(file, text);
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'duality: declarative stream processing with Kafka Streams semantics',
+    '',
+    'Usage: duality COMMAND [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options:',
+    '  -h, --help     show help (also after a command: duality validate --help)',
+    '  -v, --version  print the version',
+    '',
+    'Exit status: 0 on success, 1 when a topology is invalid, 2 on a usage error.',
+  ].join('\n');
+}
+
+function commandHelp(name: string, c: Command): string {
+  const opts = Object.entries(c.options).map(([k, o]) => `  ${o.short ? `-${o.short}, ` : '    '}--${k}${o.type === 'string' ? ' VALUE' : ''}${o.default !== undefined ? `  (default ${String(o.default)})` : ''}`);
+  return [`Usage: ${c.usage}`, '', `${name}: ${c.summary}`, '', 'Options:', ...opts, '  -h, --help  show this help'].join('\n');
+}
+
+function usage(out: Output, message: string): number {
+  out.stderr(`duality: ${message}`);
+  out.stderr('Run `duality --help` for usage.');
+  return 2;
+}
+
+function defaultOutput(): Output {
+  const color = process.stderr.isTTY === true && !process.env.NO_COLOR;
+  return { stdout: (l) => process.stdout.write(l + '\n'), stderr: (l) => process.stderr.write(l + '\n'), color };
+}
+
+/** Runs the command line; returns the exit status. */
+export async function main(argv: string[], out: Output = defaultOutput()): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    out.stdout(mainHelp());
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '-v' || first === '--version') {
+    out.stdout(version());
+    return 0;
+  }
+  const command = COMMANDS[first];
+  if (!command) return usage(out, `unknown command "${first}"`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    return usage(out, (e as Error).message);
+  }
+  if (parsed.values.help) {
+    out.stdout(commandHelp(first, command));
+    return 0;
+  }
+  return command.run(parsed as { values: Record<string, unknown>; positionals: string[] }, out);
+}

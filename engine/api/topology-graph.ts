@@ -1,0 +1,99 @@
+/**
+ * The compiled topology: plain, JSON-serialisable data. The compiler produces it; `describe`, the
+ * HTTP API and the runtime read it. Nothing here refers to runtime objects.
+ */
+export type Serde = 'string' | 'json' | 'long' | 'int' | 'double' | 'bytes';
+export type Kind = 'stream' | 'grouped' | 'table';
+
+export interface WindowSpec {
+  readonly type: 'tumbling' | 'hopping' | 'sliding' | 'session';
+  readonly sizeMs?: number;
+  readonly advanceMs?: number;
+  readonly gapMs?: number;
+  readonly graceMs: number;
+  readonly retentionMs: number;
+}
+
+export interface GraphNode {
+  /** Stable, derived from the YAML: `word-counts.3.count`, `lines.source`. */
+  readonly id: string;
+  /** `source`, `table-source`, `merge`, a step name, `repartition-sink`, `repartition-source` or `sink`. */
+  readonly type: string;
+  /** The stream or table this node belongs to. */
+  readonly definition: string;
+  /** JSON pointer of the YAML that made it, for errors at run time. */
+  readonly pointer: string;
+  /** Upstream nodes in the same sub-topology (data edges). */
+  readonly inputs: string[];
+  /** What flows out of the node. */
+  readonly kind: Kind;
+  readonly windowed: boolean;
+  readonly keySerde: Serde;
+  readonly valueSerde: Serde;
+  /** Step arguments as plain data: CEL sources as strings, durations in ms. */
+  readonly args: Record<string, unknown>;
+  /** State stores the node writes (owns) or reads. */
+  readonly stores: string[];
+  /** The topic read or written (sources, sinks, repartition points). */
+  readonly topic?: string;
+}
+
+export type TopicRole = 'source' | 'sink' | 'repartition' | 'changelog' | 'dlq';
+
+export interface TopicInfo {
+  readonly name: string;
+  readonly role: TopicRole;
+  /** Internal topics are created and owned by the application (prefixed with its name). */
+  readonly internal: boolean;
+  /** Internal topics: compacted (changelogs) or deleted after use (repartition). */
+  readonly cleanupPolicy?: 'compact' | 'delete' | 'compact,delete';
+}
+
+export interface StoreInfo {
+  readonly name: string;
+  readonly type: 'key-value' | 'window' | 'session';
+  /** The node that writes the store. */
+  readonly node: string;
+  readonly changelogTopic: string;
+  readonly keySerde: Serde;
+  readonly valueSerde: Serde;
+  /** Queryable over HTTP under this table name. */
+  readonly queryable?: string;
+  readonly retentionMs?: number;
+}
+
+export interface Subtopology {
+  readonly id: number;
+  readonly nodes: string[];
+  readonly sourceTopics: string[];
+  readonly sinkTopics: string[];
+  readonly stores: string[];
+}
+
+export interface DefinitionInfo {
+  readonly name: string;
+  readonly kind: 'stream' | 'table';
+  readonly windowed: boolean;
+  /** The node whose output is this stream or table. */
+  readonly node: string;
+  /** Tables: the store holding the current value, queryable by the table's name. */
+  readonly store?: string;
+  readonly keySerde: Serde;
+  readonly valueSerde: Serde;
+}
+
+export interface TopologyGraph {
+  readonly version: 1;
+  readonly name: string;
+  readonly kafka?: { readonly brokers: string[]; readonly clientId?: string };
+  readonly processing: { readonly guarantee: 'at_least_once' | 'exactly_once'; readonly commitIntervalMs: number };
+  readonly errors: { readonly policy: 'dlq' | 'skip' | 'fail'; readonly topic: string };
+  readonly definitions: DefinitionInfo[];
+  /** In topological order: every node after its inputs. */
+  readonly nodes: GraphNode[];
+  readonly topics: TopicInfo[];
+  readonly stores: StoreInfo[];
+  readonly subtopologies: Subtopology[];
+  /** Groups of topics that must have the same partition count (joined inputs). */
+  readonly copartitionGroups: string[][];
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import type { Diagnostic } from '../api/diagnostics.js';
+import type { TopologyGraph } from '../api/topology-graph.js';
+import { loadYaml } from '../loader/load-yaml.js';
+import { validateAgainstSchema } from '../validation/schema-validator.js';
+import { assignStores } from './assign-stores.js';
+import { buildGraph } from './build-graph.js';
+import { checkCopartitioning } from './check-copartitioning.js';
+import { checkDurations } from './check-durations.js';
+import { compileExpressions } from './compile-expressions.js';
+import { finishGraph } from './finish-graph.js';
+import { inferKinds } from './infer-kinds.js';
+import { insertRepartitions } from './insert-repartitions.js';
+import { lowerSugar } from './lower-sugar.js';
+import { Diagnostics, type CompilerState, type Pass } from './model.js';
+import { resolveReferences } from './resolve-references.js';
+import { splitSubtopologies } from './split-subtopologies.js';
+
+/** Passes that check the document; all run, so every problem is reported at once. */
+export const CHECK_PASSES: readonly Pass[] = [lowerSugar, resolveReferences, inferKinds, checkDurations, compileExpressions];
+/** Passes that build the graph from a document that passed every check. */
+export const BUILD_PASSES: readonly Pass[] = [buildGraph, insertRepartitions, assignStores, splitSubtopologies, checkCopartitioning, finishGraph];
+export const PASSES: readonly Pass[] = [...CHECK_PASSES, ...BUILD_PASSES];
+
+
+export interface CompileResult {
+  /** Present when there are no diagnostics. */
+  readonly graph?: TopologyGraph;
+  /** Sorted by line and column. */
+  readonly diagnostics: Diagnostic[];
+  /** The compiler's state after `stopAfter`, when given. */
+  readonly state?: CompilerState;
+}
+
+export interface CompileOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Stop after the pass of this name and return its state (for `describe --pass`). */
+  readonly stopAfter?: string;
+}
+
+/** YAML text to a checked TopologyGraph, or every problem found, each at its line and column. */
+export function compileTopology(file: string, text: string, options: CompileOptions = {}): CompileResult {
+  const loaded = loadYaml(file, text, options.env ? { env: options.env } : {});
+  const diagnostics = new Diagnostics(file, loaded.positions);
+  diagnostics.list.push(...loaded.diagnostics);
+  if (loaded.data === undefined) return { diagnostics: sorted(diagnostics.list) };
+  for (const p of validateAgainstSchema(loaded.data)) diagnostics.error(p.pointer, p.message, { atKey: p.atKey });
+  if (diagnostics.count > 0) return { diagnostics: sorted(diagnostics.list) };
+
+  let state: CompilerState = { raw: loaded.data as Record<string, unknown> };
+  for (const pass of PASSES) {
+    if (pass === BUILD_PASSES[0] && diagnostics.count > 0) return { diagnostics: sorted(diagnostics.list) };
+    state = pass.run(state, diagnostics);
+    if (pass.name === options.stopAfter) return { diagnostics: sorted(diagnostics.list), state };
+  }
+  return diagnostics.count > 0 ? { diagnostics: sorted(diagnostics.list) } : { graph: state.graph!, diagnostics: [] };
+}
+
+/** Reads and compiles a file; an unreadable file is a diagnostic too. */
+export function compileTopologyFile(file: string, options: CompileOptions = {}): CompileResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    return { diagnostics: [{ file, line: 1, col: 1, path: '', message: `cannot read the file: ${reason}` }] };
+  }
+  return compileTopology(file, text, options);
+}
+
+function sorted(list: Diagnostic[]): Diagnostic[] {
+  return [...list].sort((a, b) => a.line - b.line || a.col - b.col);
+}

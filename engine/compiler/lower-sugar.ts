@@ -1,0 +1,68 @@
+import { STEP_BY_NAME } from '../../operators/index.js';
+import { pointerOf } from '../api/diagnostics.js';
+import type { Serde } from '../api/topology-graph.js';
+import { parseDuration } from './duration.js';
+import type { Definition, Document, Pass, StepUse } from './model.js';
+
+type Raw = Record<string, any>;
+
+/**
+ * Turns the schema-checked YAML data into the compiler's model, with defaults filled in and the
+ * short forms lowered: `to: topic`, `from: name`, bare-word steps.
+ */
+export const lowerSugar: Pass = {
+  name: 'lowerSugar',
+  run(state) {
+    const raw = state.raw as Raw;
+    const guarantee = raw.processing?.guarantee ?? 'at_least_once';
+    const definitions = new Map<string, Definition>();
+    for (const section of ['streams', 'tables'] as const) {
+      for (const [name, def] of Object.entries((raw[section] ?? {}) as Record<string, Raw>)) {
+        // A duplicate across sections is reported by resolveReferences; the first one is kept.
+        if (!definitions.has(name)) definitions.set(name, lowerDefinition(section, name, def ?? {}));
+      }
+    }
+    const doc: Document = {
+      name: raw.name,
+      ...(raw.kafka ? { kafka: raw.kafka } : {}),
+      guarantee,
+      commitIntervalMs: parseDuration(raw.processing?.commitInterval ?? '') ?? (guarantee === 'exactly_once' ? 100 : 1000),
+      errorPolicy: raw.errors?.policy ?? 'dlq',
+      dlqTopic: raw.errors?.topic ?? `${raw.name}-dlq`,
+      definitions,
+      order: [],
+    };
+    return { ...state, doc };
+  },
+};
+
+function lowerDefinition(section: 'streams' | 'tables', name: string, def: Raw): Definition {
+  const pointer = pointerOf([section, name]);
+  const steps: StepUse[] = ((def.steps ?? []) as unknown[]).map((step, index) => {
+    const stepPointer = `${pointer}/steps/${index}`;
+    if (typeof step === 'string') return { index, name: step, args: null, spec: STEP_BY_NAME.get(step)!, pointer: stepPointer };
+    const [stepName, args] = Object.entries(step as Raw)[0]!;
+    return { index, name: stepName, args, spec: STEP_BY_NAME.get(stepName)!, pointer: `${stepPointer}/${stepName}` };
+  });
+  const to = def.to === undefined ? undefined : typeof def.to === 'string' ? { topic: def.to } : def.to;
+  return {
+    name,
+    section,
+    pointer,
+    ...(def.topic !== undefined
+      ? {
+          source: {
+            topic: def.topic,
+            keySerde: (def.key ?? 'string') as Serde,
+            valueSerde: (def.value ?? 'json') as Serde,
+            ...(def.timestamp !== undefined ? { timestamp: String(def.timestamp) } : {}),
+          },
+        }
+      : {}),
+    from: def.from === undefined ? [] : [def.from].flat(),
+    merged: Array.isArray(def.from),
+    steps,
+    ...(to ? { to: { topic: to.topic, keySerde: to.key, valueSerde: to.value, pointer: `${pointer}/to` } } : {}),
+    emit: def.emit ?? 'changes',
+  };
+}

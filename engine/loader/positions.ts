@@ -1,0 +1,58 @@
+import type { LineCounter } from 'yaml';
+
+/** Where a node of the document came from: its value, and for a map entry its key. */
+export interface NodePosition {
+  readonly line: number;
+  readonly col: number;
+  readonly keyLine?: number;
+  readonly keyCol?: number;
+  /**
+   * For a one-line scalar whose source text is exactly its value (a plain scalar, or a quoted one
+   * without escapes), the offset in the file of the value's first character: lets an error inside
+   * an expression point at the exact column.
+   */
+  readonly verbatimStart?: number;
+}
+
+/**
+ * The side table from JSON pointer to source position, built while loading.
+ * Lookups fall back to the nearest ancestor that has a position.
+ */
+export class PositionTable {
+  private readonly map = new Map<string, NodePosition>();
+
+  constructor(private readonly lines: LineCounter) {}
+
+  set(pointer: string, pos: NodePosition): void {
+    this.map.set(pointer, pos);
+  }
+
+  get(pointer: string): NodePosition | undefined {
+    return this.map.get(pointer);
+  }
+
+  /** The position of the node at `pointer`, or of its nearest ancestor; `key` prefers a map entry's key. */
+  locate(pointer: string, key = false): { line: number; col: number } {
+    let p = pointer;
+    for (;;) {
+      const pos = this.map.get(p);
+      if (pos) {
+        if (key && pos.keyLine !== undefined && pos.keyCol !== undefined) return { line: pos.keyLine, col: pos.keyCol };
+        return { line: pos.line, col: pos.col };
+      }
+      if (p === '') return { line: 1, col: 1 };
+      p = p.slice(0, p.lastIndexOf('/'));
+    }
+  }
+
+  /** The position of character `index` inside the string value at `pointer` (exact for one-line scalars). */
+  locateInValue(pointer: string, index: number): { line: number; col: number } {
+    const pos = this.map.get(pointer);
+    if (pos?.verbatimStart !== undefined) return this.lines.linePos(pos.verbatimStart + index);
+    return this.locate(pointer);
+  }
+
+  offsetPos(offset: number): { line: number; col: number } {
+    return this.lines.linePos(offset);
+  }
+}

@@ -1,0 +1,10 @@
+import { defineStep } from './spec.js';
+
+export const toStream = defineStep({
+  name: 'toStream',
+  doc: 'The table\'s changes as a stream (updates, and deletes as null values).',
+  example: '- toStream',
+  transitions: { table: 'stream' },
+  args: null,
+  expressions: [],
+});

@@ -1,0 +1,158 @@
+import { STEPS } from '../operators/index.js';
+import { DURATION_PATTERN, duration, expression, type JsonSchema } from '../operators/spec.js';
+
+export const SCHEMA_ID = 'https://duality.dev/schema/topology.schema.json';
+export const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
+export const SERDES = ['string', 'json', 'long', 'int', 'double', 'bytes'] as const;
+export type Serde = (typeof SERDES)[number];
+
+const serde = (description: string): JsonSchema => ({ enum: [...SERDES], description });
+const name = (description: string): JsonSchema => ({
+  type: 'string',
+  pattern: NAME_PATTERN,
+  'x-message': 'must be lower-case letters, digits and dashes, starting with a letter (at most 63 characters)',
+  description,
+});
+const topic = (description: string): JsonSchema => ({
+  type: 'string',
+  pattern: '^[a-zA-Z0-9._-]{1,249}$',
+  'x-message': 'must be a Kafka topic name: letters, digits, ".", "_" and "-", at most 249 characters',
+  description,
+});
+
+/** The `$defs` key of a step's argument-carrying form. */
+export const stepDefName = (step: string): string => `step-${step}`;
+
+function stepSchemas(): { defs: Record<string, JsonSchema>; anyOf: JsonSchema[] } {
+  const defs: Record<string, JsonSchema> = {};
+  const bare = STEPS.filter((s) => s.args === null);
+  const anyOf: JsonSchema[] = [
+    {
+      enum: bare.map((s) => s.name),
+      description: bare.map((s) => `${s.name}: ${s.doc}`).join('\n'),
+    },
+  ];
+  for (const s of STEPS) {
+    if (s.args === null) continue;
+    defs[stepDefName(s.name)] = {
+      type: 'object',
+      description: s.doc,
+      properties: { [s.name]: { ...s.args, description: `${s.doc}\n\nExample:\n${s.example}` } },
+      required: [s.name],
+      additionalProperties: false,
+    };
+    anyOf.push({ $ref: `#/$defs/${stepDefName(s.name)}` });
+  }
+  return { defs, anyOf };
+}
+
+/** The JSON Schema (draft 2020-12) of topology.yaml, assembled from the operator specs. */
+export function buildTopologySchema(): JsonSchema {
+  const steps = stepSchemas();
+  const to: JsonSchema = {
+    description: 'Write the stream, or the table\'s changes (deletes as tombstones), to a topic.',
+    anyOf: [
+      topic('The topic to write to, with the definition\'s serdes.'),
+      {
+        type: 'object',
+        properties: {
+          topic: topic('The topic to write to.'),
+          key: serde('Key serde; default: the definition\'s key serde.'),
+          value: serde('Value serde; default: the definition\'s value serde.'),
+        },
+        required: ['topic'],
+        additionalProperties: false,
+      },
+    ],
+  };
+  const definition: JsonSchema = {
+    type: 'object',
+    description: 'A source (`topic`) or a definition derived from others (`from` and `steps`).',
+    properties: {
+      topic: topic('Source: the topic to read.'),
+      key: serde('Source: the key serde; default string.'),
+      value: serde('Source: the value serde; default json.'),
+      timestamp: expression('Source: the event time as epoch ms or an RFC 3339 string; default the record\'s timestamp'),
+      from: {
+        description: 'Derived: the input, or a list of streams to merge (the `source` variable names each record\'s input).',
+        anyOf: [
+          name('The stream or table to read.'),
+          { type: 'array', items: name('A stream to merge.'), minItems: 1, uniqueItems: true },
+        ],
+      },
+      steps: { type: 'array', description: 'Derived: the steps applied in order.', items: { $ref: '#/$defs/step' } },
+      to,
+      emit: {
+        enum: ['changes', 'final'],
+        description: 'Tables: `changes` (default) emits every update; `final` (windowed tables) one result per window once it closes.',
+      },
+    },
+    additionalProperties: false,
+    dependentRequired: { steps: ['from'], key: ['topic'], value: ['topic'], timestamp: ['topic'] },
+  };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: SCHEMA_ID,
+    title: 'Duality topology',
+    description: 'A Duality topology: named streams and tables, their steps and their topics.',
+    type: 'object',
+    properties: {
+      version: { const: 1, description: 'The language version; always 1.' },
+      name: name('The application id: consumer group and prefix of internal topics.'),
+      kafka: {
+        type: 'object',
+        description: 'Optional; without it (and without --brokers or KAFKA_BROKERS) Duality runs on its embedded log.',
+        properties: {
+          brokers: {
+            type: 'array',
+            items: { type: 'string', minLength: 1 },
+            minItems: 1,
+            description: 'Bootstrap brokers, host:port.',
+          },
+          clientId: { type: 'string', minLength: 1, description: 'Kafka client id; default the topology name.' },
+        },
+        required: ['brokers'],
+        additionalProperties: false,
+      },
+      processing: {
+        type: 'object',
+        description: 'Processing guarantee and commit interval.',
+        properties: {
+          guarantee: { enum: ['at_least_once', 'exactly_once'], description: 'at_least_once (default) or exactly_once.' },
+          commitInterval: duration('How often offsets and state are committed; default 1s, 100ms under exactly_once.'),
+        },
+        additionalProperties: false,
+      },
+      errors: {
+        type: 'object',
+        description: 'What a record that cannot be processed gets.',
+        properties: {
+          policy: { enum: ['dlq', 'skip', 'fail'], description: 'dlq (default) writes it to the dead-letter topic; skip counts and logs it; fail stops.' },
+          topic: topic('The dead-letter topic; default <name>-dlq.'),
+        },
+        additionalProperties: false,
+      },
+      streams: {
+        type: 'object',
+        description: 'Named streams: every record is an insert.',
+        propertyNames: name('A stream name.'),
+        additionalProperties: { $ref: '#/$defs/definition' },
+      },
+      tables: {
+        type: 'object',
+        description: 'Named tables: the latest value per key, materialised in a queryable store.',
+        propertyNames: name('A table name.'),
+        additionalProperties: { $ref: '#/$defs/definition' },
+      },
+    },
+    required: ['version', 'name'],
+    additionalProperties: false,
+    $defs: {
+      definition,
+      step: { description: 'A step: a one-key map, or a bare word for a step without arguments.', anyOf: steps.anyOf },
+      ...steps.defs,
+    },
+  };
+}
+
+export { DURATION_PATTERN };

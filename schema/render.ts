@@ -1,0 +1,38 @@
+import { STEPS } from '../operators/index.js';
+import { buildTopologySchema } from './build.js';
+
+export function renderSchema(): string {
+  return JSON.stringify(buildTopologySchema(), null, 2) + '\n';
+}
+
+const ON: Record<string, string> = { stream: 'stream', grouped: 'grouped stream', table: 'table' };
+
+export function renderOperatorDocs(): string {
+  const out: string[] = [
+    '# Steps',
+    '',
+    '<!-- Generated from operators/*.ts by `npm run generate`; do not edit by hand. -->',
+    '',
+    'A step is a one-key map, or a bare word for a step without arguments. Expressions are CEL',
+    '(see [the language](../README.md#the-language)).',
+    '',
+    '| step | on | gives | what it does |',
+    '|---|---|---|---|',
+  ];
+  for (const s of STEPS) {
+    const on = Object.keys(s.transitions).map((k) => ON[k]).join(', ');
+    const gives = [...new Set(Object.values(s.transitions).map((k) => ON[k!]))].join(', ');
+    out.push(`| [\`${s.name}\`](#${s.name.toLowerCase()}) | ${on} | ${gives} | ${s.doc} |`);
+  }
+  for (const s of STEPS) {
+    out.push('', `## ${s.name}`, '', s.doc, '', '```yaml', s.example, '```');
+    if (s.args && s.args.type === 'object' && s.args.properties) {
+      out.push('', '| field | meaning |', '|---|---|');
+      const required = new Set((s.args.required as string[] | undefined) ?? []);
+      for (const [field, schema] of Object.entries(s.args.properties as Record<string, { description?: string }>)) {
+        out.push(`| \`${field}\`${required.has(field) ? ' (required)' : ''} | ${schema.description ?? ''} |`);
+      }
+    }
+  }
+  return out.join('\n') + '\n';
+}
