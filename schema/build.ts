@@ -1,7 +1,7 @@
 import { STEPS } from '../operators/index.js';
 import { DURATION_PATTERN, duration, expression, type JsonSchema } from '../operators/spec.js';
 
-export const SCHEMA_ID = 'https://duality.dev/schema/topology.schema.json';
+export const SCHEMA_ID = 'urn:duality:schema:topology:v1';
 export const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
 export const SERDES = ['string', 'json', 'long', 'int', 'double', 'bytes'] as const;
 export type Serde = (typeof SERDES)[number];

@@ -1,9 +1,19 @@
 import { STEPS } from '../operators/index.js';
+import { buildTestFileSchema } from '../engine/test-file/schema.js';
 import { buildTopologySchema } from './build.js';
+import { renderValidators } from './validators-source.js';
 
 export function renderSchema(): string {
   return JSON.stringify(buildTopologySchema(), null, 2) + '\n';
 }
+
+/** Every generated file, by path from the project root; a test fails when one is stale. */
+export const GENERATED: Record<string, () => string> = {
+  'schema/topology.schema.json': renderSchema,
+  'schema/topology-test.schema.json': () => JSON.stringify(buildTestFileSchema(), null, 2) + '\n',
+  'schema/validators.cjs': renderValidators,
+  'docs/operators.md': renderOperatorDocs,
+};
 
 const ON: Record<string, string> = { stream: 'stream', grouped: 'grouped stream', table: 'table' };
 

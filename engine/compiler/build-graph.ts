@@ -34,7 +34,7 @@ export const buildGraph: Pass = {
         }
         const args = stepArgs(step.name, step.args);
         const spec = step.spec;
-        const kind = spec.transitions[cur.kind]!;
+        const kind = spec.transitions[step.input!.kind]!;
         let keySerde = cur.keySerde;
         let valueSerde = cur.valueSerde;
         if (spec.changesKey) keySerde = computedKey(cur.keySerde);

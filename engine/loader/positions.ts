@@ -34,14 +34,17 @@ export class PositionTable {
   /** The position of the node at `pointer`, or of its nearest ancestor; `key` prefers a map entry's key. */
   locate(pointer: string, key = false): { line: number; col: number } {
     let p = pointer;
+    let preferKey = key;
     for (;;) {
       const pos = this.map.get(p);
       if (pos) {
-        if (key && pos.keyLine !== undefined && pos.keyCol !== undefined) return { line: pos.keyLine, col: pos.keyCol };
+        if (preferKey && pos.keyLine !== undefined && pos.keyCol !== undefined) return { line: pos.keyLine, col: pos.keyCol };
         return { line: pos.line, col: pos.col };
       }
       if (p === '') return { line: 1, col: 1 };
       p = p.slice(0, p.lastIndexOf('/'));
+      // Something missing inside a map entry is best shown at the entry's key.
+      preferKey = true;
     }
   }
 

@@ -6,7 +6,7 @@ const timestamp = { type: ['integer', 'string'], description: 'Epoch millisecond
 export function buildTestFileSchema(): JsonSchema {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'https://duality.dev/schema/topology-test.schema.json',
+    $id: 'urn:duality:schema:topology-test:v1',
     title: 'Duality topology test',
     type: 'object',
     properties: {

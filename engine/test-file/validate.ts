@@ -5,11 +5,8 @@ import type { TopologyGraph } from '../api/topology-graph.js';
 import { compileTopologyFile } from '../compiler/index.js';
 import { Diagnostics } from '../compiler/model.js';
 import { loadYaml } from '../loader/load-yaml.js';
-import { compileSchema, validateWith } from '../validation/schema-validator.js';
+import { validateWith } from '../validation/schema-validator.js';
 import { didYouMean } from '../validation/suggest.js';
-import { buildTestFileSchema } from './schema.js';
-
-let validator: ReturnType<typeof compileSchema> | undefined;
 
 /** A test file says `topology:` and `cases:` at its top level. */
 export function looksLikeTestFile(text: string): boolean {
@@ -31,8 +28,7 @@ export function loadTestFile(file: string, text: string = readFileSync(file, 'ut
   const diagnostics = new Diagnostics(file, loaded.positions);
   diagnostics.list.push(...loaded.diagnostics);
   if (loaded.data === undefined) return { diagnostics: diagnostics.list };
-  validator ??= compileSchema(buildTestFileSchema());
-  for (const p of validateWith(validator, loaded.data)) diagnostics.error(p.pointer, p.message, { atKey: p.atKey });
+  for (const p of validateWith('testFile', loaded.data)) diagnostics.error(p.pointer, p.message, { atKey: p.atKey });
   if (diagnostics.count > 0) return { diagnostics: diagnostics.list };
 
   const doc = loaded.data as { topology: string; cases: Record<string, any>[] };

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { STEP_BY_NAME } from '../../operators/index.js';
-import { buildTopologySchema, SCHEMA_ID, stepDefName } from '../../schema/build.js';
+import { stepDefName } from '../../schema/build.js';
 import { pointerOf } from '../api/diagnostics.js';
 import { describeValue, expectedTypes, typeName } from './describe-value.js';
 import { didYouMean } from './suggest.js';
@@ -13,46 +13,27 @@ export interface SchemaProblem {
   readonly message: string;
 }
 
-// ajv is CommonJS; its 2020-12 flavour is the default export of this entry point.
-const Ajv2020 = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js').default;
+type Validators = Record<string, ValidateFunction>;
+let loaded: Validators | undefined;
 
-let compiled: { whole: ValidateFunction; steps: Map<string, ValidateFunction> } | undefined;
-let ajvInstance: InstanceType<typeof Ajv2020> | undefined;
-
-function ajv(): InstanceType<typeof Ajv2020> {
-  if (!ajvInstance) {
-    ajvInstance = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-    ajvInstance.addKeyword({ keyword: 'x-message', schemaType: 'string' });
-  }
-  return ajvInstance;
+/** The validators ajv generated at build time (schema/validators.cjs, from `npm run generate`). */
+function validators(): Validators {
+  loaded ??= createRequire(import.meta.url)('../../../schema/validators.cjs') as Validators;
+  return loaded;
 }
 
-/** Compiles another schema (test files) with the same settings; `validateWith` explains its errors. */
-export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
-  return ajv().compile(schema);
-}
-
-export function validateWith(validate: ValidateFunction, data: unknown): SchemaProblem[] {
+/** Validates with one of the generated validators; problems are rewritten for people. */
+export function validateWith(name: 'topology' | 'testFile', data: unknown): SchemaProblem[] {
+  const validate = validators()[name]!;
   if (validate(data)) return [];
   return dedupe(explain(validate.errors ?? [], data));
-}
-
-function validators(): { whole: ValidateFunction; steps: Map<string, ValidateFunction> } {
-  if (compiled) return compiled;
-  const whole = ajv().compile(buildTopologySchema());
-  const steps = new Map<string, ValidateFunction>();
-  for (const [name, spec] of STEP_BY_NAME) {
-    if (spec.args !== null) steps.set(name, ajv().getSchema(`${SCHEMA_ID}#/$defs/${stepDefName(name)}`)!);
-  }
-  compiled = { whole, steps };
-  return compiled;
 }
 
 const STEP_ITEM = /^\/(?:streams|tables)\/[^/]+\/steps\/\d+/;
 
 /** Validates the document against the topology schema; problems are rewritten for people, one per cause. */
 export function validateAgainstSchema(data: unknown): SchemaProblem[] {
-  const { whole } = validators();
+  const whole = validators().topology!;
   if (whole(data)) return [];
   const errors = whole.errors ?? [];
   const problems: SchemaProblem[] = [];
@@ -94,7 +75,7 @@ function diagnoseStep(step: unknown, pointer: string, root: unknown): SchemaProb
     if (arg === null) return [];
     return [{ pointer: `${pointer}/${escape(name)}`, atKey: false, message: `step "${name}" takes no argument; write \`- ${name}\`` }];
   }
-  const validate = validators().steps.get(name)!;
+  const validate = validators()[stepDefName(name)]!;
   if (validate(step)) return [];
   const rebased = (validate.errors ?? []).map((e) => ({ ...e, instancePath: pointer + e.instancePath }));
   return explain(rebased, root);

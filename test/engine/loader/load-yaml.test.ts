@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadYaml, MAX_SOURCE_BYTES } from '../../../engine/loader/load-yaml.js';
+
+test('positions: values and keys map from JSON pointers to line and column', () => {
+  const text = 'version: 1\nname: wc\nstreams:\n  lines:\n    topic: "TextLines"\n';
+  const { data, positions, diagnostics } = loadYaml('t.yaml', text);
+  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(data, { version: 1, name: 'wc', streams: { lines: { topic: 'TextLines' } } });
+  assert.deepEqual(positions.locate('/streams/lines/topic'), { line: 5, col: 12 });
+  assert.deepEqual(positions.locate('/streams/lines/topic', true), { line: 5, col: 5 });
+  // An unknown pointer falls back to its nearest ancestor.
+  assert.deepEqual(positions.locate('/streams/lines/steps/3'), { line: 4, col: 3 });
+  // Inside a quoted one-line scalar, offsets map to exact columns.
+  assert.deepEqual(positions.locateInValue('/streams/lines/topic', 4), { line: 5, col: 17 });
+});
+
+test('duplicate keys are an error at the second key', () => {
+  const { diagnostics } = loadYaml('t.yaml', 'version: 1\nname: a\nname: b\n');
+  assert.equal(diagnostics.length, 1);
+  assert.equal(diagnostics[0]!.line, 3);
+  assert.match(diagnostics[0]!.message, /duplicate key/);
+});
+
+test('tabs used for indentation are an error on their line', () => {
+  const { diagnostics } = loadYaml('t.yaml', 'streams:\n\tlines:\n    topic: x\n');
+  assert.ok(diagnostics.length >= 1);
+  assert.equal(diagnostics[0]!.line, 2);
+  assert.match(diagnostics.map((d) => d.message).join('\n'), /tab/i);
+});
+
+test('${VAR} and ${VAR:-default} are replaced in string values', () => {
+  const text = 'a: "${HOST}:${PORT:-9092}"\nb: ${MISSING:-fallback}\nc: $${LITERAL}\n';
+  const { data, diagnostics } = loadYaml('t.yaml', text, { env: { HOST: 'kafka' } });
+  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(data, { a: 'kafka:9092', b: 'fallback', c: '${LITERAL}' });
+});
+
+test('an unset variable without default is an error naming it, at its column', () => {
+  const { diagnostics } = loadYaml('t.yaml', 'kafka:\n  brokers: ["host-${BROKER_HOST}"]\n', { env: {} });
+  assert.equal(diagnostics.length, 1);
+  assert.deepEqual([diagnostics[0]!.line, diagnostics[0]!.col], [2, 19]);
+  assert.match(diagnostics[0]!.message, /BROKER_HOST is not set/);
+  assert.equal(diagnostics[0]!.path, 'kafka.brokers[0]');
+});
+
+test('an alias bomb is refused quickly with a clear message', () => {
+  const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 9; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const cur = String.fromCharCode(97 + i);
+    lines.push(`${cur}: &${cur} [${Array(10).fill(`*${prev}`).join(',')}]`);
+  }
+  const { data, diagnostics } = loadYaml('bomb.yaml', lines.join('\n') + '\n');
+  assert.equal(data, undefined);
+  assert.match(diagnostics.map((d) => d.message).join('\n'), /aliases expand to more than/);
+});
+
+test('oversized input is refused before parsing', () => {
+  const { data, diagnostics } = loadYaml('big.yaml', `# ${'x'.repeat(MAX_SOURCE_BYTES)}\n`);
+  assert.equal(data, undefined);
+  assert.equal(diagnostics.length, 1);
+  assert.match(diagnostics[0]!.message, /at most 1 MiB/);
+});
+
+test('an empty file says what a topology needs', () => {
+  const { diagnostics } = loadYaml('empty.yaml', '# nothing here\n');
+  assert.match(diagnostics[0]!.message, /empty/);
+});
