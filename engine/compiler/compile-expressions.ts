@@ -40,5 +40,5 @@ function variables(scope: ExpressionScope, withSource: boolean): readonly ExprVa
 
 function check(pointer: string, source: string, vars: readonly ExprVariable[], diagnostics: Diagnostics): void {
   const result = compileExpression(source, vars);
-  if (!result.ok) diagnostics.error(pointer, `expression ${result.message}`, { index: result.offset });
+  if (!result.ok) diagnostics.error(pointer, `invalid expression: ${result.message}`, { index: result.offset });
 }

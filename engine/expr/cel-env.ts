@@ -1,10 +1,11 @@
 /**
  * The @marcbachmann/cel-js environment used by Duality expressions: JSON number
- * handling, the extra string functions, compile-time regex validation and the
+ * handling, timestamp conversions, compile-time regex validation and the
  * AST instrumentation that enforces the cost budget (see cel-runtime.ts).
  */
 import { Environment } from '@marcbachmann/cel-js';
-import { charge, ExpressionError } from './cel-runtime.js';
+import { budgetExceeded, charge, CostLimitExceeded } from './cel-runtime.js';
+import { compileRegex, regexProblem, registerStringFunctions } from './cel-strings.js';
 
 /* ------------------------------------------------------------------------- *
  * JSON numbers.
@@ -50,92 +51,18 @@ function registerNumberOverloads(env: Environment): void {
     env.registerOperator(`int ${op} double: double`, (a: bigint, b: number) => f(num(a), b));
   }
   env.registerOperator('double % double: double', (a: number, b: number) => a % b);
+  // `int == double` exists in cel-js, the mirror image does not (1.0 == 1 failed to type-check).
+  env.registerOperator('double == int', (a: number, b: bigint) => a === num(b));
 }
 
-/* ------------------------------------------------------------------------- *
- * Extra functions: lower, upper, trim, split (JS regex), words.
- * ------------------------------------------------------------------------- */
-
-const regexCache = new Map<string, RegExp>();
-const REGEX_CACHE_MAX = 1000;
-
-/** Compiles (once; cached) `pattern` as a global JS regex; throws the JS SyntaxError. */
-export function compileRegex(pattern: string): RegExp {
-  let re = regexCache.get(pattern);
-  if (re === undefined) {
-    re = new RegExp(pattern, 'g');
-    if (regexCache.size >= REGEX_CACHE_MAX) regexCache.clear();
-    regexCache.set(pattern, re);
-  }
-  return re;
-}
-
-function regexFor(pattern: string): RegExp {
-  try {
-    return compileRegex(pattern);
-  } catch (e) {
-    throw new ExpressionError(`invalid regular expression ${JSON.stringify(pattern)}: ${regexProblem(e)}`, '', { cause: e });
-  }
-}
-
-export function regexProblem(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  // "Invalid regular expression: /a(/: Unterminated group" → "Unterminated group"
-  const i = m.lastIndexOf(': ');
-  return i >= 0 ? m.slice(i + 2) : m;
-}
-
-/**
- * Splits `s` around the matches of `re` with the semantics of JavaScript's
- * String.prototype.split(regex), except that capture groups are NOT spliced into
- * the result (as in Java). Empty strings are kept, including a leading one
- * ("  The cat" on \W+ → ["", "The", "cat"]) and a trailing one.
- */
-export function splitRegex(s: string, re: RegExp): string[] {
-  const size = s.length;
-  if (size === 0) {
-    re.lastIndex = 0;
-    const m = re.exec(s);
-    return m !== null ? [] : [''];
-  }
-  const out: string[] = [];
-  let p = 0; // end of the last separator
-  let q = 0; // where to search from
-  while (q < size) {
-    re.lastIndex = q;
-    const m = re.exec(s);
-    if (m === null) break;
-    const start = m.index;
-    if (start >= size) break;
-    const end = start + m[0].length;
-    if (end === p) {
-      // empty match right after the previous separator: not a separator
-      q = start + 1;
-      continue;
-    }
-    out.push(s.slice(p, start));
-    p = end;
-    q = end;
-  }
-  out.push(s.slice(p));
-  return out;
-}
-
-const WORD = /\w+/g;
-
-/** Lower-cased `\W+` split without empty strings. */
-export function words(s: string): string[] {
-  return s.toLowerCase().match(WORD) ?? [];
-}
-
-function registerFunctions(env: Environment): void {
-  env.registerFunction('lower(string): string', (s: string) => s.toLowerCase(), { description: 'lower-cases a string' });
-  env.registerFunction('upper(string): string', (s: string) => s.toUpperCase(), { description: 'upper-cases a string' });
-  env.registerFunction('trim(string): string', (s: string) => s.trim(), { description: 'removes leading and trailing white space' });
-  env.registerFunction('split(string, string): list<string>', (s: string, pattern: string) => splitRegex(s, regexFor(pattern)), {
-    description: 'splits around matches of a JavaScript regular expression, keeping empty strings',
+function registerConversions(env: Environment): void {
+  // Standard CEL conversions cel-js lacks (timestamps there are JS Dates, millisecond precision).
+  env.registerFunction('int(google.protobuf.Timestamp): int', (d: Date) => BigInt(Math.floor(d.getTime() / 1000)), {
+    description: 'seconds since the Unix epoch',
   });
-  env.registerFunction('words(string): list<string>', words, { description: 'lower-cased \\W+ split without empty strings' });
+  env.registerFunction('string(google.protobuf.Timestamp): string', (d: Date) => d.toISOString().replace('.000Z', 'Z'), {
+    description: 'RFC 3339 form',
+  });
 }
 
 /* ------------------------------------------------------------------------- *
@@ -154,7 +81,8 @@ function baseEnvironment(): Environment {
       limits: { maxAstNodes: 10_000 },
     });
     registerNumberOverloads(env);
-    registerFunctions(env);
+    registerStringFunctions(env);
+    registerConversions(env);
     knownFunctions = new Set(env.getDefinitions().functions.map((f) => f.name));
     base = env;
   }
@@ -243,12 +171,24 @@ export function instrument(root: AstNode): void {
     const h = n.handle as ((...a: unknown[]) => unknown) | undefined;
     if (typeof h !== 'function') return;
     switch (n.op) {
-      case 'comprehension':
+      case 'comprehension': {
         n.handle = (items: unknown, args: unknown, ev: unknown, ctx: unknown): unknown => {
           charge(sizeOf(items));
           return h(items, args, ev, ctx);
         };
+        // all/exists swallow errors of single iterations and go on with the next
+        // element; their loop condition is checked before every iteration, so an
+        // exhausted budget ends the loop there.
+        const c = n.args as { condition?: (accu: unknown) => boolean };
+        const cond = c.condition;
+        if (typeof cond === 'function') {
+          c.condition = (accu: unknown): boolean => {
+            if (budgetExceeded()) throw new CostLimitExceeded();
+            return cond(accu);
+          };
+        }
         break;
+      }
       case '+':
         n.handle = (l: unknown, r: unknown, ast: unknown, ev: unknown): unknown => {
           const res = h(l, r, ast, ev);

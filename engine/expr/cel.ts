@@ -5,8 +5,8 @@
  * so unknown variables/functions are compile-time errors with a source position,
  * and it evaluates several times faster; numbers in bench/cel.ts and
  * bench/cel-conformance.ts). Helpers: cel-env.ts (environment, JSON numbers,
- * extra functions, cost instrumentation), cel-runtime.ts (errors, cost budget,
- * result conversion to JSON).
+ * cost instrumentation), cel-strings.ts (lower/upper/trim/split/words),
+ * cel-runtime.ts (errors, cost budget, result conversion to JSON).
  *
  * Compile once with compileExpression(); evaluate many times. Every variable is
  * typed `dyn`. Results are plain JSON data (see toJson in cel-runtime.ts).
@@ -87,7 +87,7 @@ function compileError(e: unknown, source: string, variables: readonly ExprVariab
   const summary = firstLine(e.summary ?? e.message);
   const node = e.node;
   const offset = Math.max(0, Math.min(source.length, e.range?.start ?? node?.start ?? 0));
-  if (e instanceof ParseError) return { ok: false, message: `syntax error: ${summary}`, offset };
+  if (e instanceof ParseError) return { ok: false, message: `syntax error: ${summary.replace(/\bEOF\b/, 'end of expression')}`, offset };
   if (e.code === 'unknown_variable' && node?.op === 'id') {
     return { ok: false, message: `unknown variable '${String(node.args)}' (available here: ${quoteList(variables)})`, offset: node.start };
   }
