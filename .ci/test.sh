@@ -10,6 +10,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 npm run --silent build
 
+# Services and tools the tests use.
+bash .ci/chromium.sh
+
 # Every compiled test file; node's runner prints the totals CI reads.
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 if [ "${#files[@]}" -eq 0 ]; then

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { main, type Output } from '../../bin/cli.js';
+import { compileTopologyFile } from '../../engine/compiler/index.js';
+import { renderGraph } from '../../engine/describe/index.js';
+import { readFileSync } from 'node:fs';
 import { ROOT } from '../root.js';
 
 async function run(args: string[], color = false): Promise<{ code: number; out: string; err: string }> {
@@ -107,4 +110,10 @@ test('colour only when asked for (terminal without NO_COLOR), in a real process 
   const p = spawnSync(process.execPath, [`${ROOT}bin/duality.js`, 'validate', bad], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   assert.equal(p.status, 1);
   assert.equal(p.stderr, `${bad}:1:10: version: must be 1; got 2\n`);
+});
+
+test('the Mermaid picture in the README is the one describe draws', () => {
+  const { graph } = compileTopologyFile(`${ROOT}topologies/wordcount.yaml`);
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+  assert.ok(readme.includes('```mermaid\n' + renderGraph(graph!, 'mermaid') + '```'), 'README.md: update the WordCount picture from `duality describe topologies/wordcount.yaml --format mermaid`');
 });
