@@ -6,5 +6,5 @@ export const filter = defineStep({
   example: '- filter: value.qty > 10 && value.store == "berlin"',
   transitions: { stream: 'stream', table: 'table' },
   args: expression('a predicate over key, value, timestamp, headers, topic, partition, offset'),
-  expressions: [{ path: [], scope: 'record' }],
+  expressions: [{ path: [], scope: 'record', expect: 'bool' }],
 });

@@ -6,5 +6,5 @@ export const flatMapValues = defineStep({
   example: '- flatMapValues: split(lower(value), "\\\\W+")',
   transitions: { stream: 'stream' },
   args: expression('a list; each element becomes a value'),
-  expressions: [{ path: [], scope: 'record' }],
+  expressions: [{ path: [], scope: 'record', expect: 'list' }],
 });

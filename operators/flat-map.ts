@@ -6,6 +6,6 @@ export const flatMap = defineStep({
   example: '- flatMap: \'words(value).map(w, {"key": w, "value": 1})\'',
   transitions: { stream: 'stream' },
   args: expression('a list of {"key": ..., "value": ...} maps'),
-  expressions: [{ path: [], scope: 'record' }],
+  expressions: [{ path: [], scope: 'record', expect: 'list' }],
   changesKey: true,
 });

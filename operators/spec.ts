@@ -1,4 +1,4 @@
-import type { ExprVariable } from '../engine/expr/cel.js';
+import type { ExpectedType, ExprVariable } from '../engine/expr/cel.js';
 
 /** What a step works on: a stream, a grouped stream (after groupBy/groupByKey/window) or a table. */
 export type Kind = 'stream' | 'grouped' | 'table';
@@ -12,6 +12,8 @@ export interface ExpressionField {
   /** Where the expression sits inside the step's argument: [] for the argument itself, ['key'] for `map.key`. */
   readonly path: readonly string[];
   readonly scope: ExpressionScope;
+  /** What the expression must give, checked at load when its type is known. */
+  readonly expect?: ExpectedType;
 }
 
 /**

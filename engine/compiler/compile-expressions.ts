@@ -1,5 +1,5 @@
 import { VARIABLES, type ExpressionScope } from '../../operators/spec.js';
-import { compileExpression, type ExprVariable } from '../expr/cel.js';
+import { compileExpression, type ExpectedType, type ExprVariable } from '../expr/cel.js';
 import type { Diagnostics, Pass } from './model.js';
 
 /**
@@ -25,7 +25,7 @@ export const compileExpressions: Pass = {
           const pointer = [step.pointer, ...field.path].join('/');
           // `groupBy` itself still sees the merged record's source; what follows it does not.
           const withSource = def.merged && (!grouped || step.name === 'groupBy');
-          check(pointer, String(value), variables(field.scope, withSource), diagnostics);
+          check(pointer, String(value), variables(field.scope, withSource), diagnostics, field.expect);
         }
       }
     }
@@ -38,7 +38,7 @@ function variables(scope: ExpressionScope, withSource: boolean): readonly ExprVa
   return withSource && scope !== 'initial' ? [...vars, 'source'] : vars;
 }
 
-function check(pointer: string, source: string, vars: readonly ExprVariable[], diagnostics: Diagnostics): void {
-  const result = compileExpression(source, vars);
+function check(pointer: string, source: string, vars: readonly ExprVariable[], diagnostics: Diagnostics, expect?: ExpectedType): void {
+  const result = compileExpression(source, vars, expect);
   if (!result.ok) diagnostics.error(pointer, `invalid expression: ${result.message}`, { index: result.offset });
 }

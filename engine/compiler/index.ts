@@ -44,7 +44,10 @@ export function compileTopology(file: string, text: string, options: CompileOpti
   const diagnostics = new Diagnostics(file, loaded.positions);
   diagnostics.list.push(...loaded.diagnostics);
   if (loaded.data === undefined) return { diagnostics: sorted(diagnostics.list) };
-  for (const p of validateAgainstSchema(loaded.data)) diagnostics.error(p.pointer, p.message, { atKey: p.atKey });
+  for (const p of validateAgainstSchema(loaded.data)) {
+    // A value whose ${VAR} failed is already reported; its schema problem follows from that.
+    if (!loaded.unresolved.has(p.pointer)) diagnostics.error(p.pointer, p.message, { atKey: p.atKey });
+  }
   if (diagnostics.count > 0) return { diagnostics: sorted(diagnostics.list) };
 
   let state: CompilerState = { raw: loaded.data as Record<string, unknown> };

@@ -46,6 +46,7 @@ export const inferKinds: Pass = {
 
 function inputKind(def: Definition, defs: Map<string, Definition>, diagnostics: Diagnostics): { kind: Kind; windowed: boolean } | undefined {
   if (def.source) return { kind: def.section === 'streams' ? 'stream' : 'table', windowed: false };
+  if (def.from.length === 0) return undefined; // neither topic nor from: reported by resolveReferences
   const inputs = def.from.map((n) => defs.get(n));
   if (inputs.some((d) => !d || !d.kind)) return undefined; // reported already
   if (def.merged) {

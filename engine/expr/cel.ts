@@ -80,14 +80,25 @@ function chainStart(n: AstNode): number {
   return start;
 }
 
+const TOKENS: Record<string, string> = {
+  EOF: 'end of expression', RPAREN: '")"', LPAREN: '"("', RBRACKET: '"]"', LBRACKET: '"["', RBRACE: '"}"', LBRACE: '"{"',
+  COMMA: '","', COLON: '":"', DOT: '"."', QUESTION: '"?"', IDENT: 'a name', IDENTIFIER: 'a name',
+};
+
+/** The parser's token names (`Expected RPAREN`) as the characters a person types. */
+function readableTokens(message: string): string {
+  return message.replace(/\b[A-Z]{2,}\b/g, (t) => TOKENS[t] ?? t);
+}
+
 function compileError(e: unknown, source: string, variables: readonly ExprVariable[]): { ok: false; message: string; offset: number } {
+  if (e instanceof RangeError) return { ok: false, message: 'the expression is nested too deeply', offset: 0 };
   if (!isCelError(e)) {
     return { ok: false, message: firstLine(e instanceof Error ? e.message : String(e)) || 'invalid expression', offset: 0 };
   }
   const summary = firstLine(e.summary ?? e.message);
   const node = e.node;
   const offset = Math.max(0, Math.min(source.length, e.range?.start ?? node?.start ?? 0));
-  if (e instanceof ParseError) return { ok: false, message: `syntax error: ${summary.replace(/\bEOF\b/, 'end of expression')}`, offset };
+  if (e instanceof ParseError) return { ok: false, message: `syntax error: ${readableTokens(summary)}`, offset };
   if (e.code === 'unknown_variable' && node?.op === 'id') {
     return { ok: false, message: `unknown variable '${String(node.args)}' (available here: ${quoteList(variables)})`, offset: node.start };
   }
@@ -171,7 +182,25 @@ class CelExpression implements CompiledExpression {
  * invalid regex literals in split()/matches(), with the 0-based offset of the
  * offending token where known.
  */
-export function compileExpression(source: string, variables: readonly ExprVariable[]): CompileResult {
+export function compileExpression(source: string, variables: readonly ExprVariable[], expect?: ExpectedType): CompileResult {
+  try {
+    return compileChecked(source, variables, expect);
+  } catch (e) {
+    // The parser and checker recurse: a pathologically nested expression overflows the stack.
+    if (e instanceof RangeError) return { ok: false, message: 'the expression is nested too deeply', offset: 0 };
+    throw e;
+  }
+}
+
+/** What a position needs an expression to give, when the checker can tell (not for `dyn`). */
+export type ExpectedType = 'bool' | 'list';
+
+const EXPECTED: Record<ExpectedType, { test: (type: string) => boolean; words: string }> = {
+  bool: { test: (t) => t === 'bool', words: 'true or false (a predicate)' },
+  list: { test: (t) => t.startsWith('list'), words: 'a list' },
+};
+
+function compileChecked(source: string, variables: readonly ExprVariable[], expect: ExpectedType | undefined): CompileResult {
   if (typeof source !== 'string') return { ok: false, message: 'an expression must be a string', offset: 0 };
   if (source.trim() === '') return { ok: false, message: 'empty expression', offset: 0 };
   const env = environmentFor(variables);
@@ -183,6 +212,10 @@ export function compileExpression(source: string, variables: readonly ExprVariab
   }
   const checked = parsed.check();
   if (!checked.valid) return compileError(checked.error, source, variables);
+  const type = String(checked.type);
+  if (expect && type !== 'dyn' && !EXPECTED[expect].test(type)) {
+    return { ok: false, message: `must give ${EXPECTED[expect].words}, but gives ${type}`, offset: 0 };
+  }
   const ast = parsed.ast as unknown as AstNode;
   const badRegex = invalidRegexLiteral(ast);
   if (badRegex !== undefined) return { ok: false, ...badRegex };

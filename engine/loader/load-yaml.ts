@@ -1,17 +1,21 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Node, type YAMLError } from 'yaml';
 import { pointerOf, type Diagnostic } from '../api/diagnostics.js';
 import { humanPath } from '../api/diagnostics.js';
-import { PositionTable } from './positions.js';
+import { LineIndex, PositionTable } from './positions.js';
 import { substituteVariables } from './variables.js';
 
 /** A topology file larger than this is refused before parsing: real topologies are a few KB. */
 export const MAX_SOURCE_BYTES = 1024 * 1024;
 /** The most nodes a document may expand to through aliases; guards against "billion laughs". */
 export const MAX_EXPANDED_NODES = 100_000;
+/** Deeper nesting than this is no topology, and would overflow the stack of recursive code. */
+export const MAX_DEPTH = 64;
 
 export interface LoadedYaml {
   /** The document as plain JSON data, `${VAR}` replaced; undefined when it could not be built. */
   readonly data: unknown;
+  /** Pointers of values whose `${VAR}` could not be replaced: their other problems follow from it. */
+  readonly unresolved: ReadonlySet<string>;
   readonly positions: PositionTable;
   readonly diagnostics: Diagnostic[];
 }
@@ -26,45 +30,112 @@ export interface LoadOptions {
  * every problem becomes a positioned diagnostic.
  */
 export function loadYaml(file: string, text: string, options: LoadOptions = {}): LoadedYaml {
-  const lines = new LineCounter();
+  const lines = new LineIndex(text);
   const positions = new PositionTable(lines);
   const diagnostics: Diagnostic[] = [];
+  const unresolved = new Set<string>();
   const report = (pos: { line: number; col: number }, pointer: string, message: string): void => {
     diagnostics.push({ file, line: pos.line, col: pos.col, path: humanPath(pointer), message });
   };
+  const fail = (): LoadedYaml => ({ data: undefined, unresolved, positions, diagnostics });
 
   const size = Buffer.byteLength(text, 'utf8');
   if (size > MAX_SOURCE_BYTES) {
-    report({ line: 1, col: 1 }, '', `file is ${(size / 1024 / 1024).toFixed(1)} MiB; a topology may be at most ${MAX_SOURCE_BYTES / 1024 / 1024} MiB`);
-    return { data: undefined, positions, diagnostics };
+    report({ line: 1, col: 1 }, '', `file is ${size.toLocaleString('en')} bytes; a topology may be at most ${MAX_SOURCE_BYTES.toLocaleString('en')} bytes (1 MiB)`);
+    return fail();
   }
 
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
-  for (const e of [...doc.errors, ...doc.warnings]) {
-    report(lines.linePos(e.pos[0]), '', yamlMessage(e.code, e.message));
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    report({ line: 1, col: 1 }, '', `YAML nested too deeply; a topology nests at most ${MAX_DEPTH} levels`);
+    return fail();
   }
-  if (doc.errors.length > 0) return { data: undefined, positions, diagnostics };
+  for (const e of syntaxErrors(doc)) {
+    report(errorPosition(text, e.code, e.message, lines.linePos(e.pos[0])), '', yamlMessage(e.code, e.message));
+  }
+  if (doc.errors.length > 0) return fail();
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     report({ line: 1, col: 1 }, '', 'the file is empty; a topology needs at least `version`, `name` and `streams` or `tables`');
-    return { data: undefined, positions, diagnostics };
+    return fail();
   }
 
-  const builder = new Builder(doc, text, lines, positions, options.env ?? process.env, report);
+  const builder = new Builder(doc, text, lines, positions, options.env ?? process.env, unresolved, report);
   const data = builder.build(doc.contents, [], undefined);
-  return { data: builder.aborted ? undefined : data, positions, diagnostics };
+  return builder.aborted ? fail() : { data, unresolved, positions, diagnostics };
 }
+
+/**
+ * The errors worth showing. After the first real syntax error yaml's recovery reports a cascade
+ * of follow-on errors that only confuse; duplicate keys and tabs stand on their own.
+ */
+function syntaxErrors(doc: Document): YAMLError[] {
+  const independent = new Set(['DUPLICATE_KEY', 'TAB_AS_INDENT']);
+  const firstSyntax = doc.errors.find((e) => !independent.has(e.code));
+  return [...doc.errors.filter((e) => independent.has(e.code) || e === firstSyntax), ...doc.warnings].sort((a, b) => a.pos[0] - b.pos[0]);
+}
+
+/**
+ * Where a person should look for a YAML error: yaml reports an unclosed quote at the end of the
+ * file and an indentation error at column 1; point at the opening quote and the misplaced key.
+ */
+function errorPosition(text: string, code: string, message: string, pos: { line: number; col: number }): { line: number; col: number } {
+  const lines = text.split('\n');
+  const quote = /Missing closing (['"])quote/.exec(message)?.[1];
+  if (code === 'MISSING_CHAR' && quote) {
+    for (let i = Math.min(pos.line, lines.length) - 1; i >= 0; i--) {
+      const open = unclosedQuote(lines[i]!, quote);
+      if (open >= 0) return { line: i + 1, col: open + 1 };
+    }
+  }
+  const line = lines[pos.line - 1];
+  if (pos.col === 1 && line !== undefined && /^ +\S/.test(line)) return { line: pos.line, col: line.search(/\S/) + 1 };
+  return pos;
+}
+
+/** The index of a quote that opens a value on this line and is not closed on it, or -1. */
+function unclosedQuote(line: string, quote: string): number {
+  const start = new RegExp(`(^\\s*|[:\\-\\[,{]\\s+|[\\[{,])${quote === '"' ? '"' : "'"}`, 'g');
+  let found = -1;
+  for (const m of line.matchAll(start)) {
+    const at = m.index + m[0].length - 1;
+    const rest = line.slice(at + 1).replace(quote === "'" ? /''/g : /\\./g, '');
+    if (!rest.includes(quote)) found = at;
+  }
+  return found;
+}
+
+const TOKEN_TEXT: Record<string, string> = {
+  'map-value-ind': '":"', 'seq-item-ind': '"-"', 'explicit-key-ind': '"?"', 'flow-map-start': '"{"', 'flow-map-end': '"}"',
+  'flow-seq-start': '"["', 'flow-seq-end': '"]"', comma: '","', 'doc-start': '"---"', 'doc-end': '"..."', anchor: 'an anchor',
+  tag: 'a tag', alias: 'an alias', 'block-scalar-header': 'a block scalar header', scalar: 'a value', comment: 'a comment',
+};
 
 /** yaml's messages, rewritten where they read like parser internals. */
 function yamlMessage(code: string, message: string): string {
-  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  const first = message
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/Unexpected ([a-z-]+) token(?: in YAML stream)?(?:: (".*"))?/, (_m, token: string, text?: string) => `unexpected ${text ?? TOKEN_TEXT[token] ?? token.replace(/-/g, ' ')}`);
+  if (first.includes('Maximum call stack size')) return `YAML nested too deeply; a topology nests at most ${MAX_DEPTH} levels`;
   switch (code) {
     case 'DUPLICATE_KEY':
       return 'duplicate key: each key may appear only once in a map';
     case 'TAB_AS_INDENT':
       return 'tab used for indentation; YAML indents with spaces only';
+    case 'MULTIPLE_DOCS':
+      return 'multiple documents in one file: a topology file holds one YAML document; remove the "---" (or "...") line and what follows, or merge the two';
+    case 'MISSING_CHAR': {
+      const quote = /Missing closing (['"])quote/.exec(message)?.[1];
+      if (quote) return `YAML syntax: Missing closing ${quote}quote: this quoted value is never closed; add the closing ${quote}`;
+      return `YAML syntax: ${first}`;
+    }
     case 'BAD_INDENT':
-    case 'MISSING_CHAR':
     case 'UNEXPECTED_TOKEN':
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY':
       return `YAML syntax: ${first} (check the indentation of this line and the one above)`;
     default:
       return `YAML syntax: ${first}`;
@@ -78,9 +149,10 @@ class Builder {
   constructor(
     private readonly doc: Document,
     private readonly text: string,
-    private readonly lines: LineCounter,
+    private readonly lines: LineIndex,
     private readonly positions: PositionTable,
     private readonly env: Readonly<Record<string, string | undefined>>,
+    private readonly unresolved: Set<string>,
     private readonly report: (pos: { line: number; col: number }, pointer: string, message: string) => void,
   ) {}
 
@@ -91,6 +163,11 @@ class Builder {
   build(node: unknown, path: (string | number)[], inAlias: Node | undefined, keyPos?: { line: number; col: number }): unknown {
     if (this.aborted) return undefined;
     const pointer = pointerOf(path);
+    if (path.length > MAX_DEPTH) {
+      this.aborted = true;
+      this.report(node && typeof node === 'object' && 'range' in node ? this.pos(node as Node) : { line: 1, col: 1 }, '', `nested more than ${MAX_DEPTH} levels deep; no topology needs that`);
+      return undefined;
+    }
     if (inAlias) {
       if (++this.expanded > MAX_EXPANDED_NODES) {
         this.aborted = true;
@@ -153,6 +230,7 @@ class Builder {
 
   private substitute(value: string, node: Scalar, pointer: string): string {
     const result = substituteVariables(value, this.env);
+    if (result.problems.length > 0) this.unresolved.add(pointer);
     for (const problem of result.problems) {
       const at = this.positions.get(pointer)?.verbatimStart;
       const pos = at !== undefined ? this.lines.linePos(at + problem.index) : this.pos(node);

@@ -1,4 +1,25 @@
-import type { LineCounter } from 'yaml';
+/**
+ * Line and column (1-based) of offsets in a text. Built from the text itself: yaml's LineCounter
+ * misses newlines inside tokens it skips while recovering from a syntax error.
+ */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+
+  linePos(offset: number): { line: number; col: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - this.starts[lo]! + 1 };
+  }
+}
 
 /** Where a node of the document came from: its value, and for a map entry its key. */
 export interface NodePosition {
@@ -21,7 +42,7 @@ export interface NodePosition {
 export class PositionTable {
   private readonly map = new Map<string, NodePosition>();
 
-  constructor(private readonly lines: LineCounter) {}
+  constructor(private readonly lines: LineIndex) {}
 
   set(pointer: string, pos: NodePosition): void {
     this.map.set(pointer, pos);

@@ -87,7 +87,8 @@ function explain(errors: ErrorObject[], root: unknown): SchemaProblem[] {
   const branchParents = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
   const inBranch = (e: ErrorObject): boolean => branchParents.some((p) => p !== e && e.schemaPath.startsWith(p.schemaPath + '/'));
   for (const e of errors) {
-    if (inBranch(e)) continue;
+    // A bad name is explained once, by the propertyNames error, not again by the pattern inside it.
+    if (inBranch(e) || e.schemaPath.includes('/propertyNames/')) continue;
     if (e.keyword === 'anyOf' || e.keyword === 'oneOf') out.push(...explainBranches(e, errors, root));
     else if (e.keyword === 'if' || e.keyword === 'propertyNames' && e.params.propertyName === undefined) continue;
     else out.push(explainOne(e, root));
@@ -140,6 +141,7 @@ function explainOne(e: ErrorObject, root: unknown): SchemaProblem {
     case 'const':
       return at(`must be ${JSON.stringify(e.params.allowedValue)}; got ${describeValue(value)}`);
     case 'type':
+      if (parent['x-message']) return at(`${parent['x-message'] as string}; got ${describeValue(value)}`);
       return at(`must be ${expectedTypes([e.params.type].flat().map(String))}; got ${typeName(value) === 'null' ? 'nothing (null)' : describeValue(value)}`);
     case 'pattern':
       return at(`${(parent['x-message'] as string | undefined) ?? `must match ${String(e.params.pattern)}`}; got ${describeValue(value)}`);

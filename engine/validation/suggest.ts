@@ -24,7 +24,8 @@ export function closest(word: string, candidates: Iterable<string>): string | un
       bestDistance = d;
     }
   }
-  const limit = Math.max(2, Math.floor(word.length / 3));
+  // A suggestion must keep some of the word: "<<" is not a typo of "to".
+  const limit = Math.min(Math.max(2, Math.floor(word.length / 3)), word.length - 1);
   return bestDistance <= limit ? best : undefined;
 }
 
