@@ -1,0 +1,108 @@
+/**
+ * The log the engine runs on: Kafka (through kafkajs) or the embedded single-process log. The
+ * runtime talks only to this interface; nothing above it knows which implementation it has.
+ *
+ * Records are bytes: serdes live above the log. Offsets are per partition, starting at 0; an
+ * "end offset" is the offset the next record appended will get.
+ */
+
+export type Headers = Record<string, Buffer>;
+
+export interface ProducedRecord {
+  readonly topic: string;
+  /** When absent, the log partitions by key (Kafka's murmur2 partitioner), round-robin for null keys. */
+  readonly partition?: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers?: Headers;
+}
+
+export interface LogRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestamp: number;
+  readonly headers: Headers;
+}
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** `topic:partition`, the key of maps over partitions. */
+export const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  /** Kafka's cleanup.policy: changelogs are compacted. */
+  readonly cleanupPolicy?: 'delete' | 'compact' | 'compact,delete';
+}
+
+/** Told of partitions given to and taken from this member of a consumer group. */
+export interface RebalanceListener {
+  /** Called before partitions are taken away: flush, commit and close what works on them. */
+  onRevoked(partitions: TopicPartition[]): Promise<void>;
+  /** Called when partitions are given: create tasks, restore state, then process. */
+  onAssigned(partitions: TopicPartition[]): Promise<void>;
+}
+
+/**
+ * A producer. `send` buffers; nothing is visible to readers until `flush` (non-transactional) or
+ * `commitTransaction` resolves. Lifecycle: create, send/flush (or begin/send/commit) any number of
+ * times, close.
+ */
+export interface LogProducer {
+  send(records: readonly ProducedRecord[]): void;
+  /** Resolves once every record sent so far is durable and visible; returns the partition and offset of each, in send order. */
+  flush(): Promise<(TopicPartition & { offset: number })[]>;
+  /**
+   * Exactly-once: records sent since the last commit, and the consumed offsets of `groupId`, become
+   * visible together or not at all.
+   */
+  commitTransaction(groupId: string, offsets: ReadonlyMap<string, number>): Promise<void>;
+  /** Drops what was sent since the last flush or commit. */
+  abortTransaction(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A member of a consumer group. Lifecycle: subscribe (assignments arrive through the listener),
+ * poll/commit any number of times, close (which revokes everything first).
+ */
+export interface LogConsumer {
+  subscribe(topics: readonly string[], listener: RebalanceListener): Promise<void>;
+  /** Up to `maxRecords` records from assigned, unpaused partitions, in offset order per partition; waits up to `timeoutMs` for some. */
+  poll(maxRecords: number, timeoutMs: number): Promise<LogRecord[]>;
+  /** Commits the group's offsets (the next offset to read, per `tpKey`). */
+  commit(offsets: ReadonlyMap<string, number>): Promise<void>;
+  /** The group's committed offset for a partition, if any. */
+  committed(tp: TopicPartition): Promise<number | undefined>;
+  /** Where the next poll of this partition reads from. */
+  seek(tp: TopicPartition, offset: number): void;
+  pause(tps: readonly TopicPartition[]): void;
+  resume(tps: readonly TopicPartition[]): void;
+  assignment(): TopicPartition[];
+  close(): Promise<void>;
+}
+
+export interface Log {
+  /** A human name for logs and /readyz: `embedded (dir)` or `kafka (brokers)`. */
+  readonly description: string;
+  /** Creates the topics that do not exist yet; leaves existing ones as they are. */
+  createTopics(topics: readonly TopicSpec[]): Promise<void>;
+  /** The number of partitions of a topic, or undefined when it does not exist. */
+  partitions(topic: string): Promise<number | undefined>;
+  deleteTopics(topics: readonly string[]): Promise<void>;
+  /** Reads a partition outside any group (changelog restore): up to `maxRecords` from `offset`. */
+  read(tp: TopicPartition, offset: number, maxRecords: number): Promise<LogRecord[]>;
+  /** The end offset of each partition of a topic. */
+  endOffsets(topic: string): Promise<number[]>;
+  producer(options?: { transactionalId?: string }): LogProducer;
+  consumer(groupId: string): LogConsumer;
+  close(): Promise<void>;
+}

@@ -1,0 +1,46 @@
+import type { GraphNode } from './topology-graph.js';
+
+/** A record as operators see it: decoded key and value, with its context (Kafka Streams' Record + RecordContext). */
+export interface StreamRecord {
+  readonly key: unknown;
+  readonly value: unknown;
+  readonly timestamp: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Where the record that started this processing came from. */
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Merged streams: the name of the input this record came through. */
+  readonly source?: string;
+}
+
+/** What a processor may return: nothing when it finished synchronously, a promise when it had to wait for I/O (a store miss). */
+export type Done = void | Promise<void>;
+
+/**
+ * What a processor sees of its task. Lifecycle: a context is created per task, before `init`, and
+ * lives until `close`.
+ */
+export interface ProcessorContext {
+  readonly taskId: string;
+  /** The largest timestamp this task has seen: drives windows closing. */
+  readonly streamTime: number;
+  /** Sends a record to every child of this node, in order. */
+  forward(record: StreamRecord): Done;
+  /** A state store this node owns or reads. */
+  store<K = unknown, V = unknown>(name: string): import('./store.js').KeyValueStore<K, V>;
+  /** Calls `fn` each time stream time passes another `intervalMs` (punctuation). */
+  schedule(intervalMs: number, fn: (streamTime: number) => Done): void;
+}
+
+/**
+ * A node of the topology at run time (Kafka Streams' Processor). One instance per task:
+ * `init` once, `process` per record, `close` once.
+ */
+export interface Processor {
+  init?(ctx: ProcessorContext): void;
+  process(record: StreamRecord): Done;
+  close?(): void;
+}
+
+export type ProcessorFactory = (node: GraphNode) => Processor;

@@ -1,0 +1,39 @@
+/**
+ * State stores, as layers (Kafka Streams' KeyValueStoreBuilder):
+ *   metered(caching(changelogging(leveldb)))
+ * Only the outer, typed layer knows serdes; the inner layers deal in bytes.
+ *
+ * Writes reach disk only after the log has committed them: the engine's commit is
+ *   1. `flush()`            caches push dirty entries down; changelogging sends them to the changelog
+ *   2. the log commit       output, changelog records and input offsets (a transaction where it can)
+ *   3. `persist()`          LevelDB writes the batch it holds since the last persist
+ *   4. checkpoint           the changelog offsets the store now reflects, written to disk
+ * so a crash at any point leaves a store that a replay of its changelog from its checkpoint makes
+ * exact, and nothing is counted twice.
+ */
+
+/** The bytes layers: LevelDB at the bottom, changelogging and caching above it. */
+export interface BytesStore {
+  readonly name: string;
+  /** The value, synchronously when this layer (or one above) holds it, else a promise. */
+  get(key: Buffer): Buffer | undefined | Promise<Buffer | undefined>;
+  /** A null value deletes. */
+  put(key: Buffer, value: Buffer | null): void;
+  /** Pushes buffered writes down a layer (and, for changelogging, to the changelog). */
+  flush(): void;
+  /** Writes what the layer holds to disk; called after the log commit. */
+  persist(): Promise<void>;
+  /** Entries in key order (byte order) within [gte, lt), for queries; reflects unpersisted writes. */
+  range(options: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]>;
+  /** An estimate of live entries, for metrics. */
+  approximateSize(): number;
+  close(): Promise<void>;
+}
+
+/** The typed face of a store that operators use. */
+export interface KeyValueStore<K = unknown, V = unknown> {
+  readonly name: string;
+  get(key: K): V | undefined | Promise<V | undefined>;
+  put(key: K, value: V | null): void;
+  range(options?: { prefix?: string; from?: K; limit?: number }): AsyncIterable<[K, V]>;
+}
