@@ -9,7 +9,7 @@ interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
-  run(args: { values: Record<string, unknown>; positionals: string[] }, out: Output): number;
+  run(args: { values: Record<string, unknown>; positionals: string[] }, out: Output): number | Promise<number>;
 }
 
 /** Where the CLI writes; colour only on a terminal, and never when NO_COLOR is set. */
@@ -49,6 +49,23 @@ const COMMANDS: Record<string, Command> = {
         }
       }
       return failed ? 1 : 0;
+    },
+  },
+  test: {
+    summary: 'run topology test files (TEST-FORMAT.md) on the in-memory log; report pass/fail per case',
+    usage: 'duality test FILE...',
+    options: {},
+    async run({ positionals }, out) {
+      if (positionals.length === 0) return usage(out, 'test needs at least one FILE');
+      const { runTestFile } = await import('../engine/test-runner/run-tests.js');
+      const total = { passed: 0, failed: 0 };
+      for (const file of positionals) {
+        const s = await runTestFile(file, { line: (l) => out.stdout(l), color: out.color });
+        total.passed += s.passed;
+        total.failed += s.failed;
+      }
+      out.stdout(`${total.passed} passed, ${total.failed} failed`);
+      return total.failed > 0 ? 1 : 0;
     },
   },
   describe: {

@@ -1,4 +1,6 @@
 import { defineStep, expression } from './spec.js';
+import { aggregationProcessor } from './aggregation.js';
+import { compiled, recordVars } from './runtime.js';
 
 export const aggregate = defineStep({
   name: 'aggregate',
@@ -20,4 +22,12 @@ export const aggregate = defineStep({
     { path: ['add'], scope: 'aggregate' },
   ],
   aggregates: true,
+  create(node) {
+    const initial = compiled(node, 'initial', 'initial');
+    const add = compiled(node, 'add', 'aggregate');
+    return aggregationProcessor(node, (state, r) => {
+      const value = add.evaluate({ ...recordVars(r), agg: state === undefined ? initial.evaluate({}) : state });
+      return { state: value, value };
+    });
+  },
 });

@@ -1,4 +1,5 @@
 import { defineStep } from './spec.js';
+import { aggregationProcessor } from './aggregation.js';
 
 export const count = defineStep({
   name: 'count',
@@ -8,4 +9,9 @@ export const count = defineStep({
   args: null,
   expressions: [],
   aggregates: true,
+  create: (node) =>
+    aggregationProcessor(node, (state) => {
+      const n = ((state as number | undefined) ?? 0) + 1;
+      return { state: n, value: n };
+    }),
 });

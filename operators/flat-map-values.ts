@@ -1,4 +1,6 @@
 import { defineStep, expression } from './spec.js';
+import { ExpressionError } from '../engine/expr/cel.js';
+import { compiled, forwardAll, recordVars, withKeyValue } from './runtime.js';
 
 export const flatMapValues = defineStep({
   name: 'flatMapValues',
@@ -7,4 +9,17 @@ export const flatMapValues = defineStep({
   transitions: { stream: 'stream' },
   args: expression('a list; each element becomes a value'),
   expressions: [{ path: [], scope: 'record', expect: 'list' }],
+  create(node) {
+    const values = compiled(node, 'expression', 'record');
+    return {
+      init(ctx) {
+        this.process = (r) => {
+          const list = values.evaluate(recordVars(r));
+          if (!Array.isArray(list)) throw new ExpressionError(`flatMapValues needs a list, got ${list === null ? 'null' : typeof list}`, values.source);
+          return forwardAll(ctx, list.map((v) => withKeyValue(r, r.key, v)));
+        };
+      },
+      process: () => undefined,
+    };
+  },
 });

@@ -1,4 +1,5 @@
 import { defineStep, expression } from './spec.js';
+import { compiled, recordVars, withKeyValue } from './runtime.js';
 
 export const mapValues = defineStep({
   name: 'mapValues',
@@ -7,4 +8,14 @@ export const mapValues = defineStep({
   transitions: { stream: 'stream', table: 'table' },
   args: expression('the new value'),
   expressions: [{ path: [], scope: 'record' }],
+  create(node) {
+    const mapper = compiled(node, 'expression', 'record');
+    const table = node.kind === 'table';
+    return {
+      init(ctx) {
+        this.process = (r) => (table && r.value === null ? ctx.forward(r) : ctx.forward(withKeyValue(r, r.key, mapper.evaluate(recordVars(r)))));
+      },
+      process: () => undefined,
+    };
+  },
 });

@@ -1,4 +1,5 @@
 import { defineStep, expression } from './spec.js';
+import { compiled, recordVars, withKeyValue } from './runtime.js';
 
 export const map = defineStep({
   name: 'map',
@@ -17,4 +18,17 @@ export const map = defineStep({
     { path: ['value'], scope: 'record' },
   ],
   changesKey: true,
+  create(node) {
+    const key = compiled(node, 'key', 'record');
+    const value = compiled(node, 'value', 'record');
+    return {
+      init(ctx) {
+        this.process = (r) => {
+          const vars = recordVars(r);
+          return ctx.forward(withKeyValue(r, key.evaluate(vars), value.evaluate(vars)));
+        };
+      },
+      process: () => undefined,
+    };
+  },
 });

@@ -1,4 +1,6 @@
 import { defineStep, expression } from './spec.js';
+import { aggregationProcessor } from './aggregation.js';
+import { compiled, recordVars } from './runtime.js';
 
 export const reduce = defineStep({
   name: 'reduce',
@@ -8,4 +10,11 @@ export const reduce = defineStep({
   args: expression('the new aggregate, over agg and value'),
   expressions: [{ path: [], scope: 'aggregate' }],
   aggregates: true,
+  create(node) {
+    const reducer = compiled(node, 'expression', 'aggregate');
+    return aggregationProcessor(node, (state, r) => {
+      const value = state === undefined ? r.value : reducer.evaluate({ ...recordVars(r), agg: state });
+      return { state: value, value };
+    });
+  },
 });

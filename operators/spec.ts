@@ -1,3 +1,5 @@
+import type { Processor } from '../engine/api/processor.js';
+import type { GraphNode } from '../engine/api/topology-graph.js';
 import type { ExpectedType, ExprVariable } from '../engine/expr/cel.js';
 
 /** What a step works on: a stream, a grouped stream (after groupBy/groupByKey/window) or a table. */
@@ -35,6 +37,8 @@ export interface StepSpec {
   readonly changesKey?: boolean;
   /** The step aggregates a grouped stream into a table held in a state store. */
   readonly aggregates?: boolean;
+  /** The processor for one task (ARCHITECTURE.md: one factory call per task). */
+  readonly create?: (node: GraphNode) => Processor;
 }
 
 export const VARIABLES: Record<ExpressionScope, readonly ExprVariable[]> = {

@@ -7,4 +7,13 @@ export const toStream = defineStep({
   transitions: { table: 'stream' },
   args: null,
   expressions: [],
+  create() {
+    // The runtime materialises table nodes that own a store; the records pass as they are.
+    return {
+      init(ctx) {
+        this.process = (r) => ctx.forward(r);
+      },
+      process: () => undefined,
+    };
+  },
 });

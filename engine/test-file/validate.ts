@@ -5,6 +5,7 @@ import type { TopologyGraph } from '../api/topology-graph.js';
 import { compileTopologyFile } from '../compiler/index.js';
 import { Diagnostics } from '../compiler/model.js';
 import { loadYaml } from '../loader/load-yaml.js';
+import type { PositionTable } from '../loader/positions.js';
 import { validateWith } from '../validation/schema-validator.js';
 import { didYouMean } from '../validation/suggest.js';
 
@@ -14,9 +15,32 @@ export function looksLikeTestFile(text: string): boolean {
 }
 
 export interface TestFile {
+  readonly file: string;
   readonly topologyFile: string;
   readonly graph: TopologyGraph;
-  readonly cases: unknown[];
+  readonly cases: TestCase[];
+  /** Where each part of the test file is, for failures that name the expectation's line. */
+  readonly positions: PositionTable;
+}
+
+export interface TestInput {
+  readonly topic: string;
+  readonly key?: unknown;
+  readonly value?: unknown;
+  readonly rawValue?: string;
+  readonly timestamp?: number | string;
+  readonly headers?: Record<string, string>;
+}
+
+export interface TestCase {
+  readonly name: string;
+  readonly match?: 'exact' | 'subset';
+  readonly input: TestInput[];
+  readonly expect: {
+    readonly tables?: Record<string, unknown>;
+    readonly topics?: Record<string, Record<string, unknown>[]>;
+    readonly errors?: number | { topic?: string; reason?: string }[];
+  };
 }
 
 /**
@@ -58,6 +82,6 @@ export function loadTestFile(file: string, text: string = readFileSync(file, 'ut
     }
   });
   if (diagnostics.count > 0) return { diagnostics: diagnostics.list };
-  return { test: { topologyFile, graph: g, cases: doc.cases }, diagnostics: [] };
+  return { test: { file, topologyFile, graph: g, cases: doc.cases as unknown as TestCase[], positions: loaded.positions }, diagnostics: [] };
 }
 

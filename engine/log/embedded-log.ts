@@ -1,0 +1,282 @@
+import { tpKey, type Log, type LogConsumer, type LogProducer, type LogRecord, type ProducedRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
+import { DiskStore, type SegmentWrite } from './disk-store.js';
+import { EmbeddedConsumer } from './embedded-consumer.js';
+import { EmbeddedProducer } from './embedded-producer.js';
+import type { Manifest } from './manifest.js';
+import type { PartitionLog } from './partition-log.js';
+import { encodeRecords } from './record-codec.js';
+import { buildManifest, checkTopicSpec, newTopic, parseTpKey, type PendingLengths, type TopicState } from './topic-state.js';
+
+/** A record the producer has partitioned, waiting for a flush or commit. */
+export interface PendingRecord {
+  readonly record: ProducedRecord;
+  readonly partition: number;
+}
+
+export type RecordMetadata = TopicPartition & { offset: number };
+
+/** Offsets a transaction commits with its records. */
+export interface GroupCommit {
+  readonly groupId: string;
+  readonly offsets: ReadonlyMap<string, number>;
+}
+
+/**
+ * The single-process log: partitioned, append-only, for `duality run` without brokers (persisted
+ * under a directory) and for the topology test runner (in memory). Every write (flush, transaction
+ * commit, offset commit, topic change) runs one at a time and ends with one manifest write, which
+ * is what makes it atomic and durable; readers see only what a finished write committed.
+ */
+export class EmbeddedLog implements Log {
+  private topics = new Map<string, TopicState>();
+  private groups = new Map<string, Map<string, number>>();
+  private readonly members = new Set<string>();
+  private readonly epochs = new Map<string, number>();
+  private waiters = new Set<() => void>();
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly description: string,
+    private readonly disk: DiskStore | undefined,
+  ) {}
+
+  /** A log kept in memory only: nothing survives `close`. */
+  static inMemory(): EmbeddedLog {
+    return new EmbeddedLog('embedded (in memory)', undefined);
+  }
+
+  /** Opens (or creates) the log persisted in `dir`; fails if another live process has it open. */
+  static async open(dir: string): Promise<EmbeddedLog> {
+    const { store, manifest, segments } = await DiskStore.open(dir);
+    const log = new EmbeddedLog(`embedded (${dir})`, store);
+    try {
+      log.load(manifest, segments);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return log;
+  }
+
+  private load(manifest: Manifest, segments: ReadonlyMap<string, Buffer>): void {
+    for (const t of manifest.topics) {
+      const state = newTopic({ name: t.name, partitions: t.records.length, ...(t.cleanupPolicy ? { cleanupPolicy: t.cleanupPolicy } : {}) });
+      for (const p of state.partitions) {
+        p.append(segments.get(tpKey(p)) ?? Buffer.alloc(0));
+        if (p.length !== t.records[p.partition]) {
+          throw new Error(`embedded log: ${tpKey(p)} holds ${p.length} records where the manifest committed ${t.records[p.partition]}`);
+        }
+        p.bytes = t.bytes[p.partition] as number;
+      }
+      this.topics.set(t.name, state);
+    }
+    for (const g of manifest.groups) this.groups.set(g.id, new Map(g.offsets));
+  }
+
+  async createTopics(specs: readonly TopicSpec[]): Promise<void> {
+    for (const spec of specs) checkTopicSpec(spec);
+    await this.serial(async () => {
+      const fresh = specs.filter((s, i) => !this.topics.has(s.name) && specs.findIndex((o) => o.name === s.name) === i);
+      if (fresh.length === 0) return;
+      const topics = new Map(this.topics);
+      for (const spec of fresh) {
+        await this.disk?.createTopic(spec.name, spec.partitions);
+        topics.set(spec.name, newTopic(spec));
+      }
+      await this.disk?.writeManifest(buildManifest(topics, this.groups));
+      this.topics = topics;
+    });
+  }
+
+  async deleteTopics(names: readonly string[]): Promise<void> {
+    await this.serial(async () => {
+      const gone = names.filter((n) => this.topics.has(n));
+      if (gone.length === 0) return;
+      const topics = new Map(this.topics);
+      for (const n of gone) topics.delete(n);
+      // Offsets of a deleted topic go with it, so a topic created again under its name starts at 0.
+      const groups = new Map<string, Map<string, number>>();
+      for (const [id, offsets] of this.groups) {
+        groups.set(id, new Map([...offsets].filter(([key]) => topics.has(parseTpKey(key)?.topic ?? ''))));
+      }
+      await this.disk?.writeManifest(buildManifest(topics, groups));
+      this.topics = topics;
+      this.groups = groups;
+      for (const n of gone) await this.disk?.deleteTopic(n);
+    });
+  }
+
+  async partitions(topic: string): Promise<number | undefined> {
+    return this.partitionCount(topic);
+  }
+
+  async read(tp: TopicPartition, offset: number, maxRecords: number): Promise<LogRecord[]> {
+    return this.partitionLog(tp).slice(offset, offset + Math.max(0, maxRecords));
+  }
+
+  async endOffsets(topic: string): Promise<number[]> {
+    const state = this.topics.get(topic);
+    if (!state) throw unknownTopic(topic, 'read the end offsets of');
+    return state.partitions.map((p) => p.length);
+  }
+
+  producer(options?: { transactionalId?: string }): LogProducer {
+    this.checkOpen();
+    return new EmbeddedProducer(this, options?.transactionalId);
+  }
+
+  consumer(groupId: string): LogConsumer {
+    this.checkOpen();
+    return new EmbeddedConsumer(this, groupId);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake();
+    await this.tail;
+    await this.disk?.close();
+  }
+
+  /* The rest is for this log's producers and consumers. */
+
+  partitionCount(topic: string): number | undefined {
+    return this.topics.get(topic)?.partitions.length;
+  }
+
+  /** A partition's committed records; undefined when its topic is gone. */
+  partitionData(tp: TopicPartition): PartitionLog | undefined {
+    return this.topics.get(tp.topic)?.partitions[tp.partition];
+  }
+
+  committedOffset(groupId: string, tp: TopicPartition): number | undefined {
+    return this.groups.get(groupId)?.get(tpKey(tp));
+  }
+
+  /**
+   * Appends records (and, for a transaction, sets a group's offsets) as one atomic write; resolves
+   * with each record's partition and offset, in the order given, once they are visible.
+   */
+  append(batch: readonly PendingRecord[], commit?: GroupCommit, check?: () => void): Promise<RecordMetadata[]> {
+    return this.serial(async () => {
+      check?.();
+      const touched = new Map<PartitionLog, ProducedRecord[]>();
+      const meta: RecordMetadata[] = new Array(batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        const { record, partition } = batch[i] as PendingRecord;
+        const p = this.topics.get(record.topic)?.partitions[partition];
+        if (!p) throw unknownTopic(record.topic, 'produce to');
+        let list = touched.get(p);
+        if (!list) touched.set(p, (list = []));
+        meta[i] = { topic: record.topic, partition, offset: p.length + list.length };
+        list.push(record);
+      }
+      const groups = commit ? this.withOffsets(commit) : this.groups;
+      const chunks = new Map<PartitionLog, Buffer>();
+      for (const [p, list] of touched) chunks.set(p, encodeRecords(list));
+      if (this.disk && (touched.size > 0 || commit)) {
+        const writes: SegmentWrite[] = [];
+        const pending = new Map<PartitionLog, { records: number; bytes: number }>() satisfies PendingLengths;
+        for (const [p, data] of chunks) {
+          writes.push({ topic: p.topic, partition: p.partition, data, committedBytes: p.bytes });
+          pending.set(p, { records: p.length + (touched.get(p) as ProducedRecord[]).length, bytes: p.bytes + data.length });
+        }
+        await this.disk.commit(writes, buildManifest(this.topics, groups, pending));
+        for (const [p, next] of pending) p.bytes = next.bytes;
+      }
+      for (const [p, data] of chunks) p.append(data);
+      this.groups = groups;
+      if (touched.size > 0) this.wake();
+      return meta;
+    });
+  }
+
+  private withOffsets({ groupId, offsets }: GroupCommit): Map<string, Map<string, number>> {
+    const next = new Map(this.groups.get(groupId));
+    for (const [key, offset] of offsets) {
+      const tp = parseTpKey(key);
+      if (!tp || this.partitionCount(tp.topic) === undefined || tp.partition >= (this.partitionCount(tp.topic) as number)) {
+        throw new Error(`embedded log: cannot commit an offset of group "${groupId}" for ${key}: no such topic partition`);
+      }
+      if (!Number.isSafeInteger(offset) || offset < 0) {
+        throw new Error(`embedded log: cannot commit offset ${offset} of group "${groupId}" for ${key}: not a whole number ≥ 0`);
+      }
+      next.set(key, offset);
+    }
+    return new Map(this.groups).set(groupId, next);
+  }
+
+  /** One consumer per group: in one process it is given every partition, so a second has nothing to do. */
+  join(groupId: string): void {
+    this.checkOpen();
+    if (this.members.has(groupId)) {
+      throw new Error(`embedded log: group "${groupId}" already has a consumer in this process; close it first`);
+    }
+    this.members.add(groupId);
+  }
+
+  leave(groupId: string): void {
+    this.members.delete(groupId);
+  }
+
+  /** Registers a transactional producer, fencing off earlier ones with the same id (zombies). */
+  fence(transactionalId: string): number {
+    const epoch = (this.epochs.get(transactionalId) ?? 0) + 1;
+    this.epochs.set(transactionalId, epoch);
+    return epoch;
+  }
+
+  isCurrent(transactionalId: string, epoch: number): boolean {
+    return this.epochs.get(transactionalId) === epoch;
+  }
+
+  /** Resolves at the next commit of records, at close, or after `ms`, whichever is first. */
+  waitForRecords(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  /** Wakes every waiting poll; a spurious wake-up only makes a poll look again. */
+  wake(): void {
+    const waiters = this.waiters;
+    this.waiters = new Set();
+    for (const w of waiters) w();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  checkOpen(): void {
+    if (this.closed) throw new Error(`${this.description} is closed`);
+  }
+
+  private partitionLog(tp: TopicPartition): PartitionLog {
+    const state = this.topics.get(tp.topic);
+    if (!state) throw unknownTopic(tp.topic, 'read');
+    const p = state.partitions[tp.partition];
+    if (!p) throw new Error(`embedded log: topic "${tp.topic}" has no partition ${tp.partition} (it has ${state.partitions.length})`);
+    return p;
+  }
+
+  /** Runs writes one at a time, in call order, so the manifest is never written concurrently. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    this.checkOpen();
+    const run = this.tail.then(work);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function unknownTopic(topic: string, action: string): Error {
+  return new Error(`embedded log: cannot ${action} topic "${topic}": it does not exist (topics are created before the topology runs)`);
+}

@@ -1,0 +1,91 @@
+import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/*
+ * The one file that says what the embedded log holds: topics, the committed length of every
+ * partition and every group's offsets. Replacing it is the commit point of every write, so records
+ * and consumed offsets written together (a transaction) become durable together. Lists rather
+ * than objects keyed by name, so no topic or group name can collide with `__proto__`.
+ */
+
+export interface ManifestTopic {
+  readonly name: string;
+  readonly cleanupPolicy?: 'delete' | 'compact' | 'compact,delete' | undefined;
+  /** Committed record count and byte length of each partition's segment file. */
+  readonly records: readonly number[];
+  readonly bytes: readonly number[];
+}
+
+export interface ManifestGroup {
+  readonly id: string;
+  /** [tpKey, next offset to read]. */
+  readonly offsets: readonly (readonly [string, number])[];
+}
+
+export interface Manifest {
+  readonly format: 1;
+  readonly topics: readonly ManifestTopic[];
+  readonly groups: readonly ManifestGroup[];
+}
+
+export const EMPTY_MANIFEST: Manifest = { format: 1, topics: [], groups: [] };
+
+const FILE = 'manifest.json';
+
+/** The manifest of `dir`, or undefined for a directory the log has never committed to. */
+export async function readManifest(dir: string): Promise<Manifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const where = join(dir, FILE);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`embedded log: ${where} is not valid JSON; it is only ever replaced atomically, so the file was changed by hand or the disk is damaged`, { cause: e });
+  }
+  if (!isManifest(parsed)) throw new Error(`embedded log: ${where} is not a manifest this version understands`);
+  return parsed;
+}
+
+function isCount(n: unknown): n is number {
+  return Number.isSafeInteger(n) && (n as number) >= 0;
+}
+
+function isManifest(m: unknown): m is Manifest {
+  if (typeof m !== 'object' || m === null) return false;
+  const { format, topics, groups } = m as Record<string, unknown>;
+  if (format !== 1 || !Array.isArray(topics) || !Array.isArray(groups)) return false;
+  const topicOk = (t: unknown): boolean => {
+    const { name, records, bytes } = (t ?? {}) as Record<string, unknown>;
+    return typeof name === 'string' && Array.isArray(records) && Array.isArray(bytes) &&
+      records.length > 0 && records.length === bytes.length && records.every(isCount) && bytes.every(isCount);
+  };
+  const groupOk = (g: unknown): boolean => {
+    const { id, offsets } = (g ?? {}) as Record<string, unknown>;
+    return typeof id === 'string' && Array.isArray(offsets) &&
+      offsets.every((o) => Array.isArray(o) && o.length === 2 && typeof o[0] === 'string' && isCount(o[1]));
+  };
+  return topics.every(topicOk) && groups.every(groupOk);
+}
+
+/**
+ * Replaces the manifest atomically: write a temporary file, fsync it, rename it over the old one,
+ * fsync the directory so the rename itself survives a power cut.
+ */
+export async function writeManifest(dir: string, dirHandle: FileHandle, manifest: Manifest): Promise<void> {
+  const temp = join(dir, `${FILE}.tmp`);
+  const file = await open(temp, 'w');
+  try {
+    await file.writeFile(JSON.stringify(manifest));
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, join(dir, FILE));
+  await dirHandle.sync();
+}

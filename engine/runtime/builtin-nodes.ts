@@ -1,0 +1,81 @@
+import type { Headers, LogRecord } from '../api/log.js';
+import type { Processor, StreamRecord } from '../api/processor.js';
+import type { RecordCollector } from '../api/serde.js';
+import type { GraphNode } from '../api/topology-graph.js';
+import { compileExpression } from '../expr/cel.js';
+import { ExpressionError } from '../expr/cel.js';
+import { serdeFor } from '../serde/index.js';
+import { VARIABLES } from '../../operators/spec.js';
+
+/** A source node: decodes a log record into the record operators see. */
+export interface SourceProcessor {
+  readonly node: GraphNode;
+  /** Decodes (throwing SerdeError / ExpressionError for the error policy) and forwards. */
+  receive(record: LogRecord): StreamRecord;
+}
+
+const decodeHeaders = (h: Headers): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const k in h) out[k] = h[k]!.toString('utf8');
+  return out;
+};
+
+const encodeHeaders = (h: Readonly<Record<string, string>>): Headers => {
+  const out: Headers = {};
+  for (const k in h) out[k] = Buffer.from(h[k]!, 'utf8');
+  return out;
+};
+
+/** Turns a source record (source, table-source, repartition-source) into a StreamRecord. */
+export function sourceDecoder(node: GraphNode): (r: LogRecord) => StreamRecord {
+  const keySerde = serdeFor(node.keySerde);
+  const valueSerde = serdeFor(node.valueSerde);
+  const tsSource = node.args.timestamp as string | undefined;
+  const extract = tsSource === undefined ? undefined : compileExpression(tsSource, VARIABLES.record);
+  const timestampExpr = extract?.ok ? extract.expression : undefined;
+  return (r) => {
+    const record: StreamRecord = {
+      key: keySerde.deserialize(r.key),
+      value: valueSerde.deserialize(r.value),
+      timestamp: r.timestamp,
+      headers: decodeHeaders(r.headers),
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+    };
+    if (!timestampExpr) return record;
+    return { ...record, timestamp: toEpochMs(timestampExpr.evaluate({ ...record }), timestampExpr.source) };
+  };
+}
+
+/** A `timestamp:` expression gives epoch ms or an RFC 3339 string (LANGUAGE.md). */
+export function toEpochMs(v: unknown, source: string): number {
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
+  if (typeof v === 'string') {
+    const ms = Date.parse(v);
+    if (!Number.isNaN(ms) && /^\d{4}-\d\d-\d\dT/.test(v)) return ms;
+  }
+  throw new ExpressionError(`timestamp must be epoch milliseconds or an RFC 3339 string, got ${JSON.stringify(v)}`, source);
+}
+
+/** Sinks and repartition sinks: encode with the node's serdes and hand to the collector. */
+export function sinkProcessor(node: GraphNode, collector: RecordCollector): Processor {
+  const keySerde = serdeFor(node.keySerde);
+  const valueSerde = serdeFor(node.valueSerde);
+  const topic = node.topic!;
+  return {
+    process(r) {
+      collector.send({ topic, key: keySerde.serialize(r.key), value: valueSerde.serialize(r.value), timestamp: r.timestamp, headers: encodeHeaders(r.headers) });
+    },
+  };
+}
+
+/** Passes records on; used for merges (which set `source`) and source nodes past decoding. */
+export function passThrough(source?: string): Processor {
+  return {
+    init(ctx) {
+      this.process = source === undefined ? (r) => ctx.forward(r) : (r) => ctx.forward({ ...r, source });
+    },
+    process: () => undefined,
+  };
+}

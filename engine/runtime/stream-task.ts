@@ -1,0 +1,169 @@
+import { STEP_BY_NAME } from '../../operators/index.js';
+import type { LogRecord } from '../api/log.js';
+import type { Done, Processor, ProcessorContext, StreamRecord } from '../api/processor.js';
+import type { RecordCollector } from '../api/serde.js';
+import type { KeyValueStore } from '../api/store.js';
+import type { GraphNode, Subtopology, TopologyGraph } from '../api/topology-graph.js';
+import { passThrough, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
+import type { ErrorPolicy } from './error-policy.js';
+
+interface Edge {
+  readonly target: NodeRuntime;
+  /** Set on the edges into a merge: the input's name, for the `source` variable. */
+  readonly source?: string;
+}
+
+interface NodeRuntime {
+  readonly node: GraphNode;
+  readonly processor: Processor;
+  readonly children: Edge[];
+}
+
+export interface TaskDeps {
+  readonly collector: RecordCollector;
+  readonly policy: ErrorPolicy;
+  readonly stores: ReadonlyMap<string, KeyValueStore>;
+  /** Set to each record's timestamp as it is processed (changelog records carry it). */
+  readonly time: { current: number };
+}
+
+/**
+ * A task: one input partition of one sub-topology, with its own processor instances, stores and
+ * stream time (Kafka Streams' StreamTask). Records go through it one at a time; `process` returns
+ * a promise only when a store had to be read from disk.
+ */
+export class StreamTask {
+  streamTime = -1;
+  /** Records processed since the last read of the counters. */
+  processed = 0;
+  /** The next offset to read per input partition (tpKey), for the commit. */
+  readonly offsets = new Map<string, number>();
+  private readonly entries = new Map<string, { decode: (r: LogRecord) => StreamRecord; node: NodeRuntime }[]>();
+  private currentNode = '';
+  private readonly runtimes: () => Iterable<NodeRuntime>;
+
+  constructor(
+    readonly id: string,
+    readonly subtopology: Subtopology,
+    readonly partition: number,
+    graph: TopologyGraph,
+    private readonly deps: TaskDeps,
+  ) {
+    const inSub = new Set(subtopology.nodes);
+    const runtimes = new Map<string, NodeRuntime>();
+    this.runtimes = runtimes.values.bind(runtimes);
+    const ownedKv = new Set(graph.stores.filter((s) => s.type === 'key-value').map((s) => `${s.node}\u0000${s.name}`));
+    for (const node of graph.nodes) {
+      if (!inSub.has(node.id)) continue;
+      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [] };
+      runtimes.set(node.id, rt);
+      for (const input of node.inputs) {
+        const parent = runtimes.get(input)!;
+        const source = node.type === 'merge' ? graph.nodes.find((n) => n.id === input)!.definition : undefined;
+        parent.children.push(source === undefined ? { target: rt } : { target: rt, source });
+      }
+      if (node.topic && node.type.endsWith('source')) {
+        const list = this.entries.get(node.topic) ?? [];
+        list.push({ decode: sourceDecoder(node), node: rt });
+        this.entries.set(node.topic, list);
+      }
+    }
+    for (const rt of runtimes.values()) {
+      const owned = rt.node.stores.find((s) => ownedKv.has(`${rt.node.id}\u0000${s}`));
+      const materialize = rt.node.kind === 'table' && owned !== undefined && !STEP_BY_NAME.get(rt.node.type)?.aggregates;
+      rt.processor.init?.(this.context(rt, materialize ? deps.stores.get(owned)! : undefined));
+    }
+  }
+
+  private createProcessor(node: GraphNode): Processor {
+    switch (node.type) {
+      case 'source':
+      case 'table-source':
+      case 'repartition-source':
+      case 'merge':
+        return passThrough();
+      case 'sink':
+      case 'repartition-sink':
+        return sinkProcessor(node, this.deps.collector);
+      default: {
+        const create = STEP_BY_NAME.get(node.type)?.create;
+        if (!create) throw new Error(`step "${node.type}" (${node.id}) does not run yet`);
+        return create(node);
+      }
+    }
+  }
+
+  private context(rt: NodeRuntime, materialized: KeyValueStore | undefined): ProcessorContext {
+    const task = this;
+    const forwardFrom = (record: StreamRecord, i: number): Done => {
+      for (; i < rt.children.length; i++) {
+        const edge = rt.children[i]!;
+        task.currentNode = edge.target.node.id;
+        const r = edge.target.processor.process(edge.source === undefined ? record : { ...record, source: edge.source });
+        if (r) {
+          const next = i + 1;
+          return r.then(() => forwardFrom(record, next));
+        }
+      }
+    };
+    return {
+      taskId: this.id,
+      get streamTime() {
+        return task.streamTime;
+      },
+      forward: materialized
+        ? (record) => {
+            // A table node that owns a store keeps the table's current value there (null deletes).
+            materialized.put(record.key, record.value);
+            return forwardFrom(record, 0);
+          }
+        : (record) => forwardFrom(record, 0),
+      store: <K, V>(name: string) => {
+        const s = this.deps.stores.get(name);
+        if (!s) throw new Error(`${rt.node.id}: no store "${name}" in task ${this.id}`);
+        return s as KeyValueStore<K, V>;
+      },
+      schedule: () => {
+        throw new Error('stream-time punctuation arrives with windows');
+      },
+    };
+  }
+
+  /** Processes one record from one of the task's input partitions; failures go to the error policy. */
+  process(record: LogRecord): Done {
+    this.offsets.set(`${record.topic}:${record.partition}`, record.offset + 1);
+    this.processed++;
+    const entries = this.entries.get(record.topic);
+    return entries ? this.processFrom(entries, record, 0) : undefined;
+  }
+
+  private processFrom(entries: { decode: (r: LogRecord) => StreamRecord; node: NodeRuntime }[], record: LogRecord, from: number): Done {
+    for (let i = from; i < entries.length; i++) {
+      const entry = entries[i]!;
+      this.currentNode = entry.node.node.id;
+      let r: Done;
+      try {
+        const decoded = entry.decode(record);
+        this.deps.time.current = decoded.timestamp;
+        if (decoded.timestamp > this.streamTime) this.streamTime = decoded.timestamp;
+        r = entry.node.processor.process(decoded);
+      } catch (e) {
+        this.deps.policy.handle(e, record, this.id, this.currentNode);
+        continue;
+      }
+      if (r) {
+        return r.then(
+          () => this.processFrom(entries, record, i + 1),
+          (e: unknown) => {
+            this.deps.policy.handle(e, record, this.id, this.currentNode);
+            return this.processFrom(entries, record, i + 1);
+          },
+        );
+      }
+    }
+  }
+
+  close(): void {
+    for (const rt of this.runtimes()) rt.processor.close?.();
+  }
+}

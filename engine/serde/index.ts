@@ -1,0 +1,2 @@
+export { serdeFor } from './serdes.js';
+export { SerdeError } from './serde-error.js';

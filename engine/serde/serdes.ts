@@ -1,0 +1,146 @@
+import type { Serde } from '../api/serde.js';
+import type { Serde as SerdeName } from '../api/topology-graph.js';
+import { expectLength, toDouble, toInteger } from './numbers.js';
+import { describeValue, SerdeError } from './serde-error.js';
+
+/*
+ * The serdes, byte-for-byte as Kafka's StringSerializer, LongSerializer, IntegerSerializer,
+ * DoubleSerializer and ByteArraySerializer, so topics are readable by Java clients and back.
+ * `null` is a tombstone both ways in every serde.
+ *
+ * `bytes` values are Buffers inside the engine, which CEL sees as its `bytes` type. Wherever bytes
+ * meet text (JSON results, HTTP bodies, a json sink) they are base64, the protobuf JSON mapping
+ * that CEL's own JSON conversion uses; so the bytes serde also accepts a base64 string, which makes
+ * a value that went through JSON come back as the same bytes.
+ */
+
+const MAX_LONG = Number.MAX_SAFE_INTEGER;
+const LONG_RANGE = '±(2^53-1), the integers a JSON number holds exactly';
+const INT_RANGE = 'the 32-bit range -2147483648..2147483647';
+
+const string: Serde = {
+  name: 'string',
+  serialize(value) {
+    if (value === null || value === undefined) return null;
+    if (typeof value === 'string') return Buffer.from(value, 'utf8');
+    if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+      return Buffer.from(String(value), 'utf8');
+    }
+    throw new SerdeError('string', `cannot encode ${describeValue(value)} as text; use the json serde for structured values`);
+  },
+  // Malformed UTF-8 becomes U+FFFD, as Java's decoder does in StringDeserializer.
+  deserialize: (bytes) => (bytes === null ? null : bytes.toString('utf8')),
+};
+
+// JSON.stringify would write a Buffer as {"type":"Buffer","data":[...]}; bytes are base64 instead.
+// The replacer costs, so it only runs when that shape shows up in the fast path's output.
+function bytesAsBase64(this: unknown, key: string, v: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  return original instanceof Uint8Array ? Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') : v;
+}
+
+const json: Serde = {
+  name: 'json',
+  serialize(value) {
+    if (value === null || value === undefined) return null;
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value);
+      if (text !== undefined && text.includes('"type":"Buffer"')) text = JSON.stringify(value, bytesAsBase64);
+    } catch (e) {
+      throw new SerdeError('json', `cannot encode the value: ${(e as Error).message}`, { cause: e });
+    }
+    if (text === undefined) throw new SerdeError('json', `cannot encode ${describeValue(value)}`);
+    return Buffer.from(text, 'utf8');
+  },
+  deserialize(bytes) {
+    if (bytes === null) return null;
+    try {
+      return JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch (e) {
+      throw new SerdeError('json', `not valid JSON: ${(e as Error).message}`, { cause: e });
+    }
+  },
+};
+
+const long: Serde = {
+  name: 'long',
+  serialize(value) {
+    if (value === null || value === undefined) return null;
+    const n = toInteger('long', value, -MAX_LONG, MAX_LONG, LONG_RANGE);
+    const out = Buffer.allocUnsafe(8);
+    out.writeBigInt64BE(BigInt(n));
+    return out;
+  },
+  deserialize(bytes) {
+    if (bytes === null) return null;
+    expectLength('long', bytes, 8);
+    // Two halves keep the common case free of BigInt; the high word decides whether it fits.
+    const hi = bytes.readInt32BE(0);
+    const lo = bytes.readUInt32BE(4);
+    const n = hi * 0x1_0000_0000 + lo;
+    if (!Number.isSafeInteger(n)) {
+      throw new SerdeError('long', `${bytes.readBigInt64BE(0)} is outside ${LONG_RANGE}`);
+    }
+    return n;
+  },
+};
+
+const int: Serde = {
+  name: 'int',
+  serialize(value) {
+    if (value === null || value === undefined) return null;
+    const out = Buffer.allocUnsafe(4);
+    out.writeInt32BE(toInteger('int', value, -0x8000_0000, 0x7fff_ffff, INT_RANGE));
+    return out;
+  },
+  deserialize(bytes) {
+    if (bytes === null) return null;
+    expectLength('int', bytes, 4);
+    return bytes.readInt32BE(0);
+  },
+};
+
+const double: Serde = {
+  name: 'double',
+  serialize(value) {
+    if (value === null || value === undefined) return null;
+    const out = Buffer.allocUnsafe(8);
+    out.writeDoubleBE(toDouble('double', value));
+    return out;
+  },
+  deserialize(bytes) {
+    if (bytes === null) return null;
+    expectLength('double', bytes, 8);
+    return bytes.readDoubleBE(0);
+  },
+};
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+const bytes: Serde = {
+  name: 'bytes',
+  serialize(value) {
+    if (value === null || value === undefined) return null;
+    if (Buffer.isBuffer(value)) return value;
+    if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    if (typeof value === 'string') {
+      // Node's decoder skips characters it does not know; a typo must not silently change the bytes.
+      if (!BASE64.test(value)) throw new SerdeError('bytes', `cannot encode ${describeValue(value)}: a string must be base64`);
+      return Buffer.from(value, 'base64');
+    }
+    throw new SerdeError('bytes', `cannot encode ${describeValue(value)}: expected bytes or a base64 string`);
+  },
+  deserialize: (b) => b,
+};
+
+const SERDES: Record<SerdeName, Serde> = { string, json, long, int, double, bytes };
+
+/** The serde of a name from the topology; serdes are stateless, so each name has one shared instance. */
+export function serdeFor(name: SerdeName): Serde {
+  const serde = Object.hasOwn(SERDES, name) ? SERDES[name] : undefined;
+  if (serde === undefined) {
+    throw new SerdeError(String(name), `unknown serde; expected one of ${Object.keys(SERDES).join(', ')}`);
+  }
+  return serde;
+}

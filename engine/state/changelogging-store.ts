@@ -1,0 +1,51 @@
+import type { RecordCollector } from '../api/serde.js';
+import type { BytesStore } from '../api/store.js';
+
+/**
+ * Sends every write to the store's changelog topic, the partition of the task that owns the
+ * store, so that the store can be rebuilt anywhere from its changelog. Below a cache it sees
+ * only what the cache flushes: one record per key per commit instead of one per update.
+ */
+export class ChangeloggingStore implements BytesStore {
+  constructor(
+    private readonly inner: BytesStore,
+    private readonly collector: RecordCollector,
+    private readonly changelogTopic: string,
+    private readonly partition: number,
+    /** The timestamp of the record being processed (Kafka Streams stamps changelogs with it). */
+    private readonly timestamp: () => number,
+  ) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  put(key: Buffer, value: Buffer | null): void {
+    this.inner.put(key, value);
+    this.collector.send({ topic: this.changelogTopic, partition: this.partition, key, value, timestamp: this.timestamp() });
+  }
+
+  get(key: Buffer): Buffer | undefined | Promise<Buffer | undefined> {
+    return this.inner.get(key);
+  }
+
+  flush(): void {
+    this.inner.flush();
+  }
+
+  persist(): Promise<void> {
+    return this.inner.persist();
+  }
+
+  range(options: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]> {
+    return this.inner.range(options);
+  }
+
+  approximateSize(): number {
+    return this.inner.approximateSize();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

@@ -1,0 +1,59 @@
+import { open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * A task's `.checkpoint`: for each store, the changelog offset its LevelDB database reflects, i.e.
+ * the next changelog offset a restore has to replay. It is the last step of a commit (after
+ * `persist`), so a crash before it only makes the next restore replay a little more.
+ */
+export type Checkpoint = Record<string, number>;
+
+export const CHECKPOINT_FILE = '.checkpoint';
+
+/** The task's checkpoint, or undefined when it is missing or unreadable (restore from 0 then). */
+export async function readCheckpoint(taskDir: string): Promise<Checkpoint | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(taskDir, CHECKPOINT_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const out: Checkpoint = {};
+  for (const [store, offset] of Object.entries(parsed)) {
+    // One bad entry means the file is not one we wrote: trust none of it.
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0) return undefined;
+    out[store] = offset as number;
+  }
+  return out;
+}
+
+/**
+ * Replaces the checkpoint atomically: written to a temporary file, synced, renamed over the old
+ * one, and the directory synced so the rename itself survives a power cut. A reader sees the old
+ * checkpoint or the new one, never half of one.
+ */
+export async function writeCheckpoint(taskDir: string, checkpoint: Checkpoint): Promise<void> {
+  const path = join(taskDir, CHECKPOINT_FILE);
+  const temp = `${path}.tmp`;
+  const file = await open(temp, 'w');
+  try {
+    await file.writeFile(JSON.stringify(checkpoint) + '\n');
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, path);
+  const dir = await open(taskDir, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}

@@ -1,0 +1,44 @@
+import { DualityError } from '../api/diagnostics.js';
+import type { RecordCollector } from '../api/serde.js';
+import type { BytesStore } from '../api/store.js';
+import type { StoreInfo } from '../api/topology-graph.js';
+import { serdeFor } from '../serde/index.js';
+import { CachingStore, DEFAULT_CACHE_ENTRIES } from './caching-store.js';
+import { ChangeloggingStore } from './changelogging-store.js';
+import { LevelDbStore } from './leveldb-store.js';
+import { MeteredStore } from './metered-store.js';
+import { storeDir } from './state-dir.js';
+
+/** What a task gives the stores it owns. */
+export interface TaskStoreContext {
+  /** The application name (the topology's `name`): the state directory's second level. */
+  readonly app: string;
+  readonly taskId: string;
+  /** The task's input partition, which is also its partition of every changelog. */
+  readonly partition: number;
+  readonly stateDir: string;
+  /** The task's path to the producer; changelog records go through it. */
+  readonly collector: RecordCollector;
+  /** Entries each store caches; 0 turns caching off. Default 100,000. */
+  readonly cacheEntries?: number;
+  /** The timestamp of the record being processed, stamped on changelog records. Default: now. */
+  readonly timestamp?: () => number;
+}
+
+/**
+ * Opens a task's key-value store as `metered(caching(changelogging(leveldb)))`. Restore the
+ * database (restore.ts) before building: both open the same LevelDB directory, which only one
+ * handle may hold at a time.
+ */
+export async function buildKeyValueStore(info: StoreInfo, task: TaskStoreContext): Promise<MeteredStore> {
+  if (info.type !== 'key-value') {
+    throw new DualityError('STORE', `store "${info.name}" is a ${info.type} store; buildKeyValueStore builds key-value stores only`);
+  }
+  const path = storeDir(task.stateDir, task.app, task.taskId, info.name);
+  const disk = await LevelDbStore.open(info.name, path);
+  const logged = new ChangeloggingStore(disk, task.collector, info.changelogTopic, task.partition, task.timestamp ?? Date.now);
+  const cacheEntries = task.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
+  // With caching off there is no layer at all, rather than a layer that forwards every call.
+  const top: BytesStore = cacheEntries === 0 ? logged : new CachingStore(logged, cacheEntries);
+  return new MeteredStore(top, serdeFor(info.keySerde), serdeFor(info.valueSerde));
+}

@@ -1,0 +1,52 @@
+import type { Done, ProcessorContext, StreamRecord } from '../engine/api/processor.js';
+import type { GraphNode } from '../engine/api/topology-graph.js';
+import { compileExpression, type CompiledExpression, type ExprVariable } from '../engine/expr/cel.js';
+import { VARIABLES, type ExpressionScope } from './spec.js';
+
+/**
+ * Helpers shared by the operators' processors. Expressions were checked by the compiler; here
+ * they are compiled once per task, at processor creation.
+ */
+export function compiled(node: GraphNode, field: string, scope: ExpressionScope): CompiledExpression {
+  const source = node.args[field];
+  const vars: ExprVariable[] = [...VARIABLES[scope]];
+  if (scope !== 'initial') vars.push('source');
+  const result = compileExpression(String(source), vars);
+  if (!result.ok) throw new Error(`${node.id}: ${result.message}`); // unreachable after validation
+  return result.expression;
+}
+
+/** The variables of a record, as expressions see them. */
+export function recordVars(r: StreamRecord): Record<ExprVariable, unknown> {
+  return {
+    key: r.key,
+    value: r.value,
+    timestamp: r.timestamp,
+    headers: r.headers,
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+    source: r.source ?? null,
+    agg: undefined,
+    left: undefined,
+    right: undefined,
+  };
+}
+
+/** A record with a new key and/or value, keeping its context. */
+export function withKeyValue(r: StreamRecord, key: unknown, value: unknown): StreamRecord {
+  return { ...r, key, value };
+}
+
+/** Runs `then` on a value that may still be loading from a store, without a promise when it is not. */
+export function whenLoaded<T>(v: T | Promise<T>, then: (v: T) => Done): Done {
+  return v instanceof Promise ? v.then(then) : then(v);
+}
+
+/** Forwards several records in order, waiting only when a child had to. */
+export function forwardAll(ctx: ProcessorContext, records: readonly StreamRecord[], from = 0): Done {
+  for (let i = from; i < records.length; i++) {
+    const r = ctx.forward(records[i]!);
+    if (r) return r.then(() => forwardAll(ctx, records, i + 1));
+  }
+}

@@ -1,0 +1,151 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
+import { buf, rec, recordingListener, values, withTempDir } from './helpers.js';
+
+const segment = (dir: string, topic: string, partition: number): string => join(dir, 'topics', topic, `${partition}.log`);
+
+async function fill(dir: string, vals: string[]): Promise<void> {
+  const log = await EmbeddedLog.open(dir);
+  await log.createTopics([{ name: 't', partitions: 1 }]);
+  const producer = log.producer();
+  producer.send(vals.map((v) => rec('t', 'k', v)));
+  await producer.flush();
+  await log.close();
+}
+
+async function readAll(dir: string, topic = 't'): Promise<(string | null)[]> {
+  const log = await EmbeddedLog.open(dir);
+  try {
+    return values(await log.read({ topic, partition: 0 }, 0, 1_000_000));
+  } finally {
+    await log.close();
+  }
+}
+
+describe('EmbeddedLog persistence', () => {
+  it('keeps topics, records and committed offsets across close and reopen', () =>
+    withTempDir(async (dir) => {
+      const log = await EmbeddedLog.open(dir);
+      await log.createTopics([{ name: 'orders', partitions: 2, cleanupPolicy: 'compact' }]);
+      const producer = log.producer();
+      producer.send([
+        rec('orders', 'a', '1', { partition: 0, headers: { source: buf('web') }, timestamp: 1700000000000 }),
+        rec('orders', null, null, { partition: 1 }),
+      ]);
+      await producer.flush();
+      const consumer = log.consumer('app');
+      await consumer.subscribe(['orders'], recordingListener());
+      await consumer.commit(new Map([['orders:0', 1]]));
+      await consumer.close();
+      await log.close();
+
+      const again = await EmbeddedLog.open(dir);
+      assert.equal(again.description, `embedded (${dir})`);
+      assert.equal(await again.partitions('orders'), 2);
+      const [r] = await again.read({ topic: 'orders', partition: 0 }, 0, 10);
+      assert.equal(r?.key?.toString(), 'a');
+      assert.equal(r?.timestamp, 1700000000000);
+      assert.equal(r?.headers.source?.toString(), 'web');
+      const [tombstone] = await again.read({ topic: 'orders', partition: 1 }, 0, 10);
+      assert.equal(tombstone?.value, null);
+      const resumed = again.consumer('app');
+      assert.equal(await resumed.committed({ topic: 'orders', partition: 0 }), 1);
+      await resumed.subscribe(['orders'], recordingListener());
+      assert.deepEqual((await resumed.poll(10, 0)).map((x) => x.partition), [1], 'reading resumes at the committed offset');
+      // Appending after a reopen continues the same files.
+      const producer2 = again.producer();
+      producer2.send([rec('orders', 'b', '2', { partition: 0 })]);
+      assert.deepEqual(await producer2.flush(), [{ topic: 'orders', partition: 0, offset: 1 }]);
+      await again.close();
+      assert.equal((await EmbeddedLog.open(dir).then(async (l) => [await l.endOffsets('orders'), await l.close()]))[0]?.toString(), '2,1');
+    }));
+
+  it('cuts off bytes appended after the last manifest (a crash before the commit point)', () =>
+    withTempDir(async (dir) => {
+      await fill(dir, ['one', 'two']);
+      const committed = (await stat(segment(dir, 't', 0))).size;
+      await appendFile(segment(dir, 't', 0), Buffer.from([0, 0, 0, 40, 1, 2, 3]));
+      assert.deepEqual(await readAll(dir), ['one', 'two']);
+      assert.equal((await stat(segment(dir, 't', 0))).size, committed, 'the partial record is gone from the file');
+      await fill(dir, ['three']);
+      assert.deepEqual(await readAll(dir), ['one', 'two', 'three']);
+    }));
+
+  it('forgets a whole flush, records and offsets, whose manifest never landed', () =>
+    withTempDir(async (dir) => {
+      await fill(dir, ['kept']);
+      const before = await readFile(join(dir, 'manifest.json'));
+      // Everything of the next transaction reaches the disk except the manifest replacement.
+      const log = await EmbeddedLog.open(dir);
+      const producer = log.producer({ transactionalId: 'x' });
+      producer.send([rec('t', 'k', 'lost-1'), rec('t', 'k', 'lost-2')]);
+      await producer.commitTransaction('app', new Map([['t:0', 1]]));
+      await log.close();
+      await writeFile(join(dir, 'manifest.json'), before);
+
+      const again = await EmbeddedLog.open(dir);
+      assert.deepEqual(values(await again.read({ topic: 't', partition: 0 }, 0, 10)), ['kept']);
+      assert.equal(await again.consumer('app').committed({ topic: 't', partition: 0 }), undefined);
+      await again.close();
+    }));
+
+  it('refuses to open when the disk lost committed bytes', () =>
+    withTempDir(async (dir) => {
+      await fill(dir, ['one', 'two']);
+      await truncate(segment(dir, 't', 0), 5);
+      await assert.rejects(EmbeddedLog.open(dir), /holds 5 bytes but \d+ were committed/);
+      await assert.rejects(EmbeddedLog.open(dir), /holds 5 bytes/, 'the failed open released its lock');
+    }));
+
+  it('keeps a deleted topic deleted, with its offsets', () =>
+    withTempDir(async (dir) => {
+      await fill(dir, ['x']);
+      const log = await EmbeddedLog.open(dir);
+      await log.consumer('app').commit(new Map([['t:0', 1]]));
+      await log.deleteTopics(['t']);
+      await log.close();
+      const again = await EmbeddedLog.open(dir);
+      assert.equal(await again.partitions('t'), undefined);
+      await again.createTopics([{ name: 't', partitions: 1 }]);
+      assert.deepEqual(await again.endOffsets('t'), [0]);
+      assert.equal(await again.consumer('app').committed({ topic: 't', partition: 0 }), undefined);
+      await again.close();
+    }));
+});
+
+describe('EmbeddedLog directory lock', () => {
+  it('refuses a second open of a directory in use, and allows it after close', () =>
+    withTempDir(async (dir) => {
+      const log = await EmbeddedLog.open(dir);
+      await assert.rejects(EmbeddedLog.open(dir), new RegExp(`${dir} is in use by this process`));
+      await log.close();
+      await (await EmbeddedLog.open(dir)).close();
+    }));
+
+  it('names the live process that holds the lock', () =>
+    withTempDir(async (dir) => {
+      const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+      try {
+        await writeFile(join(dir, 'LOCK'), `${holder.pid}\n`);
+        await assert.rejects(EmbeddedLog.open(dir), new RegExp(`is in use by process ${holder.pid}; stop it first.*delete .*LOCK`));
+        assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(holder.pid), 'the lock is left alone');
+      } finally {
+        holder.kill('SIGKILL');
+      }
+    }));
+
+  it('takes over the lock of a process that died', () =>
+    withTempDir(async (dir) => {
+      const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+      await new Promise((resolve) => gone.on('exit', resolve));
+      await writeFile(join(dir, 'LOCK'), `${gone.pid}\n`);
+      const log = await EmbeddedLog.open(dir);
+      assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
+      await log.close();
+      await assert.rejects(stat(join(dir, 'LOCK')), /ENOENT/, 'close releases the lock');
+    }));
+});

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runTestFile } from '../../../engine/test-runner/run-tests.js';
+import { ROOT } from '../../root.js';
+
+async function run(file: string): Promise<{ passed: number; failed: number; out: string }> {
+  const lines: string[] = [];
+  const s = await runTestFile(file, { line: (l) => lines.push(l), color: false });
+  return { ...s, out: lines.join('\n') };
+}
+
+test('the shared wordcount and retail-inventory tests pass unchanged', async () => {
+  for (const name of ['wordcount', 'retail-inventory']) {
+    const r = await run(`${ROOT}topologies/${name}.test.yaml`);
+    assert.equal(r.failed, 0, r.out);
+    assert.ok(r.passed >= 1);
+  }
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'duality-runner-'));
+writeFileSync(
+  join(dir, 'orders.yaml'),
+  `version: 1
+name: orders
+streams:
+  orders:
+    topic: orders
+    value: json
+  big:
+    from: orders
+    steps:
+      - filter: value.qty > 10
+      - mapValues: '{"sku": value.sku, "qty": value.qty}'
+    to: big-orders
+tables:
+  per-sku:
+    from: orders
+    steps:
+      - groupBy: value.sku
+      - sum: value.qty
+    to: {topic: per-sku, value: long}
+`,
+);
+
+function testFile(name: string, body: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, `topology: orders.yaml\ncases:\n${body}`);
+  return file;
+}
+
+test('a failing case prints its name, the first difference and the line of the expectation', async () => {
+  const file = testFile(
+    'failing.test.yaml',
+    `  - name: sums quantities per sku
+    input:
+      - {topic: orders, key: o1, value: {sku: a, qty: 2}}
+      - {topic: orders, key: o2, value: {sku: a, qty: 3}}
+    expect:
+      topics:
+        per-sku:
+          - {key: a, value: 2}
+          - {key: a, value: 6}
+`,
+  );
+  const r = await run(file);
+  assert.equal(r.failed, 1);
+  assert.match(r.out, /✗ sums quantities per sku/);
+  assert.match(r.out, /failing\.test\.yaml:11: expect\.topics\.per-sku\[1\]\.value: expected 6, got 5/);
+});
+
+test('bad records go to the DLQ with their error, processing goes on, expect.errors counts and matches them', async () => {
+  const file = testFile(
+    'dlq.test.yaml',
+    `  - name: not json, then a string quantity
+    input:
+      - {topic: orders, key: o1, rawValue: "{not json"}
+      - {topic: orders, key: o2, value: {sku: a, qty: "many"}}
+      - {topic: orders, key: o3, value: {sku: a, qty: 20}}
+    expect:
+      errors: 2
+      tables:
+        per-sku: {a: 20}
+      topics:
+        big-orders:
+          - {key: o3, value: {sku: a, qty: 20}}
+  - name: error patterns
+    input:
+      - {topic: orders, key: o1, rawValue: "{not json"}
+    expect:
+      errors:
+        - {topic: orders, reason: "JSON"}
+`,
+  );
+  const r = await run(file);
+  assert.equal(r.failed, 0, r.out);
+  assert.equal(r.passed, 2);
+});
+
+test('match: subset needs only what is listed; timestamps compare where given', async () => {
+  const file = testFile(
+    'subset.test.yaml',
+    `  - name: subset of a table and of a topic
+    match: subset
+    input:
+      - {topic: orders, key: o1, value: {sku: a, qty: 1}, timestamp: "2026-11-24T10:00:00Z"}
+      - {topic: orders, key: o2, value: {sku: b, qty: 2}}
+      - {topic: orders, key: o3, value: {sku: a, qty: 3}, timestamp: 1764000000000}
+    expect:
+      tables:
+        per-sku: {b: 2}
+      topics:
+        per-sku:
+          - {key: a, value: 1, timestamp: "2026-11-24T10:00:00Z"}
+          - {key: a, value: 4}
+`,
+  );
+  const r = await run(file);
+  assert.equal(r.failed, 0, r.out);
+  const exact = testFile('exact.test.yaml', `  - name: exact table\n    input:\n      - {topic: orders, key: o1, value: {sku: a, qty: 1}}\n      - {topic: orders, key: o2, value: {sku: b, qty: 2}}\n    expect:\n      tables:\n        per-sku: {b: 2}\n`);
+  const e = await run(exact);
+  assert.equal(e.failed, 1);
+  assert.match(e.out, /expect\.tables\.per-sku\.a: expected \(nothing\), got 1 \(not expected\)/);
+});
