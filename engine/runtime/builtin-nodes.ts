@@ -2,6 +2,7 @@ import type { Headers, LogRecord } from '../api/log.js';
 import type { Processor, StreamRecord } from '../api/processor.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { GraphNode } from '../api/topology-graph.js';
+import { epochMs } from '../api/time.js';
 import { compileExpression } from '../expr/cel.js';
 import { ExpressionError } from '../expr/cel.js';
 import { serdeFor } from '../serde/index.js';
@@ -51,10 +52,8 @@ export function sourceDecoder(node: GraphNode): (r: LogRecord) => StreamRecord {
 /** A `timestamp:` expression gives epoch ms or an RFC 3339 string (LANGUAGE.md). */
 export function toEpochMs(v: unknown, source: string): number {
   if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
-  if (typeof v === 'string') {
-    const ms = Date.parse(v);
-    if (!Number.isNaN(ms) && /^\d{4}-\d\d-\d\dT/.test(v)) return ms;
-  }
+  const ms = typeof v === 'string' ? epochMs(v) : undefined;
+  if (ms !== undefined) return ms;
   throw new ExpressionError(`timestamp must be epoch milliseconds or an RFC 3339 string, got ${JSON.stringify(v)}`, source);
 }
 

@@ -19,7 +19,7 @@ export interface EngineOptions {
   readonly logger?: (line: string) => void;
 }
 
-interface TaskHandle {
+export interface TaskHandle {
   readonly task: StreamTask;
   readonly stores: TaskStores;
 }
@@ -87,6 +87,7 @@ export class Engine {
         const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector: this.collector, cacheEntries: this.options.cacheEntries ?? 10_000 });
         const task = new StreamTask(id, sub, p, graph, { collector: this.collector, policy: this.policy, stores: stores.typed, time: stores.time });
         this.tasks.set(id, { task, stores });
+        this.restoredRecords += stores.restored;
         for (const t of sub.sourceTopics) {
           const key = `${t}:${p}`;
           this.routes.set(key, [...(this.routes.get(key) ?? []), task]);
@@ -137,6 +138,7 @@ export class Engine {
     await this.producer.commitTransaction(this.options.graph.name, offsets);
     for (const { stores } of this.tasks.values()) await stores.persist();
     this.lastCommit = Date.now();
+    this.commits++;
   }
 
   /** Processes until `stop`, committing every `commitInterval`. */
@@ -177,6 +179,15 @@ export class Engine {
     await this.producer.close();
     await this.lock?.release();
     this.state = 'stopped';
+  }
+
+  /** Commits done, and records replayed from changelogs, for metrics. */
+  commits = 0;
+  restoredRecords = 0;
+
+  /** The running tasks and their stores. */
+  handles(): Iterable<TaskHandle> {
+    return this.tasks.values();
   }
 
   /** The tasks' stores, for queries: table name → stores across the tasks that hold it. */

@@ -17,7 +17,13 @@ interface NodeRuntime {
   readonly node: GraphNode;
   readonly processor: Processor;
   readonly children: Edge[];
+  /** Counted locally on the hot path, read by metrics at scrape time. */
+  recordsIn: number;
+  recordsOut: number;
 }
+
+/** One record in this many has its processing time sampled for the latency histogram. */
+const LATENCY_SAMPLE = 16;
 
 export interface TaskDeps {
   readonly collector: RecordCollector;
@@ -55,7 +61,7 @@ export class StreamTask {
     const ownedKv = new Set(graph.stores.filter((s) => s.type === 'key-value').map((s) => `${s.node}\u0000${s.name}`));
     for (const node of graph.nodes) {
       if (!inSub.has(node.id)) continue;
-      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [] };
+      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0 };
       runtimes.set(node.id, rt);
       for (const input of node.inputs) {
         const parent = runtimes.get(input)!;
@@ -96,8 +102,10 @@ export class StreamTask {
   private context(rt: NodeRuntime, materialized: KeyValueStore | undefined): ProcessorContext {
     const task = this;
     const forwardFrom = (record: StreamRecord, i: number): Done => {
+      if (i === 0) rt.recordsOut++;
       for (; i < rt.children.length; i++) {
         const edge = rt.children[i]!;
+        edge.target.recordsIn++;
         task.currentNode = edge.target.node.id;
         const r = edge.target.processor.process(edge.source === undefined ? record : { ...record, source: edge.source });
         if (r) {
@@ -132,15 +140,28 @@ export class StreamTask {
   /** Processes one record from one of the task's input partitions; failures go to the error policy. */
   process(record: LogRecord): Done {
     this.offsets.set(`${record.topic}:${record.partition}`, record.offset + 1);
-    this.processed++;
     const entries = this.entries.get(record.topic);
-    return entries ? this.processFrom(entries, record, 0) : undefined;
+    if (!entries) return;
+    if (++this.processed % LATENCY_SAMPLE !== 0) return this.processFrom(entries, record, 0);
+    const started = performance.now();
+    const done = this.processFrom(entries, record, 0);
+    if (!done) this.latencies.push((performance.now() - started) / 1000);
+    else return done.then(() => void this.latencies.push((performance.now() - started) / 1000));
+  }
+
+  /** Sampled processing times in seconds since the last drain. */
+  readonly latencies: number[] = [];
+
+  /** Records in and out per node of this task. */
+  nodeCounters(): { id: string; recordsIn: number; recordsOut: number }[] {
+    return [...this.runtimes()].map((rt) => ({ id: rt.node.id, recordsIn: rt.recordsIn, recordsOut: rt.recordsOut }));
   }
 
   private processFrom(entries: { decode: (r: LogRecord) => StreamRecord; node: NodeRuntime }[], record: LogRecord, from: number): Done {
     for (let i = from; i < entries.length; i++) {
       const entry = entries[i]!;
       this.currentNode = entry.node.node.id;
+      entry.node.recordsIn++;
       let r: Done;
       try {
         const decoded = entry.decode(record);

@@ -72,13 +72,3 @@ export function sortRows<T extends { key?: unknown; start?: unknown; end?: unkno
   const k = (r: T): string => JSON.stringify([r.key, r.start, r.end]);
   return [...rows].sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
 }
-
-/** Epoch ms from a test file's timestamp: a number, or an RFC 3339 string. */
-export function epochMs(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) {
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
-}

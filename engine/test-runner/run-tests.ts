@@ -8,7 +8,8 @@ import { Engine } from '../runtime/engine.js';
 import { readTable } from '../runtime/queries.js';
 import { serdeFor } from '../serde/index.js';
 import { loadTestFile, type TestCase, type TestFile } from '../test-file/validate.js';
-import { epochMs, firstDifference, sortRows, type Difference } from './compare.js';
+import { epochMs } from '../api/time.js';
+import { firstDifference, sortRows, type Difference } from './compare.js';
 
 export interface TestOutput {
   line(text: string): void;

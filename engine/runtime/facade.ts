@@ -1,0 +1,183 @@
+import { RequestError, type EngineFacade, type EngineMetrics, type PostedRecord, type TableInfo } from '../api/engine-facade.js';
+import type { Log, LogProducer } from '../api/log.js';
+import type { Serde } from '../api/serde.js';
+import type { DefinitionInfo, Serde as SerdeName, TopologyGraph } from '../api/topology-graph.js';
+import { avgView } from '../../operators/numeric-aggregations.js';
+import { serdeFor } from '../serde/index.js';
+import { epochMs } from '../api/time.js';
+import type { Engine } from './engine.js';
+
+const MAX_SCAN = 1000;
+
+/** The engine as the HTTP server sees it (ARCHITECTURE.md: only server/ knows express). */
+export class LocalEngineFacade implements EngineFacade {
+  private producer: LogProducer | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly log: Log,
+  ) {}
+
+  get graph(): TopologyGraph {
+    return this.engine.graph;
+  }
+
+  get state(): string {
+    return this.engine.state;
+  }
+
+  ready(): boolean {
+    return this.engine.state === 'running';
+  }
+
+  tables(): TableInfo[] {
+    return this.queryable().map((d) => ({ name: d.name, keySerde: d.keySerde, windowed: d.windowed }));
+  }
+
+  private queryable(): DefinitionInfo[] {
+    return this.graph.definitions.filter((d) => d.kind === 'table' && d.store !== undefined);
+  }
+
+  private table(name: string): { def: DefinitionInfo; view: (v: unknown) => unknown } {
+    const def = this.queryable().find((d) => d.name === name);
+    if (!def) {
+      const known = this.queryable().map((d) => d.name);
+      throw new RequestError(404, 'TABLE_NOT_FOUND', `no table "${name}"; the queryable tables are ${known.join(', ') || '(none)'}`);
+    }
+    if (def.windowed) throw new RequestError(400, 'NOT_SUPPORTED', `"${name}" is a windowed table; windowed queries are not implemented yet`);
+    const node = this.graph.nodes.find((n) => n.id === def.node);
+    return { def, view: node?.type === 'avg' ? avgView : (v) => v };
+  }
+
+  async get(table: string, keyText: string): Promise<{ key: unknown; value: unknown } | undefined> {
+    const { def, view } = this.table(table);
+    const key = parseKey(keyText, def.keySerde);
+    for (const stores of this.engine.storesOf(def.store!)) {
+      const v = await stores.typed.get(def.store!)!.get(key);
+      if (v !== undefined) return { key, value: view(v) };
+    }
+    return undefined;
+  }
+
+  async scan(table: string, o: { prefix?: string; limit: number; cursor?: string }): Promise<{ entries: { key: unknown; value: unknown }[]; cursor?: string }> {
+    const { def, view } = this.table(table);
+    const limit = Math.min(Math.max(1, o.limit), MAX_SCAN);
+    const after = o.cursor === undefined ? undefined : decodeCursor(o.cursor);
+    const keySerde = serdeFor(def.keySerde);
+    const rows: { bytes: Buffer; key: unknown; value: unknown }[] = [];
+    // Each task holds some keys; take a page from each and merge them in key byte order.
+    for (const stores of this.engine.storesOf(def.store!)) {
+      let n = 0;
+      for await (const [key, value] of stores.typed.get(def.store!)!.range({ ...(o.prefix !== undefined ? { prefix: o.prefix } : {}), ...(after !== undefined ? { from: after } : {}) })) {
+        const bytes = keySerde.serialize(key)!;
+        if (after !== undefined && bytes.equals(keySerde.serialize(after)!)) continue;
+        rows.push({ bytes, key, value: view(value) });
+        if (++n > limit) break;
+      }
+    }
+    rows.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+    const page = rows.slice(0, limit);
+    const more = rows.length > limit;
+    return { entries: page.map(({ key, value }) => ({ key, value })), ...(more ? { cursor: encodeCursor(page[page.length - 1]!.key) } : {}) };
+  }
+
+  async produce(topic: string, records: readonly PostedRecord[]): Promise<{ partition: number; offset: number }[]> {
+    if ((await this.log.partitions(topic)) === undefined) throw new RequestError(404, 'TOPIC_NOT_FOUND', `no topic "${topic}"`);
+    const node = this.graph.nodes.find((n) => n.topic === topic && (n.type === 'source' || n.type === 'table-source')) ?? this.graph.nodes.find((n) => n.topic === topic);
+    const keySerde = serdeFor(node?.keySerde ?? 'string');
+    const valueSerde = serdeFor(node?.valueSerde ?? 'json');
+    const encoded = records.map((r, i) => ({
+      topic,
+      key: encode(keySerde, r.key ?? null, `records[${i}].key`),
+      value: encode(valueSerde, r.value ?? null, `records[${i}].value`),
+      timestamp: timestampOf(r.timestamp, i),
+      headers: Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'utf8')])),
+    }));
+    this.producer ??= this.log.producer();
+    this.producer.send(encoded);
+    return (await this.producer.flush()).map(({ partition, offset }) => ({ partition, offset }));
+  }
+
+  get metrics(): EngineMetrics {
+    const engine = this.engine;
+    const nodes = new Map<string, { id: string; recordsIn: number; recordsOut: number }>();
+    const stores: { store: string; task: string; entries: number }[] = [];
+    let processed = 0;
+    for (const { task, stores: s } of engine.handles()) {
+      processed += task.processed;
+      for (const c of task.nodeCounters()) {
+        const n = nodes.get(c.id) ?? { id: c.id, recordsIn: 0, recordsOut: 0 };
+        n.recordsIn += c.recordsIn;
+        n.recordsOut += c.recordsOut;
+        nodes.set(c.id, n);
+      }
+      for (const name of s.typed.keys()) stores.push({ store: name, task: task.id, entries: s.approximateSize(name) });
+    }
+    return {
+      nodes: [...nodes.values()],
+      recordsProcessed: processed,
+      errors: engine.policy.counters.errors,
+      dlq: engine.policy.counters.dlq,
+      stores,
+      commits: engine.commits,
+      restoredRecords: engine.restoredRecords,
+      drainLatencies() {
+        const out: number[] = [];
+        for (const { task } of engine.handles()) out.push(...task.latencies.splice(0));
+        return out;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.close();
+  }
+}
+
+/** A key from a URL, read as the table's key serde reads it. */
+function parseKey(text: string, serde: SerdeName): unknown {
+  switch (serde) {
+    case 'long':
+    case 'int':
+    case 'double': {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n) || (serde !== 'double' && !Number.isInteger(n))) {
+        throw new RequestError(400, 'BAD_KEY', `the table's keys are ${serde}s; "${text}" is not one`);
+      }
+      return n;
+    }
+    case 'json':
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text; // a bare word is the string it spells
+      }
+    default:
+      return text;
+  }
+}
+
+function encode(serde: Serde, value: unknown, where: string): Buffer | null {
+  try {
+    return serde.serialize(value);
+  } catch (e) {
+    throw new RequestError(400, 'BAD_RECORD', `${where}: ${(e as Error).message}`);
+  }
+}
+
+function timestampOf(t: number | string | undefined, i: number): number {
+  if (t === undefined) return Date.now();
+  const ms = epochMs(t);
+  if (ms === undefined) throw new RequestError(400, 'BAD_RECORD', `records[${i}].timestamp: must be epoch milliseconds or an RFC 3339 string`);
+  return ms;
+}
+
+const encodeCursor = (key: unknown): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+
+function decodeCursor(cursor: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+  } catch {
+    throw new RequestError(400, 'BAD_CURSOR', 'cursor is not one this server gave out');
+  }
+}
