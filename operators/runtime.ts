@@ -35,7 +35,8 @@ export function recordVars(r: StreamRecord): Record<ExprVariable, unknown> {
 
 /** A record with a new key and/or value, keeping its context. */
 export function withKeyValue(r: StreamRecord, key: unknown, value: unknown): StreamRecord {
-  return { ...r, key, value };
+  // A literal of fixed shape: cheaper than a spread on the hot path, and keeps one hidden class.
+  return { key, value, timestamp: r.timestamp, headers: r.headers, topic: r.topic, partition: r.partition, offset: r.offset, source: r.source };
 }
 
 /** Runs `then` on a value that may still be loading from a store, without a promise when it is not. */

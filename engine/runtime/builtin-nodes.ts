@@ -15,16 +15,20 @@ export interface SourceProcessor {
   receive(record: LogRecord): StreamRecord;
 }
 
-const decodeHeaders = (h: Headers): Record<string, string> => {
-  const out: Record<string, string> = {};
-  for (const k in h) out[k] = h[k]!.toString('utf8');
-  return out;
+// Most records carry no headers: share one empty object both ways instead of allocating.
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+const NO_HEADERS: Headers = Object.freeze({}) as Headers;
+
+const decodeHeaders = (h: Headers): Readonly<Record<string, string>> => {
+  let out: Record<string, string> | undefined;
+  for (const k in h) (out ??= {})[k] = h[k]!.toString('utf8');
+  return out ?? NONE;
 };
 
 const encodeHeaders = (h: Readonly<Record<string, string>>): Headers => {
-  const out: Headers = {};
-  for (const k in h) out[k] = Buffer.from(h[k]!, 'utf8');
-  return out;
+  let out: Headers | undefined;
+  for (const k in h) (out ??= {})[k] = Buffer.from(h[k]!, 'utf8');
+  return out ?? NO_HEADERS;
 };
 
 /** Turns a source record (source, table-source, repartition-source) into a StreamRecord. */
@@ -43,6 +47,7 @@ export function sourceDecoder(node: GraphNode): (r: LogRecord) => StreamRecord {
       topic: r.topic,
       partition: r.partition,
       offset: r.offset,
+      source: undefined,
     };
     if (!timestampExpr) return record;
     return { ...record, timestamp: toEpochMs(timestampExpr.evaluate({ ...record }), timestampExpr.source) };

@@ -24,6 +24,9 @@ export interface TaskHandle {
   readonly stores: TaskStores;
 }
 
+/** Commit at the latest after this many input records, whatever the interval. */
+const MAX_UNCOMMITTED = 50_000;
+
 export type EngineState = 'created' | 'restoring' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 /**
@@ -42,6 +45,8 @@ export class Engine {
   private readonly collector: RecordCollector;
   private partitions = new Map<number, number>();
   private stopRequested = false;
+  /** Input records processed since the last commit. */
+  private uncommitted = 0;
   private lock: StateDirLock | undefined;
   private lastCommit = Date.now();
   private readonly say: (line: string) => void;
@@ -113,6 +118,7 @@ export class Engine {
   /** Polls once and processes what came, one record at a time; returns how many records. */
   async runOnce(maxRecords = 2000, timeoutMs = 100): Promise<number> {
     const records = await this.consumer.poll(maxRecords, timeoutMs);
+    this.uncommitted += records.length;
     for (const r of records) {
       const tasks = this.routes.get(`${r.topic}:${r.partition}`);
       if (!tasks) continue;
@@ -138,6 +144,7 @@ export class Engine {
     await this.producer.commitTransaction(this.options.graph.name, offsets);
     for (const { stores } of this.tasks.values()) await stores.persist();
     this.lastCommit = Date.now();
+    this.uncommitted = 0;
     this.commits++;
   }
 
@@ -146,8 +153,12 @@ export class Engine {
     const interval = this.options.graph.processing.commitIntervalMs;
     try {
       while (!this.stopRequested) {
-        await this.runOnce(2000, Math.min(100, interval));
-        if (Date.now() - this.lastCommit >= interval) await this.commit();
+        const n = await this.runOnce(2000, Math.min(100, interval));
+        // Besides the interval: commit when idle, so what downstream sub-topologies read through
+        // repartition topics becomes visible without waiting; and when the uncommitted output
+        // grows large, which bounds the producer's buffer.
+        const due = Date.now() - this.lastCommit >= interval || (n === 0 && this.uncommitted > 0) || this.uncommitted >= MAX_UNCOMMITTED;
+        if (due) await this.commit();
       }
     } catch (e) {
       this.state = 'failed';
