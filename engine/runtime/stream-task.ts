@@ -131,8 +131,8 @@ export class StreamTask {
         if (!s) throw new Error(`${rt.node.id}: no store "${name}" in task ${this.id}`);
         return s as KeyValueStore<K, V>;
       },
-      schedule: () => {
-        throw new Error('stream-time punctuation arrives with windows');
+      schedule: (intervalMs, fn) => {
+        this.punctuators.push({ intervalMs, next: -1, fn });
       },
     };
   }
@@ -147,6 +147,22 @@ export class StreamTask {
     const done = this.processFrom(entries, record, 0);
     if (!done) this.latencies.push((performance.now() - started) / 1000);
     else return done.then(() => void this.latencies.push((performance.now() - started) / 1000));
+  }
+
+  private readonly punctuators: { intervalMs: number; next: number; fn: (streamTime: number) => Done }[] = [];
+
+  /**
+   * Stream-time punctuation: each punctuator runs once per `intervalMs` of stream time passed,
+   * after the record that moved stream time (Kafka Streams' PunctuationType.STREAM_TIME).
+   */
+  private punctuate(): Done {
+    for (const p of this.punctuators) {
+      if (p.next < 0) p.next = this.streamTime - (this.streamTime % p.intervalMs) + p.intervalMs;
+      if (this.streamTime < p.next) continue;
+      p.next = this.streamTime - (this.streamTime % p.intervalMs) + p.intervalMs;
+      const r = p.fn(this.streamTime);
+      if (r) return r.then(() => this.punctuate());
+    }
   }
 
   /** Sampled processing times in seconds since the last drain. */
@@ -166,8 +182,11 @@ export class StreamTask {
       try {
         const decoded = entry.decode(record);
         this.deps.time.current = decoded.timestamp;
-        if (decoded.timestamp > this.streamTime) this.streamTime = decoded.timestamp;
         r = entry.node.processor.process(decoded);
+        if (decoded.timestamp > this.streamTime) {
+          this.streamTime = decoded.timestamp;
+          if (this.punctuators.length > 0) r = r ? r.then(() => this.punctuate()) : this.punctuate();
+        }
       } catch (e) {
         this.deps.policy.handle(e, record, this.id, this.currentNode);
         continue;

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { TopologyGraph } from '../../../engine/api/topology-graph.js';
+import { compileTopology } from '../../../engine/compiler/index.js';
+import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
+import { Engine } from '../../../engine/runtime/engine.js';
+import { readTable } from '../../../engine/runtime/queries.js';
+import { ROOT } from '../../root.js';
+
+function graphOf(text: string): TopologyGraph {
+  const r = compileTopology('t.yaml', text, { env: {} });
+  assert.deepEqual(r.diagnostics, []);
+  return r.graph!;
+}
+
+const wordcount = graphOf(readFileSync(`${ROOT}topologies/wordcount.yaml`, 'utf8'));
+
+async function post(log: EmbeddedLog, topic: string, values: string[]): Promise<void> {
+  const p = log.producer();
+  p.send(values.map((v) => ({ topic, key: null, value: Buffer.from(v), timestamp: 0 })));
+  await p.flush();
+  await p.close();
+}
+
+/** Starts WordCount on a persisted log and state directory, runs it over `lines`, stops it. */
+async function countOnce(dir: string, lines: string[]): Promise<{ table: unknown; restored: number }> {
+  const log = await EmbeddedLog.open(join(dir, 'log'));
+  const engine = new Engine({ graph: wordcount, log, stateDir: join(dir, 'state'), logger: () => undefined });
+  await engine.start();
+  if (lines.length > 0) await post(log, 'TextLinesTopic', lines);
+  await engine.runUntilIdle();
+  const table = await readTable(engine, 'word-counts');
+  const restored = engine.restoredRecords;
+  await engine.stop();
+  await log.close();
+  return { table, restored };
+}
+
+test('a restart keeps its state: the checkpoint means nothing is replayed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duality-engine-'));
+  const first = await countOnce(dir, ['a b', 'b c']);
+  assert.deepEqual(first.table, { a: 1, b: 2, c: 1 });
+  const second = await countOnce(dir, ['c d']);
+  assert.deepEqual(second.table, { a: 1, b: 2, c: 2, d: 1 });
+  assert.equal(second.restored, 0);
+});
+
+test('stores deleted from the state directory are restored from their changelog', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duality-engine-'));
+  await countOnce(dir, ['x y y', 'z z z']);
+  rmSync(join(dir, 'state', 'wordcount'), { recursive: true });
+  const after = await countOnce(dir, ['x']);
+  assert.deepEqual(after.table, { x: 2, y: 2, z: 3 });
+  assert.ok(after.restored >= 3, `restored ${after.restored} records`);
+});
+
+test('output becomes visible only when the engine commits', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duality-engine-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'));
+  const engine = new Engine({ graph: wordcount, log, stateDir: join(dir, 'state'), logger: () => undefined });
+  await engine.start();
+  await post(log, 'TextLinesTopic', ['one']);
+  await engine.runOnce(10, 1000);
+  assert.deepEqual(await log.endOffsets('wordcount-word-counts-repartition'), [0]);
+  await engine.commit();
+  assert.deepEqual(await log.endOffsets('wordcount-word-counts-repartition'), [1]);
+  await engine.stop();
+  await log.close();
+});
+
+test('a second engine on the same state directory gets a clear error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duality-engine-'));
+  const log = EmbeddedLog.inMemory();
+  const a = new Engine({ graph: wordcount, log, stateDir: dir, logger: () => undefined });
+  await a.start();
+  const b = new Engine({ graph: wordcount, log: EmbeddedLog.inMemory(), stateDir: dir, logger: () => undefined });
+  await assert.rejects(b.start(), /in use/);
+  await a.stop();
+});
+
+const orders = (policy: string): TopologyGraph =>
+  graphOf(`version: 1\nname: orders\nerrors: {policy: ${policy}}\nstreams:\n  orders: {topic: orders, value: json}\ntables:\n  totals:\n    from: orders\n    steps: [groupByKey, {sum: value.qty}]\n`);
+
+test('errors.policy fail stops with the position of the record; skip counts and goes on', async () => {
+  for (const policy of ['fail', 'skip']) {
+    const log = EmbeddedLog.inMemory();
+    const engine = new Engine({ graph: orders(policy), log, stateDir: mkdtempSync(join(tmpdir(), 'duality-engine-')), logger: () => undefined });
+    await engine.start();
+    const p = log.producer();
+    p.send([
+      { topic: 'orders', key: Buffer.from('a'), value: Buffer.from('{"qty": 1}'), timestamp: 0 },
+      { topic: 'orders', key: Buffer.from('a'), value: Buffer.from('{"qty": "x"}'), timestamp: 0 },
+      { topic: 'orders', key: Buffer.from('a'), value: Buffer.from('{"qty": 2}'), timestamp: 0 },
+    ]);
+    await p.flush();
+    if (policy === 'fail') {
+      await assert.rejects(engine.runUntilIdle(), /sum needs a number.*record orders-0@1/);
+    } else {
+      await engine.runUntilIdle();
+      assert.deepEqual(await readTable(engine, 'totals'), { a: 3 });
+      assert.equal(engine.policy.counters.errors, 1);
+      assert.equal(engine.policy.counters.dlq, 0);
+      await engine.stop();
+    }
+  }
+});
