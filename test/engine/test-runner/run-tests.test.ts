@@ -12,6 +12,12 @@ async function run(file: string): Promise<{ passed: number; failed: number; out:
   return { ...s, out: lines.join('\n') };
 }
 
+test('the step-semantics topology tests in test/topologies pass', async () => {
+  const r = await run(`${ROOT}test/topologies/steps.test.yaml`);
+  assert.equal(r.failed, 0, r.out);
+  assert.equal(r.passed, 4);
+});
+
 test('the shared wordcount and retail-inventory tests pass unchanged', async () => {
   for (const name of ['wordcount', 'retail-inventory']) {
     const r = await run(`${ROOT}topologies/${name}.test.yaml`);
