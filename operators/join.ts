@@ -1,3 +1,6 @@
+import type { Processor } from '../engine/api/processor.js';
+import type { GraphNode } from '../engine/api/topology-graph.js';
+import { compiled, whenLoaded, withKeyValue } from './runtime.js';
 import { defineStep, duration, expression } from './spec.js';
 
 export const join = defineStep({
@@ -19,4 +22,61 @@ export const join = defineStep({
     additionalProperties: false,
   },
   expressions: [{ path: ['value'], scope: 'join' }],
+  create(node) {
+    if (node.kind === 'table') return tableTableJoin(node);
+    if (node.args.otherKind === 'table') return streamTableJoin(node);
+    throw new Error(`${node.id}: stream-stream joins arrive with windows`);
+  },
 });
+
+/**
+ * Stream-table (Kafka Streams' KStream#join(KTable)): each stream record meets the table's value
+ * for its key as it is when the record arrives; `inner` drops records without one.
+ */
+function streamTableJoin(node: GraphNode): Processor {
+  const joiner = compiled(node, 'value', 'join');
+  const inner = node.args.type === 'inner';
+  return {
+    init(ctx) {
+      const table = ctx.store(node.args.rightStore as string);
+      this.process = (r) => {
+        if (r.key === null || r.key === undefined) return inner ? undefined : ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: r.value, right: null })));
+        return whenLoaded(table.get(r.key), (right) => {
+          if (right === undefined && inner) return;
+          return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: r.value, right: right ?? null })));
+        });
+      };
+    },
+    process: () => undefined,
+  };
+}
+
+/**
+ * Table-table (KTable#join): a change on either side looks up the other side's current value;
+ * the result is updated, or deleted when the join type no longer gives one (inner: both sides;
+ * left: the left side; outer: either). A delete is forwarded only for a key that had a result.
+ */
+function tableTableJoin(node: GraphNode): Processor {
+  const joiner = compiled(node, 'value', 'join');
+  const type = node.args.type as 'inner' | 'left' | 'outer';
+  const own = node.stores.find((s) => s !== node.args.leftStore && s !== node.args.rightStore);
+  return {
+    init(ctx) {
+      const stores = [ctx.store(node.args.leftStore as string), ctx.store(node.args.rightStore as string)];
+      const result = own === undefined ? undefined : ctx.store(own);
+      this.process = (r, input) => {
+        const other = stores[1 - input]!;
+        return whenLoaded(other.get(r.key), (found) => {
+          const mine = r.value ?? null;
+          const theirs = found ?? null;
+          const [left, right] = input === 0 ? [mine, theirs] : [theirs, mine];
+          const joins = type === 'inner' ? left !== null && right !== null : type === 'left' ? left !== null : left !== null || right !== null;
+          if (joins) return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })));
+          if (!result) return ctx.forward(withKeyValue(r, r.key, null));
+          return whenLoaded(result.get(r.key), (had) => (had === undefined ? undefined : ctx.forward(withKeyValue(r, r.key, null))));
+        });
+      };
+    },
+    process: () => undefined,
+  };
+}

@@ -39,7 +39,8 @@ export interface ProcessorContext {
  */
 export interface Processor {
   init?(ctx: ProcessorContext): void;
-  process(record: StreamRecord): Done;
+  /** `input` is the index, in the node's `inputs`, of the parent the record came from (joins and merges have several). */
+  process(record: StreamRecord, input: number): Done;
   close?(): void;
 }
 

@@ -56,11 +56,13 @@ export const assignStores: Pass = {
     // Joins read the stores of their table sides.
     for (const node of work.nodes) {
       if (node.type !== 'join' || node.args.otherKind !== 'table') continue;
-      const right = storeOf.get(work.outputs.get(node.args.with as string)!);
-      if (right) node.stores.push(right);
+      const right = storeOf.get(work.outputs.get(node.args.with as string)!)!;
+      node.stores.push(right);
+      node.args.rightStore = right;
       if (node.kind === 'table') {
-        const left = storeOf.get(node.inputs[0]!);
-        if (left) node.stores.push(left);
+        const left = storeOf.get(node.inputs[0]!)!;
+        node.stores.push(left);
+        node.args.leftStore = left;
       }
     }
     for (const [def, nodeId] of work.outputs) {

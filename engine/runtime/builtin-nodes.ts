@@ -74,11 +74,21 @@ export function sinkProcessor(node: GraphNode, collector: RecordCollector): Proc
   };
 }
 
-/** Passes records on; used for merges (which set `source`) and source nodes past decoding. */
-export function passThrough(source?: string): Processor {
+/** Passes records on: source nodes past decoding. */
+export function passThrough(): Processor {
   return {
     init(ctx) {
-      this.process = source === undefined ? (r) => ctx.forward(r) : (r) => ctx.forward({ ...r, source });
+      this.process = (r) => ctx.forward(r);
+    },
+    process: () => undefined,
+  };
+}
+
+/** A merge: records pass on, carrying the name of the input they came through (`source`). */
+export function mergeProcessor(sources: readonly string[]): Processor {
+  return {
+    init(ctx) {
+      this.process = (r, input) => ctx.forward({ ...r, source: sources[input] });
     },
     process: () => undefined,
   };

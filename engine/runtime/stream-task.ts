@@ -4,13 +4,13 @@ import type { Done, Processor, ProcessorContext, StreamRecord } from '../api/pro
 import type { RecordCollector } from '../api/serde.js';
 import type { KeyValueStore } from '../api/store.js';
 import type { GraphNode, Subtopology, TopologyGraph } from '../api/topology-graph.js';
-import { passThrough, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
+import { mergeProcessor, passThrough, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
 import type { ErrorPolicy } from './error-policy.js';
 
 interface Edge {
   readonly target: NodeRuntime;
-  /** Set on the edges into a merge: the input's name, for the `source` variable. */
-  readonly source?: string;
+  /** Which of the target's inputs this edge is. */
+  readonly input: number;
 }
 
 interface NodeRuntime {
@@ -63,11 +63,7 @@ export class StreamTask {
       if (!inSub.has(node.id)) continue;
       const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0 };
       runtimes.set(node.id, rt);
-      for (const input of node.inputs) {
-        const parent = runtimes.get(input)!;
-        const source = node.type === 'merge' ? graph.nodes.find((n) => n.id === input)!.definition : undefined;
-        parent.children.push(source === undefined ? { target: rt } : { target: rt, source });
-      }
+      node.inputs.forEach((parent, input) => runtimes.get(parent)!.children.push({ target: rt, input }));
       if (node.topic && node.type.endsWith('source')) {
         const list = this.entries.get(node.topic) ?? [];
         list.push({ decode: sourceDecoder(node), node: rt });
@@ -86,8 +82,9 @@ export class StreamTask {
       case 'source':
       case 'table-source':
       case 'repartition-source':
-      case 'merge':
         return passThrough();
+      case 'merge':
+        return mergeProcessor(node.args.sources as string[]);
       case 'sink':
       case 'repartition-sink':
         return sinkProcessor(node, this.deps.collector);
@@ -107,7 +104,7 @@ export class StreamTask {
         const edge = rt.children[i]!;
         edge.target.recordsIn++;
         task.currentNode = edge.target.node.id;
-        const r = edge.target.processor.process(edge.source === undefined ? record : { ...record, source: edge.source });
+        const r = edge.target.processor.process(record, edge.input);
         if (r) {
           const next = i + 1;
           return r.then(() => forwardFrom(record, next));
@@ -182,7 +179,7 @@ export class StreamTask {
       try {
         const decoded = entry.decode(record);
         this.deps.time.current = decoded.timestamp;
-        r = entry.node.processor.process(decoded);
+        r = entry.node.processor.process(decoded, 0);
         if (decoded.timestamp > this.streamTime) {
           this.streamTime = decoded.timestamp;
           if (this.punctuators.length > 0) r = r ? r.then(() => this.punctuate()) : this.punctuate();

@@ -13,13 +13,15 @@ async function run(file: string): Promise<{ passed: number; failed: number; out:
 }
 
 test('the step-semantics topology tests in test/topologies pass', async () => {
-  const r = await run(`${ROOT}test/topologies/steps.test.yaml`);
-  assert.equal(r.failed, 0, r.out);
-  assert.equal(r.passed, 4);
+  for (const [file, cases] of [['steps', 4], ['joins', 2]] as const) {
+    const r = await run(`${ROOT}test/topologies/${file}.test.yaml`);
+    assert.equal(r.failed, 0, r.out);
+    assert.equal(r.passed, cases);
+  }
 });
 
-test('the shared wordcount and retail-inventory tests pass unchanged', async () => {
-  for (const name of ['wordcount', 'retail-inventory']) {
+test('the shared wordcount, retail-inventory and click-enrichment tests pass unchanged', async () => {
+  for (const name of ['wordcount', 'retail-inventory', 'click-enrichment']) {
     const r = await run(`${ROOT}topologies/${name}.test.yaml`);
     assert.equal(r.failed, 0, r.out);
     assert.ok(r.passed >= 1);
