@@ -25,9 +25,8 @@ export const aggregate = defineStep({
   create(node) {
     const initial = compiled(node, 'initial', 'initial');
     const add = compiled(node, 'add', 'aggregate');
-    return aggregationProcessor(node, (state, r) => {
-      const value = add.evaluate({ ...recordVars(r), agg: state === undefined ? initial.evaluate({}) : state });
-      return { state: value, value };
+    return aggregationProcessor(node, {
+      aggregate: (state, r) => add.evaluate({ ...recordVars(r), agg: state === undefined ? initial.evaluate({}) : state }),
     });
   },
 });

@@ -1,26 +1,41 @@
 import type { Processor, StreamRecord } from '../engine/api/processor.js';
-import type { GraphNode } from '../engine/api/topology-graph.js';
+import type { GraphNode, WindowSpec } from '../engine/api/topology-graph.js';
 import { ExpressionError, type CompiledExpression } from '../engine/expr/cel.js';
 import { whenLoaded, withKeyValue } from './runtime.js';
+import { sessionAggregation } from './session-aggregation.js';
+import { timeWindowAggregation } from './window-aggregation.js';
 
-/** One aggregation step: from the stored state (undefined for a new key) and a record, the new state and the table's value. */
-export type Aggregator = (state: unknown, record: StreamRecord) => { state: unknown; value: unknown };
+/** One aggregation step: from the stored state (undefined for a new key or window) and a record, the new state. */
+export type Aggregator = (state: unknown, record: StreamRecord) => unknown;
+
+/** How an aggregation folds records, and what its table shows of its state. */
+export interface AggregationSpec {
+  readonly aggregate: Aggregator;
+  /** The table's value for a state (avg keeps {sum, count}); identity by default. */
+  readonly view?: (state: unknown) => unknown;
+  /** Combines two sessions' states when a record bridges them (session windows). */
+  readonly merge?: (older: unknown, newer: unknown, key: unknown) => unknown;
+}
 
 /**
- * The processor of every aggregation: read the key's state from the node's store (synchronously
- * when cached), apply, write, forward the table's new value. Records with a null key or value are
- * skipped, as Kafka Streams does.
+ * The processor of every aggregation. Records with a null key or value are skipped, as Kafka
+ * Streams does. Without a window: read the key's state from the node's store (synchronously when
+ * cached), apply, write, forward the table's new value.
  */
-export function aggregationProcessor(node: GraphNode, aggregate: Aggregator): Processor {
+export function aggregationProcessor(node: GraphNode, spec: AggregationSpec): Processor {
+  const window = node.args.window as WindowSpec | undefined;
+  if (window?.type === 'session') return sessionAggregation(node, window, spec);
+  if (window) return timeWindowAggregation(node, window, spec);
+  const view = spec.view ?? ((s: unknown) => s);
   return {
     init(ctx) {
       const store = ctx.store(node.stores[0]!);
       this.process = (r) => {
         if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
         return whenLoaded(store.get(r.key), (old) => {
-          const { state, value } = aggregate(old, r);
+          const state = spec.aggregate(old, r);
           store.put(r.key, state);
-          return ctx.forward(withKeyValue(r, r.key, value));
+          return ctx.forward(withKeyValue(r, r.key, view(state)));
         });
       };
     },

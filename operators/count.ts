@@ -10,8 +10,8 @@ export const count = defineStep({
   expressions: [],
   aggregates: true,
   create: (node) =>
-    aggregationProcessor(node, (state) => {
-      const n = ((state as number | undefined) ?? 0) + 1;
-      return { state: n, value: n };
+    aggregationProcessor(node, {
+      aggregate: (state) => ((state as number | undefined) ?? 0) + 1,
+      merge: (a, b) => (a as number) + (b as number),
     }),
 });

@@ -1,11 +1,12 @@
-import { aggregationProcessor, numberFrom, type Aggregator } from './aggregation.js';
+import { aggregationProcessor, numberFrom, type AggregationSpec } from './aggregation.js';
 import { compiled, recordVars } from './runtime.js';
 import { defineStep, expression, type StepSpec } from './spec.js';
 import type { StreamRecord } from '../engine/api/processor.js';
 
-type Fold = (state: unknown, n: number) => { state: unknown; value: unknown };
+/** How a numeric aggregation folds a number into its state, and merges two states (sessions). */
+type Fold = Pick<AggregationSpec, 'view' | 'merge'> & { fold: (state: unknown, n: number) => unknown };
 
-const numeric = (name: string, doc: string, fold: Fold): StepSpec =>
+const numeric = (name: string, doc: string, how: Fold): StepSpec =>
   defineStep({
     name,
     doc,
@@ -16,25 +17,40 @@ const numeric = (name: string, doc: string, fold: Fold): StepSpec =>
     aggregates: true,
     create(node) {
       const expr = compiled(node, 'expression', 'record');
-      const aggregate: Aggregator = (state, r: StreamRecord) => fold(state, numberFrom(expr, recordVars(r), name));
-      return aggregationProcessor(node, aggregate);
+      return aggregationProcessor(node, {
+        aggregate: (state, r: StreamRecord) => how.fold(state, numberFrom(expr, recordVars(r), name)),
+        ...(how.view ? { view: how.view } : {}),
+        ...(how.merge ? { merge: how.merge } : {}),
+      });
     },
   });
 
-const same = (n: number): { state: number; value: number } => ({ state: n, value: n });
+type Avg = { sum: number; count: number };
 
-export const sum = numeric('sum', 'Sums a number per key (and window).', (s, n) => same(((s as number | undefined) ?? 0) + n));
-export const min = numeric('min', 'The smallest number seen per key (and window).', (s, n) => same(s === undefined ? n : Math.min(s as number, n)));
-export const max = numeric('max', 'The largest number seen per key (and window).', (s, n) => same(s === undefined ? n : Math.max(s as number, n)));
-/** The store keeps {sum, count}; the table's value is their quotient (see avgView). */
-export const avg = numeric('avg', 'The mean of a number per key (and window), kept as sum and count.', (s, n) => {
-  const prev = (s as { sum: number; count: number } | undefined) ?? { sum: 0, count: 0 };
-  const state = { sum: prev.sum + n, count: prev.count + 1 };
-  return { state, value: state.sum / state.count };
+export const sum = numeric('sum', 'Sums a number per key (and window).', {
+  fold: (s, n) => ((s as number | undefined) ?? 0) + n,
+  merge: (a, b) => (a as number) + (b as number),
+});
+export const min = numeric('min', 'The smallest number seen per key (and window).', {
+  fold: (s, n) => (s === undefined ? n : Math.min(s as number, n)),
+  merge: (a, b) => Math.min(a as number, b as number),
+});
+export const max = numeric('max', 'The largest number seen per key (and window).', {
+  fold: (s, n) => (s === undefined ? n : Math.max(s as number, n)),
+  merge: (a, b) => Math.max(a as number, b as number),
+});
+/** The store keeps {sum, count}; the table's value is their quotient. */
+export const avg = numeric('avg', 'The mean of a number per key (and window), kept as sum and count.', {
+  fold: (s, n) => {
+    const prev = (s as Avg | undefined) ?? { sum: 0, count: 0 };
+    return { sum: prev.sum + n, count: prev.count + 1 };
+  },
+  merge: (a, b) => ({ sum: (a as Avg).sum + (b as Avg).sum, count: (a as Avg).count + (b as Avg).count }),
+  view: (s) => avgView(s),
 });
 
 /** What a query shows of an avg store's {sum, count}. */
-export const avgView = (state: unknown): unknown => {
-  const s = state as { sum: number; count: number } | null;
+export function avgView(state: unknown): unknown {
+  const s = state as Avg | null;
   return s && s.count > 0 ? s.sum / s.count : null;
-};
+}

@@ -12,9 +12,10 @@ export const reduce = defineStep({
   aggregates: true,
   create(node) {
     const reducer = compiled(node, 'expression', 'aggregate');
-    return aggregationProcessor(node, (state, r) => {
-      const value = state === undefined ? r.value : reducer.evaluate({ ...recordVars(r), agg: state });
-      return { state: value, value };
+    return aggregationProcessor(node, {
+      aggregate: (state, r) => (state === undefined ? r.value : reducer.evaluate({ ...recordVars(r), agg: state })),
+      // Two sessions combine as a record would: the newer session's result is the value.
+      merge: (older, newer, key) => reducer.evaluate({ key, agg: older, value: newer }),
     });
   },
 });

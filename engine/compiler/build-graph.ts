@@ -63,7 +63,7 @@ export const buildGraph: Pass = {
           pointer: step.pointer,
           inputs,
           kind,
-          windowed: kind === 'grouped' ? false : cur.windowed,
+          windowed: kind === 'grouped' ? false : step.input!.windowed,
           keySerde,
           valueSerde,
           args,

@@ -18,7 +18,13 @@ export const inferKinds: Pass = {
       if (!input) continue;
       let cur: { kind: Kind; windowed: boolean } | undefined = input;
       let groupedBy: StepUse | undefined;
+      let windowType: string | undefined;
       for (const step of def.steps) {
+        if (step.name === 'window') windowType = (step.args as { type?: string } | null)?.type;
+        if (step.name === 'aggregate' && windowType === 'session') {
+          diagnostics.error(step.pointer, '`aggregate` cannot merge two sessions when a record bridges them; over session windows use count, sum, min, max, avg or reduce', { atKey: true });
+        }
+        if (step.spec.aggregates) windowType = undefined;
         step.input = cur;
         cur = applyStep(def, step, cur, groupedBy, doc.definitions, diagnostics);
         if (!cur) break;

@@ -1,5 +1,6 @@
 import { avgView } from '../../operators/numeric-aggregations.js';
-import type { DefinitionInfo } from '../api/topology-graph.js';
+import type { DefinitionInfo, WindowSpec } from '../api/topology-graph.js';
+import { parseSessionKey, parseTimeWindowKey } from '../../operators/window-keys.js';
 import type { Engine } from './engine.js';
 
 /** How a query shows a store's value: an avg store keeps {sum, count}. */
@@ -16,11 +17,29 @@ export function queryableTable(engine: Engine, table: string): DefinitionInfo | 
 export async function readTable(engine: Engine, table: string): Promise<Record<string, unknown> | unknown[]> {
   const def = queryableTable(engine, table);
   if (!def) throw new Error(`"${table}" is not a queryable table`);
-  if (def.windowed) throw new Error(`windowed table "${table}" cannot be read yet: windows are not implemented`);
   const view = viewOf(engine, def);
+  if (def.windowed) {
+    const rows: unknown[] = [];
+    for (const stores of engine.storesOf(def.store!)) {
+      for await (const [k, v] of stores.typed.get(def.store!)!.range()) {
+        const w = windowOf(engine, def, k as string);
+        if (w) rows.push({ ...w, value: view(v) });
+      }
+    }
+    return rows;
+  }
   const out: Record<string, unknown> = {};
   for (const stores of engine.storesOf(def.store!)) {
     for await (const [k, v] of stores.typed.get(def.store!)!.range()) out[typeof k === 'string' ? k : JSON.stringify(k)] = view(v);
   }
   return out;
+}
+
+/** The window a window or session store key stands for; undefined for the store's reserved keys. */
+export function windowOf(engine: Engine, def: DefinitionInfo, k: string): { key: unknown; start: number; end: number } | undefined {
+  const node = engine.graph.nodes.find((n) => n.stores.includes(def.store!) && n.args.window !== undefined);
+  const window = node?.args.window as WindowSpec | undefined;
+  if (window?.type === 'session') return parseSessionKey(k);
+  const w = parseTimeWindowKey(k);
+  return w && window?.sizeMs !== undefined ? { key: w.key, start: w.start, end: w.start + window.sizeMs } : undefined;
 }

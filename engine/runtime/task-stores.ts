@@ -2,7 +2,6 @@ import type { Log } from '../api/log.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { KeyValueStore } from '../api/store.js';
 import type { Subtopology, TopologyGraph } from '../api/topology-graph.js';
-import { DualityError } from '../api/diagnostics.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../state/checkpoint.js';
 import type { MeteredStore } from '../state/metered-store.js';
 import { restoreStore } from '../state/restore.js';
@@ -44,12 +43,13 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
   let restored = 0;
   for (const name of o.sub.stores) {
     const info = o.graph.stores.find((s) => s.name === name)!;
-    if (info.type !== 'key-value') throw new DualityError('STORE', `store "${name}" is a ${info.type} store; windowed stores are not implemented yet`);
     const result = await restoreStore(o.log, info, o.partition, storeDir(o.stateDir, o.graph.name, o.taskId, name), checkpoint[name]);
     restored += result.records;
     checkpoint[name] = result.offset;
     changelogs.set(name, info.changelogTopic);
-    stores.set(name, await buildKeyValueStore(info, { app: o.graph.name, taskId: o.taskId, partition: o.partition, stateDir: o.stateDir, collector: o.collector, cacheEntries: o.cacheEntries, timestamp: () => time.current }));
+    // Window and session stores are key-value stores keyed by window (operators/window-keys.ts).
+    const layout = info.type === 'key-value' ? info : { ...info, type: 'key-value' as const, keySerde: 'string' as const, valueSerde: 'json' as const };
+    stores.set(name, await buildKeyValueStore(layout, { app: o.graph.name, taskId: o.taskId, partition: o.partition, stateDir: o.stateDir, collector: o.collector, cacheEntries: o.cacheEntries, timestamp: () => time.current }));
   }
   if (changelogs.size > 0) await writeCheckpoint(dir, checkpoint);
   return {

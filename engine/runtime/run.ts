@@ -1,0 +1,172 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createApp } from '../../server/app.js';
+import { formatDiagnostic } from '../api/diagnostics.js';
+import type { Serde, TopologyGraph } from '../api/topology-graph.js';
+import { compileTopologyFile } from '../compiler/index.js';
+import { EmbeddedLog } from '../log/embedded-log.js';
+import { Engine } from './engine.js';
+import { LocalEngineFacade } from './facade.js';
+
+export interface RunOptions {
+  readonly file: string;
+  /** `--brokers`; with KAFKA_BROKERS or the topology's `kafka:` section, asks for Kafka. */
+  readonly brokers?: string;
+  readonly port: number;
+  readonly host: string;
+  readonly stateDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly out: { stdout(line: string): void; stderr(line: string): void };
+}
+
+/** How long a stop may take before the process gives up on a clean one (Kubernetes waits 30 s). */
+const STOP_DEADLINE_MS = 10_000;
+/** In-flight requests get this long to finish before their connections are cut. */
+const DRAIN_MS = 2_000;
+
+/**
+ * `duality run`: compiles the topology, runs it on the embedded log with the HTTP API beside it,
+ * and stops cleanly on SIGTERM or SIGINT. Resolves with the exit status: 0 after a clean stop, 1
+ * for an invalid topology or a fatal error, 2 for a usage error.
+ */
+export async function runTopology(o: RunOptions): Promise<number> {
+  const { out } = o;
+  const { graph, diagnostics } = compileTopologyFile(o.file, { env: o.env });
+  if (!graph) {
+    for (const d of diagnostics) out.stderr(formatDiagnostic(d));
+    return 1;
+  }
+  const brokers = o.brokers ?? (o.env.KAFKA_BROKERS || undefined) ?? graph.kafka?.brokers.join(',');
+  if (brokers !== undefined) {
+    out.stderr(`duality: brokers ${brokers} were given (--brokers, KAFKA_BROKERS or the topology's kafka: section), but running on Kafka is not available yet; leave all three out to run on the embedded log`);
+    return 2;
+  }
+
+  const logDir = join(o.stateDir, 'log');
+  let log: EmbeddedLog;
+  try {
+    log = await EmbeddedLog.open(logDir);
+  } catch (e) {
+    out.stderr(`duality: cannot open the embedded log in ${logDir}: ${(e as Error).message}`);
+    return 1;
+  }
+  const engine = new Engine({ graph, log, stateDir: o.stateDir, defaultPartitions: 1, logger: (l) => out.stderr(l) });
+  const facade = new LocalEngineFacade(engine, log);
+  const token = o.env.DUALITY_API_TOKEN || undefined;
+  const server = createServer(createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) }));
+
+  // Armed by the first signal: a stop that hangs must not keep a container from restarting.
+  let signalled: (name: string) => void = () => undefined;
+  const signal = new Promise<string>((resolve) => (signalled = resolve));
+  let deadline: NodeJS.Timeout | undefined;
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (deadline) {
+      out.stderr(`duality: ${name} again; exiting without a clean stop`);
+      process.exit(1);
+    }
+    out.stderr(`duality: ${name}: stopping (finishing the batch, committing, closing stores)`);
+    deadline = setTimeout(() => {
+      out.stderr(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    signalled(name);
+  };
+  process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  const done = async (code: number, stopEngine: boolean): Promise<number> => {
+    await closeServer(server);
+    // After a fatal error the engine is not stopped: its stop commits, which would skip the record that failed.
+    if (stopEngine) await engine.stop().catch((e: unknown) => (code = fail(out, 'stopping failed', e)));
+    await facade.close().catch(() => undefined);
+    await log.close().catch(() => undefined);
+    process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
+    clearTimeout(deadline);
+    return code;
+  };
+
+  try {
+    await listen(server, o.port, o.host);
+  } catch (e) {
+    out.stderr(`duality: cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
+    return done(1, false);
+  }
+  const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${(server.address() as AddressInfo).port}`;
+  out.stdout(`duality: ${graph.name} running on the embedded log (${logDir}), ${url}`);
+  for (const line of tryLines(graph, url, token !== undefined)) out.stdout(line);
+
+  try {
+    // Restoring stores can take a while; a signal meanwhile stops right after (or the deadline hits).
+    await engine.start();
+  } catch (e) {
+    return done(fail(out, 'the engine did not start', e), false);
+  }
+  if (deadline) return done(0, true);
+  const running = engine.run();
+  const outcome = await Promise.race([running.then(() => 'ended', (e: unknown) => e), signal.then(() => 'signal')]);
+  if (outcome === 'signal' || outcome === 'ended') {
+    const code = await done(0, true);
+    return (await running.then(() => code, (e: unknown) => fail(out, 'processing failed while stopping', e)));
+  }
+  return done(fail(out, 'processing stopped', outcome), false);
+}
+
+function fail(out: RunOptions['out'], what: string, e: unknown): number {
+  out.stderr(`duality: ${what}: ${e instanceof Error ? e.message : String(e)}`);
+  return 1;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting; requests in flight may finish (a POST answered is durable), then the rest are cut. */
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/** Ready-to-paste commands for the first source topic and the first table, so a new user sees data flow. */
+function tryLines(graph: TopologyGraph, url: string, token: boolean): string[] {
+  const auth = token ? ` -H "Authorization: Bearer $DUALITY_API_TOKEN"` : '';
+  const lines: string[] = [];
+  const source = graph.nodes.find((n) => n.type === 'source' || n.type === 'table-source');
+  if (source?.topic !== undefined) {
+    // A stream's key rarely matters for a first try; a table source's key is what it is keyed by.
+    const withKey = source.type === 'table-source' || source.keySerde !== 'string';
+    const record = `{${withKey ? `"key": ${sample(source.keySerde, 'key')}, ` : ''}"value": ${sample(source.valueSerde, 'value')}}`;
+    lines.push(`curl -X POST ${url}/topics/${encodeURIComponent(source.topic)}/records -H 'content-type: application/json'${auth} -d '${record}'`);
+  }
+  const table = graph.definitions.find((d) => d.kind === 'table' && d.store !== undefined && !d.windowed);
+  if (table) lines.push(`curl${auth} ${url}/tables/${encodeURIComponent(table.name)}/keys/${encodeURIComponent(String(JSON.parse(sample(table.keySerde, 'key'))))}`);
+  return lines.map((l, i) => `${i === 0 ? '  try: ' : '       '}${l}`);
+}
+
+/** A JSON sample of a serde's values: for the word count, a line whose words become the keys. */
+function sample(serde: Serde, role: 'key' | 'value'): string {
+  switch (serde) {
+    case 'long':
+    case 'int':
+      return '1';
+    case 'double':
+      return '1.5';
+    case 'bytes':
+      return '"aGVsbG8="';
+    case 'json':
+      return role === 'key' ? '"hello"' : '{"hello": "world"}';
+    default:
+      return role === 'key' ? '"hello"' : '"hello world"';
+  }
+}
