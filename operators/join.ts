@@ -1,6 +1,7 @@
 import type { Processor } from '../engine/api/processor.js';
 import type { GraphNode } from '../engine/api/topology-graph.js';
 import { compiled, whenLoaded, withKeyValue } from './runtime.js';
+import { streamStreamJoin } from './stream-stream-join.js';
 import { defineStep, duration, expression } from './spec.js';
 
 export const join = defineStep({
@@ -25,7 +26,7 @@ export const join = defineStep({
   create(node) {
     if (node.kind === 'table') return tableTableJoin(node);
     if (node.args.otherKind === 'table') return streamTableJoin(node);
-    throw new Error(`${node.id}: stream-stream joins arrive with windows`);
+    return streamStreamJoin(node);
   },
 });
 
