@@ -10,8 +10,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 npm run --silent build
 
-# Services and tools the tests use.
+# Services and tools the tests use: Chromium, and a Kafka broker on 127.0.0.1:9092 (kafka/README.md).
 bash .ci/chromium.sh
+bash kafka/start.sh
 
 # Every compiled test file; node's runner prints the totals CI reads.
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
