@@ -25,7 +25,7 @@ export interface TaskHandle {
 }
 
 /** Commit at the latest after this many input records, whatever the interval. */
-const MAX_UNCOMMITTED = 50_000;
+export const MAX_UNCOMMITTED = 50_000;
 
 export type EngineState = 'created' | 'restoring' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -45,6 +45,7 @@ export class Engine {
   private readonly collector: RecordCollector;
   private partitions = new Map<number, number>();
   private stopRequested = false;
+  private running: Promise<void> | undefined;
   /** Input records processed since the last commit. */
   private uncommitted = 0;
   private lock: StateDirLock | undefined;
@@ -104,7 +105,7 @@ export class Engine {
 
   private async revoke(tps: TopicPartition[]): Promise<void> {
     if (this.tasks.size === 0) return;
-    await this.commit();
+    if (this.state !== 'failed') await this.commit();
     const gone = new Set(tps.map((tp) => `${tp.topic}:${tp.partition}`));
     for (const [id, h] of this.tasks) {
       if (!h.task.subtopology.sourceTopics.some((t) => gone.has(`${t}:${h.task.partition}`))) continue;
@@ -148,8 +149,13 @@ export class Engine {
     this.commits++;
   }
 
-  /** Processes until `stop`, committing every `commitInterval`. */
-  async run(): Promise<void> {
+  /** Processes until `requestStop` or `stop`, committing every `commitInterval`; one loop however often called. */
+  run(): Promise<void> {
+    this.running ??= this.loop();
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
     const interval = this.options.graph.processing.commitIntervalMs;
     try {
       while (!this.stopRequested) {
@@ -166,6 +172,11 @@ export class Engine {
     }
   }
 
+  /** Ends the `run` loop after the batch in hand; `stop` then commits and closes. */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
   /** Processes and commits until nothing more arrives (the test runner's step). */
   async runUntilIdle(): Promise<void> {
     for (;;) {
@@ -175,13 +186,17 @@ export class Engine {
     }
   }
 
-  /** Stops fetching, finishes the batch, commits, closes the stores. */
+  /**
+   * Stops fetching, finishes the batch, commits, closes the stores. After a failure nothing is
+   * committed: the failed record and what followed it are processed again on the next start.
+   */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.stopRequested = true;
-    this.state = 'stopping';
+    await this.running?.catch(() => undefined);
+    if (this.state !== 'failed') this.state = 'stopping';
     await this.consumer.close();
-    await this.commit();
+    if (this.state !== 'failed') await this.commit();
     for (const { task, stores } of this.tasks.values()) {
       task.close();
       await stores.close();

@@ -22,6 +22,7 @@ export interface RunOptions {
 
 /** How long a stop may take before the process gives up on a clean one (Kubernetes waits 30 s). */
 const STOP_DEADLINE_MS = 10_000;
+/** As Engine.run: bounds the output a commit holds. */
 /** In-flight requests get this long to finish before their connections are cut. */
 const DRAIN_MS = 2_000;
 
@@ -56,9 +57,8 @@ export async function runTopology(o: RunOptions): Promise<number> {
   const token = o.env.DUALITY_API_TOKEN || undefined;
   const server = createServer(createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) }));
 
-  // Armed by the first signal: a stop that hangs must not keep a container from restarting.
-  let signalled: (name: string) => void = () => undefined;
-  const signal = new Promise<string>((resolve) => (signalled = resolve));
+  // Set by the first signal: ends the processing loop, and a stop that hangs must not keep a
+  // container from restarting.
   let deadline: NodeJS.Timeout | undefined;
   const onSignal = (name: NodeJS.Signals): void => {
     if (deadline) {
@@ -66,16 +66,15 @@ export async function runTopology(o: RunOptions): Promise<number> {
       process.exit(1);
     }
     out.stderr(`duality: ${name}: stopping (finishing the batch, committing, closing stores)`);
+    engine.requestStop();
     deadline = setTimeout(() => {
       out.stderr(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
       process.exit(1);
     }, STOP_DEADLINE_MS).unref();
-    signalled(name);
   };
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   const done = async (code: number, stopEngine: boolean): Promise<number> => {
     await closeServer(server);
-    // After a fatal error the engine is not stopped: its stop commits, which would skip the record that failed.
     if (stopEngine) await engine.stop().catch((e: unknown) => (code = fail(out, 'stopping failed', e)));
     await facade.close().catch(() => undefined);
     await log.close().catch(() => undefined);
@@ -100,14 +99,12 @@ export async function runTopology(o: RunOptions): Promise<number> {
   } catch (e) {
     return done(fail(out, 'the engine did not start', e), false);
   }
-  if (deadline) return done(0, true);
-  const running = engine.run();
-  const outcome = await Promise.race([running.then(() => 'ended', (e: unknown) => e), signal.then(() => 'signal')]);
-  if (outcome === 'signal' || outcome === 'ended') {
-    const code = await done(0, true);
-    return (await running.then(() => code, (e: unknown) => fail(out, 'processing failed while stopping', e)));
+  try {
+    await engine.run();
+  } catch (e) {
+    return done(fail(out, 'processing stopped', e), true);
   }
-  return done(fail(out, 'processing stopped', outcome), false);
+  return done(0, true);
 }
 
 function fail(out: RunOptions['out'], what: string, e: unknown): number {
@@ -144,8 +141,10 @@ function tryLines(graph: TopologyGraph, url: string, token: boolean): string[] {
   const lines: string[] = [];
   const source = graph.nodes.find((n) => n.type === 'source' || n.type === 'table-source');
   if (source?.topic !== undefined) {
-    // A stream's key rarely matters for a first try; a table source's key is what it is keyed by.
-    const withKey = source.type === 'table-source' || source.keySerde !== 'string';
+    // The key is left out only where it cannot matter: the records are re-keyed (repartitioned) first.
+    const sub = graph.subtopologies.find((s) => s.nodes.includes(source.id));
+    const rekeyed = sub?.nodes.some((id) => graph.nodes.find((n) => n.id === id)?.type === 'repartition-sink') ?? false;
+    const withKey = source.type === 'table-source' || !rekeyed;
     const record = `{${withKey ? `"key": ${sample(source.keySerde, 'key')}, ` : ''}"value": ${sample(source.valueSerde, 'value')}}`;
     lines.push(`curl -X POST ${url}/topics/${encodeURIComponent(source.topic)}/records -H 'content-type: application/json'${auth} -d '${record}'`);
   }
