@@ -1,7 +1,7 @@
 import type { Processor, StreamRecord } from '../engine/api/processor.js';
 import type { GraphNode, WindowSpec } from '../engine/api/topology-graph.js';
 import { ExpressionError, type CompiledExpression } from '../engine/expr/cel.js';
-import { whenLoaded, withKeyValue } from './runtime.js';
+import { processor, whenLoaded, withKeyValue } from './runtime.js';
 import { sessionAggregation } from './session-aggregation.js';
 import { timeWindowAggregation } from './window-aggregation.js';
 
@@ -27,20 +27,17 @@ export function aggregationProcessor(node: GraphNode, spec: AggregationSpec): Pr
   if (window?.type === 'session') return sessionAggregation(node, window, spec);
   if (window) return timeWindowAggregation(node, window, spec);
   const view = spec.view ?? ((s: unknown) => s);
-  return {
-    init(ctx) {
-      const store = ctx.store(node.stores[0]!);
-      this.process = (r) => {
-        if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
-        return whenLoaded(store.get(r.key), (old) => {
-          const state = spec.aggregate(old, r);
-          store.put(r.key, state);
-          return ctx.forward(withKeyValue(r, r.key, view(state)));
-        });
-      };
-    },
-    process: () => undefined,
-  };
+  return processor((ctx) => {
+    const store = ctx.store(node.stores[0]!);
+    return (r) => {
+      if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
+      return whenLoaded(store.get(r.key), (old) => {
+        const state = spec.aggregate(old, r);
+        store.put(r.key, state);
+        return ctx.forward(withKeyValue(r, r.key, view(state)));
+      });
+    };
+  });
 }
 
 /** The number an expression gives, or an error naming what it gave instead. */

@@ -1,5 +1,5 @@
 import { defineStep, expression } from './spec.js';
-import { compiled, recordVars, withKeyValue } from './runtime.js';
+import { compiled, processor, recordVars, withKeyValue } from './runtime.js';
 
 export const filter = defineStep({
   name: 'filter',
@@ -11,16 +11,11 @@ export const filter = defineStep({
   create(node) {
     const predicate = compiled(node, 'expression', 'record');
     const table = node.kind === 'table';
-    return {
-      init(ctx) {
-        this.process = (r) => {
-          // On a table a delete passes, and an update that fails the predicate deletes the key.
-          if (table && r.value === null) return ctx.forward(r);
-          if (predicate.evaluate(recordVars(r)) === true) return ctx.forward(r);
-          return table ? ctx.forward(withKeyValue(r, r.key, null)) : undefined;
-        };
-      },
-      process: () => undefined,
-    };
+    return processor((ctx) => (r) => {
+      // On a table a delete passes, and an update that fails the predicate deletes the key.
+      if (table && r.value === null) return ctx.forward(r);
+      if (predicate.evaluate(recordVars(r)) === true) return ctx.forward(r);
+      return table ? ctx.forward(withKeyValue(r, r.key, null)) : undefined;
+    });
   },
 });

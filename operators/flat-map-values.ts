@@ -1,6 +1,6 @@
 import { defineStep, expression } from './spec.js';
 import { ExpressionError } from '../engine/expr/cel.js';
-import { compiled, forwardAll, recordVars, withKeyValue } from './runtime.js';
+import { compiled, forwardAll, processor, recordVars, withKeyValue } from './runtime.js';
 
 export const flatMapValues = defineStep({
   name: 'flatMapValues',
@@ -11,15 +11,10 @@ export const flatMapValues = defineStep({
   expressions: [{ path: [], scope: 'record', expect: 'list' }],
   create(node) {
     const values = compiled(node, 'expression', 'record');
-    return {
-      init(ctx) {
-        this.process = (r) => {
-          const list = values.evaluate(recordVars(r));
-          if (!Array.isArray(list)) throw new ExpressionError(`flatMapValues needs a list, got ${list === null ? 'null' : typeof list}`, values.source);
-          return forwardAll(ctx, list.map((v) => withKeyValue(r, r.key, v)));
-        };
-      },
-      process: () => undefined,
-    };
+    return processor((ctx) => (r) => {
+      const list = values.evaluate(recordVars(r));
+      if (!Array.isArray(list)) throw new ExpressionError(`flatMapValues needs a list, got ${list === null ? 'null' : typeof list}`, values.source);
+      return forwardAll(ctx, list.map((v) => withKeyValue(r, r.key, v)));
+    });
   },
 });

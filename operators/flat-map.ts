@@ -1,6 +1,6 @@
 import { defineStep, expression } from './spec.js';
 import { ExpressionError } from '../engine/expr/cel.js';
-import { compiled, forwardAll, recordVars, withKeyValue } from './runtime.js';
+import { compiled, forwardAll, processor, recordVars, withKeyValue } from './runtime.js';
 
 export const flatMap = defineStep({
   name: 'flatMap',
@@ -12,21 +12,16 @@ export const flatMap = defineStep({
   changesKey: true,
   create(node) {
     const pairs = compiled(node, 'expression', 'record');
-    return {
-      init(ctx) {
-        this.process = (r) => {
-          const list = pairs.evaluate(recordVars(r));
-          if (!Array.isArray(list)) throw new ExpressionError(`flatMap needs a list of {"key", "value"} maps, got ${list === null ? 'null' : typeof list}`, pairs.source);
-          return forwardAll(
-            ctx,
-            list.map((kv) => {
-              if (kv === null || typeof kv !== 'object' || !('key' in kv)) throw new ExpressionError('flatMap needs a list of {"key", "value"} maps', pairs.source);
-              return withKeyValue(r, (kv as { key: unknown }).key, (kv as { value?: unknown }).value ?? null);
-            }),
-          );
-        };
-      },
-      process: () => undefined,
-    };
+    return processor((ctx) => (r) => {
+      const list = pairs.evaluate(recordVars(r));
+      if (!Array.isArray(list)) throw new ExpressionError(`flatMap needs a list of {"key", "value"} maps, got ${list === null ? 'null' : typeof list}`, pairs.source);
+      return forwardAll(
+        ctx,
+        list.map((kv) => {
+          if (kv === null || typeof kv !== 'object' || !('key' in kv)) throw new ExpressionError('flatMap needs a list of {"key", "value"} maps', pairs.source);
+          return withKeyValue(r, (kv as { key: unknown }).key, (kv as { value?: unknown }).value ?? null);
+        }),
+      );
+    });
   },
 });

@@ -1,5 +1,5 @@
 import { defineStep, expression } from './spec.js';
-import { compiled, recordVars, withKeyValue } from './runtime.js';
+import { rekey } from './runtime.js';
 
 export const groupBy = defineStep({
   name: 'groupBy',
@@ -9,13 +9,5 @@ export const groupBy = defineStep({
   args: expression('the grouping key'),
   expressions: [{ path: [], scope: 'record' }],
   changesKey: true,
-  create(node) {
-    const key = compiled(node, 'expression', 'record');
-    return {
-      init(ctx) {
-        this.process = (r) => ctx.forward(withKeyValue(r, key.evaluate(recordVars(r)), r.value));
-      },
-      process: () => undefined,
-    };
-  },
+  create: rekey,
 });

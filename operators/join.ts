@@ -1,6 +1,6 @@
 import type { Processor } from '../engine/api/processor.js';
 import type { GraphNode } from '../engine/api/topology-graph.js';
-import { compiled, whenLoaded, withKeyValue } from './runtime.js';
+import { compiled, processor, whenLoaded, withKeyValue } from './runtime.js';
 import { streamStreamJoin } from './stream-stream-join.js';
 import { defineStep, duration, expression } from './spec.js';
 
@@ -37,19 +37,16 @@ export const join = defineStep({
 function streamTableJoin(node: GraphNode): Processor {
   const joiner = compiled(node, 'value', 'join');
   const inner = node.args.type === 'inner';
-  return {
-    init(ctx) {
-      const table = ctx.store(node.args.rightStore as string);
-      this.process = (r) => {
-        if (r.key === null || r.key === undefined) return inner ? undefined : ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: r.value, right: null })));
-        return whenLoaded(table.get(r.key), (right) => {
-          if (right === undefined && inner) return;
-          return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: r.value, right: right ?? null })));
-        });
-      };
-    },
-    process: () => undefined,
-  };
+  return processor((ctx) => {
+    const table = ctx.store(node.args.rightStore as string);
+    return (r) => {
+      if (r.key === null || r.key === undefined) return inner ? undefined : ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: r.value, right: null })));
+      return whenLoaded(table.get(r.key), (right) => {
+        if (right === undefined && inner) return;
+        return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: r.value, right: right ?? null })));
+      });
+    };
+  });
 }
 
 /**
@@ -61,23 +58,20 @@ function tableTableJoin(node: GraphNode): Processor {
   const joiner = compiled(node, 'value', 'join');
   const type = node.args.type as 'inner' | 'left' | 'outer';
   const own = node.stores.find((s) => s !== node.args.leftStore && s !== node.args.rightStore);
-  return {
-    init(ctx) {
-      const stores = [ctx.store(node.args.leftStore as string), ctx.store(node.args.rightStore as string)];
-      const result = own === undefined ? undefined : ctx.store(own);
-      this.process = (r, input) => {
-        const other = stores[1 - input]!;
-        return whenLoaded(other.get(r.key), (found) => {
-          const mine = r.value ?? null;
-          const theirs = found ?? null;
-          const [left, right] = input === 0 ? [mine, theirs] : [theirs, mine];
-          const joins = type === 'inner' ? left !== null && right !== null : type === 'left' ? left !== null : left !== null || right !== null;
-          if (joins) return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })));
-          if (!result) return ctx.forward(withKeyValue(r, r.key, null));
-          return whenLoaded(result.get(r.key), (had) => (had === undefined ? undefined : ctx.forward(withKeyValue(r, r.key, null))));
-        });
-      };
-    },
-    process: () => undefined,
-  };
+  return processor((ctx) => {
+    const stores = [ctx.store(node.args.leftStore as string), ctx.store(node.args.rightStore as string)];
+    const result = own === undefined ? undefined : ctx.store(own);
+    return (r, input) => {
+      const other = stores[1 - input]!;
+      return whenLoaded(other.get(r.key), (found) => {
+        const mine = r.value ?? null;
+        const theirs = found ?? null;
+        const [left, right] = input === 0 ? [mine, theirs] : [theirs, mine];
+        const joins = type === 'inner' ? left !== null && right !== null : type === 'left' ? left !== null : left !== null || right !== null;
+        if (joins) return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })));
+        if (!result) return ctx.forward(withKeyValue(r, r.key, null));
+        return whenLoaded(result.get(r.key), (had) => (had === undefined ? undefined : ctx.forward(withKeyValue(r, r.key, null))));
+      });
+    };
+  });
 }

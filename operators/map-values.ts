@@ -1,5 +1,5 @@
 import { defineStep, expression } from './spec.js';
-import { compiled, recordVars, withKeyValue } from './runtime.js';
+import { compiled, processor, recordVars, withKeyValue } from './runtime.js';
 
 export const mapValues = defineStep({
   name: 'mapValues',
@@ -11,11 +11,6 @@ export const mapValues = defineStep({
   create(node) {
     const mapper = compiled(node, 'expression', 'record');
     const table = node.kind === 'table';
-    return {
-      init(ctx) {
-        this.process = (r) => (table && r.value === null ? ctx.forward(r) : ctx.forward(withKeyValue(r, r.key, mapper.evaluate(recordVars(r)))));
-      },
-      process: () => undefined,
-    };
+    return processor((ctx) => (r) => (table && r.value === null ? ctx.forward(r) : ctx.forward(withKeyValue(r, r.key, mapper.evaluate(recordVars(r))))));
   },
 });

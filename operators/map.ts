@@ -1,5 +1,5 @@
 import { defineStep, expression } from './spec.js';
-import { compiled, recordVars, withKeyValue } from './runtime.js';
+import { compiled, processor, recordVars, withKeyValue } from './runtime.js';
 
 export const map = defineStep({
   name: 'map',
@@ -21,14 +21,9 @@ export const map = defineStep({
   create(node) {
     const key = compiled(node, 'key', 'record');
     const value = compiled(node, 'value', 'record');
-    return {
-      init(ctx) {
-        this.process = (r) => {
-          const vars = recordVars(r);
-          return ctx.forward(withKeyValue(r, key.evaluate(vars), value.evaluate(vars)));
-        };
-      },
-      process: () => undefined,
-    };
+    return processor((ctx) => (r) => {
+      const vars = recordVars(r);
+      return ctx.forward(withKeyValue(r, key.evaluate(vars), value.evaluate(vars)));
+    });
   },
 });

@@ -1,4 +1,4 @@
-import type { Done, ProcessorContext, StreamRecord } from '../engine/api/processor.js';
+import type { Done, Processor, ProcessorContext, StreamRecord } from '../engine/api/processor.js';
 import type { GraphNode } from '../engine/api/topology-graph.js';
 import { compileExpression, type CompiledExpression, type ExprVariable } from '../engine/expr/cel.js';
 import { VARIABLES, type ExpressionScope } from './spec.js';
@@ -50,4 +50,29 @@ export function forwardAll(ctx: ProcessorContext, records: readonly StreamRecord
     const r = ctx.forward(records[i]!);
     if (r) return r.then(() => forwardAll(ctx, records, i + 1));
   }
+}
+
+/**
+ * A processor from a function that, given the task's context at `init`, returns what to do with
+ * each record: the usual shape of an operator, without the init/process boilerplate.
+ */
+export function processor(body: (ctx: ProcessorContext) => (record: StreamRecord, input: number) => Done): Processor {
+  let handle: (record: StreamRecord, input: number) => Done = () => {
+    throw new Error('process called before init');
+  };
+  return {
+    init(ctx) {
+      handle = body(ctx);
+    },
+    process: (record, input) => handle(record, input),
+  };
+}
+
+/** Records pass on as they are (toStream, toTable, source nodes: the runtime materialises tables). */
+export const forwardAsIs = (): Processor => processor((ctx) => (r) => ctx.forward(r));
+
+/** A new key from an expression, the value kept (selectKey, groupBy). */
+export function rekey(node: GraphNode): Processor {
+  const key = compiled(node, 'expression', 'record');
+  return processor((ctx) => (r) => ctx.forward(withKeyValue(r, key.evaluate(recordVars(r)), r.value)));
 }

@@ -1,7 +1,7 @@
 import type { Processor } from '../engine/api/processor.js';
 import type { GraphNode, WindowSpec } from '../engine/api/topology-graph.js';
 import type { AggregationSpec } from './aggregation.js';
-import { forwardAll, withKeyValue } from './runtime.js';
+import { forwardAll, processor, withKeyValue } from './runtime.js';
 import { parseSessionKey, sessionKey, sessionPrefix, windowedKey } from './window-keys.js';
 
 /**
@@ -17,35 +17,32 @@ export function sessionAggregation(node: GraphNode, window: WindowSpec, spec: Ag
   if (!merge) throw new Error(`${node.id}: ${node.type} cannot merge sessions`);
   const view = spec.view ?? ((s: unknown) => s);
   let observed = -1;
-  return {
-    init(ctx) {
-      const store = ctx.store<string, unknown>(node.stores[0]!);
-      this.process = async (r) => {
-        if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
-        if (r.timestamp > observed) observed = r.timestamp;
-        const ts = r.timestamp;
-        const overlapping: { start: number; end: number; state: unknown; k: string }[] = [];
-        for await (const [k, state] of store.range({ prefix: sessionPrefix(r.key) })) {
-          const s = parseSessionKey(k);
-          if (s && s.end >= ts - gap && s.start <= ts + gap) overlapping.push({ ...s, state, k });
-        }
-        overlapping.sort((a, b) => a.start - b.start);
-        const start = Math.min(ts, ...overlapping.map((s) => s.start));
-        const end = Math.max(ts, ...overlapping.map((s) => s.end));
-        // A session can still grow until stream time passes its end + gap (+ grace), as in Kafka Streams.
-        if (end < observed - window.graceMs - gap) return;
-        let state: unknown = undefined;
-        for (const s of overlapping) state = state === undefined ? s.state : merge(state, s.state, r.key);
-        state = spec.aggregate(state, r);
-        const out = overlapping.map((s) => {
-          store.put(s.k, null);
-          return withKeyValue(r, windowedKey(r.key, s.start, s.end), null);
-        });
-        store.put(sessionKey(r.key, start, end), state);
-        out.push(withKeyValue(r, windowedKey(r.key, start, end), view(state)));
-        await forwardAll(ctx, out);
-      };
-    },
-    process: () => undefined,
-  };
+  return processor((ctx) => {
+    const store = ctx.store<string, unknown>(node.stores[0]!);
+    return async (r) => {
+      if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
+      if (r.timestamp > observed) observed = r.timestamp;
+      const ts = r.timestamp;
+      const overlapping: { start: number; end: number; state: unknown; k: string }[] = [];
+      for await (const [k, state] of store.range({ prefix: sessionPrefix(r.key) })) {
+        const s = parseSessionKey(k);
+        if (s && s.end >= ts - gap && s.start <= ts + gap) overlapping.push({ ...s, state, k });
+      }
+      overlapping.sort((a, b) => a.start - b.start);
+      const start = Math.min(ts, ...overlapping.map((s) => s.start));
+      const end = Math.max(ts, ...overlapping.map((s) => s.end));
+      // A session can still grow until stream time passes its end + gap (+ grace), as in Kafka Streams.
+      if (end < observed - window.graceMs - gap) return;
+      let state: unknown = undefined;
+      for (const s of overlapping) state = state === undefined ? s.state : merge(state, s.state, r.key);
+      state = spec.aggregate(state, r);
+      const out = overlapping.map((s) => {
+        store.put(s.k, null);
+        return withKeyValue(r, windowedKey(r.key, s.start, s.end), null);
+      });
+      store.put(sessionKey(r.key, start, end), state);
+      out.push(withKeyValue(r, windowedKey(r.key, start, end), view(state)));
+      await forwardAll(ctx, out);
+    };
+  });
 }

@@ -1,7 +1,7 @@
 import type { Processor, ProcessorContext, StreamRecord } from '../engine/api/processor.js';
 import type { KeyValueStore } from '../engine/api/store.js';
 import type { GraphNode } from '../engine/api/topology-graph.js';
-import { compiled, forwardAll, withKeyValue } from './runtime.js';
+import { compiled, forwardAll, processor, withKeyValue } from './runtime.js';
 
 const pad = (ms: number): string => String(ms).padStart(16, '0');
 /** A buffered record: `<json key>|<timestamp>|<id>`. */
@@ -42,37 +42,34 @@ export function streamStreamJoin(node: GraphNode): Processor {
   let seq = 0;
   let observed = -1;
   let expiredUpTo = -Infinity;
-  return {
-    init(ctx) {
-      const [thisName, otherName, outerName] = node.stores;
-      const buffers = [ctx.store<string, Buffered>(thisName!), ctx.store<string, Buffered>(otherName!)];
-      const outer = outerName === undefined ? undefined : ctx.store<string, Unmatched>(outerName);
-      this.process = async (r, input) => {
-        const side = input as 0 | 1;
-        if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
-        if (r.timestamp > observed) observed = r.timestamp;
-        if (r.timestamp + within + grace < observed) return; // its window has closed: late
-        const prefix = `${JSON.stringify(r.key)}|`;
-        const out: StreamRecord[] = [];
-        let matched = false;
-        for await (const [k, other] of buffers[1 - side]!.range({ prefix })) {
-          if (Math.abs(other.ts - r.timestamp) > within) continue;
-          matched = true;
-          const [left, right] = side === 0 ? [r.value, other.value] : [other.value, r.value];
-          out.push({ ...withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })), timestamp: Math.max(r.timestamp, other.ts) });
-          // The other record has its match now: it will not be emitted with a null partner.
-          if (outer) outer.put(outerKey(other.ts, 1 - side, idOf(k, prefix), prefix), null);
-        }
-        const id = `${run}-${seq++}`;
-        buffers[side]!.put(bufferKey(prefix, r.timestamp, id), { ts: r.timestamp, value: r.value });
-        if (!matched && outer && keepsUnmatched(side)) outer.put(outerKey(r.timestamp, side, id, prefix), { side, key: r.key, value: r.value, ts: r.timestamp });
-        await forwardAll(ctx, out);
-        if (outer) await emitClosed(ctx, outer, r);
-        if (observed - 2 * within - grace > expiredUpTo + within) await expire(buffers);
-      };
-    },
-    process: () => undefined,
-  };
+  return processor((ctx) => {
+    const [thisName, otherName, outerName] = node.stores;
+    const buffers = [ctx.store<string, Buffered>(thisName!), ctx.store<string, Buffered>(otherName!)];
+    const outer = outerName === undefined ? undefined : ctx.store<string, Unmatched>(outerName);
+    return async (r, input) => {
+      const side = input as 0 | 1;
+      if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
+      if (r.timestamp > observed) observed = r.timestamp;
+      if (r.timestamp + within + grace < observed) return; // its window has closed: late
+      const prefix = `${JSON.stringify(r.key)}|`;
+      const out: StreamRecord[] = [];
+      let matched = false;
+      for await (const [k, other] of buffers[1 - side]!.range({ prefix })) {
+        if (Math.abs(other.ts - r.timestamp) > within) continue;
+        matched = true;
+        const [left, right] = side === 0 ? [r.value, other.value] : [other.value, r.value];
+        out.push({ ...withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })), timestamp: Math.max(r.timestamp, other.ts) });
+        // The other record has its match now: it will not be emitted with a null partner.
+        if (outer) outer.put(outerKey(other.ts, 1 - side, idOf(k, prefix), prefix), null);
+      }
+      const id = `${run}-${seq++}`;
+      buffers[side]!.put(bufferKey(prefix, r.timestamp, id), { ts: r.timestamp, value: r.value });
+      if (!matched && outer && keepsUnmatched(side)) outer.put(outerKey(r.timestamp, side, id, prefix), { side, key: r.key, value: r.value, ts: r.timestamp });
+      await forwardAll(ctx, out);
+      if (outer) await emitClosed(ctx, outer, r);
+      if (observed - 2 * within - grace > expiredUpTo + within) await expire(buffers);
+    };
+  });
 
   /** Emits, oldest first, the unmatched records whose window has closed. */
   async function emitClosed(ctx: ProcessorContext, outer: KeyValueStore<string, Unmatched>, r: StreamRecord): Promise<void> {

@@ -1,4 +1,5 @@
 import { defineStep } from './spec.js';
+import { forwardAsIs } from './runtime.js';
 
 export const toStream = defineStep({
   name: 'toStream',
@@ -7,13 +8,6 @@ export const toStream = defineStep({
   transitions: { table: 'stream' },
   args: null,
   expressions: [],
-  create() {
-    // The runtime materialises table nodes that own a store; the records pass as they are.
-    return {
-      init(ctx) {
-        this.process = (r) => ctx.forward(r);
-      },
-      process: () => undefined,
-    };
-  },
+  // The runtime materialises table nodes that own a store; the records pass as they are.
+  create: forwardAsIs,
 });

@@ -1,4 +1,5 @@
 import { defineStep } from './spec.js';
+import { forwardAsIs } from './runtime.js';
 
 export const toTable = defineStep({
   name: 'toTable',
@@ -7,13 +8,6 @@ export const toTable = defineStep({
   transitions: { stream: 'table' },
   args: null,
   expressions: [],
-  create() {
-    // The runtime materialises table nodes that own a store; the records pass as they are.
-    return {
-      init(ctx) {
-        this.process = (r) => ctx.forward(r);
-      },
-      process: () => undefined,
-    };
-  },
+  // The runtime materialises table nodes that own a store; the records pass as they are.
+  create: forwardAsIs,
 });

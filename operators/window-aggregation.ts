@@ -2,7 +2,7 @@ import type { Done, Processor, ProcessorContext, StreamRecord } from '../engine/
 import type { KeyValueStore } from '../engine/api/store.js';
 import type { GraphNode, WindowSpec } from '../engine/api/topology-graph.js';
 import type { AggregationSpec } from './aggregation.js';
-import { forwardAll, whenLoaded, withKeyValue } from './runtime.js';
+import { forwardAll, processor, whenLoaded, withKeyValue } from './runtime.js';
 import { EMITTED_KEY, parseTimeWindowKey, timeWindowBound, timeWindowKey, windowedKey } from './window-keys.js';
 
 /** The start of every tumbling or hopping window that contains `ts`, oldest first (Kafka Streams' TimeWindows#windowsFor). */
@@ -29,30 +29,27 @@ export function timeWindowAggregation(node: GraphNode, window: WindowSpec, spec:
   let observed = -1;
   let emitted: number | undefined;
   let expiredUpTo = -Infinity;
-  return {
-    init(ctx) {
-      const store = ctx.store<string, unknown>(node.stores[0]!);
-      this.process = (r) => {
-        if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
-        if (r.timestamp > observed) observed = r.timestamp;
-        const closeTime = observed - window.graceMs;
-        const live = windowStarts(r.timestamp, size, advance).filter((s) => s + size > closeTime);
-        const updates = live.map((start) => {
-          const k = timeWindowKey(start, r.key);
-          return whenLoaded(store.get(k), (old) => {
-            const state = spec.aggregate(old, r);
-            store.put(k, state);
-            return final ? undefined : ctx.forward(withKeyValue(r, windowedKey(r.key, start, start + size), view(state)));
-          });
+  return processor((ctx) => {
+    const store = ctx.store<string, unknown>(node.stores[0]!);
+    return (r) => {
+      if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
+      if (r.timestamp > observed) observed = r.timestamp;
+      const closeTime = observed - window.graceMs;
+      const live = windowStarts(r.timestamp, size, advance).filter((s) => s + size > closeTime);
+      const updates = live.map((start) => {
+        const k = timeWindowKey(start, r.key);
+        return whenLoaded(store.get(k), (old) => {
+          const state = spec.aggregate(old, r);
+          store.put(k, state);
+          return final ? undefined : ctx.forward(withKeyValue(r, windowedKey(r.key, start, start + size), view(state)));
         });
-        const pending = updates.filter((u): u is Promise<void> => u instanceof Promise);
-        // Closing and expiring cost a scan, so they run only when stream time crossed a boundary.
-        const after = (): Done => chain(final ? maybeEmit(ctx, store, r) : undefined, () => maybeExpire(store));
-        return pending.length > 0 ? Promise.all(pending).then(after) : after();
-      };
-    },
-    process: () => undefined,
-  };
+      });
+      const pending = updates.filter((u): u is Promise<void> => u instanceof Promise);
+      // Closing and expiring cost a scan, so they run only when stream time crossed a boundary.
+      const after = (): Done => chain(final ? maybeEmit(ctx, store, r) : undefined, () => maybeExpire(store));
+      return pending.length > 0 ? Promise.all(pending).then(after) : after();
+    };
+  });
 
   function maybeEmit(ctx: ProcessorContext, store: KeyValueStore<string, unknown>, r: StreamRecord): Done {
     if (emitted !== undefined && observed - window.graceMs <= emitted) return;

@@ -7,6 +7,7 @@ import { compileExpression } from '../expr/cel.js';
 import { ExpressionError } from '../expr/cel.js';
 import { serdeFor } from '../serde/index.js';
 import { VARIABLES } from '../../operators/spec.js';
+import { processor } from '../../operators/runtime.js';
 
 /** A source node: decodes a log record into the record operators see. */
 export interface SourceProcessor {
@@ -74,22 +75,7 @@ export function sinkProcessor(node: GraphNode, collector: RecordCollector): Proc
   };
 }
 
-/** Passes records on: source nodes past decoding. */
-export function passThrough(): Processor {
-  return {
-    init(ctx) {
-      this.process = (r) => ctx.forward(r);
-    },
-    process: () => undefined,
-  };
-}
-
 /** A merge: records pass on, carrying the name of the input they came through (`source`). */
 export function mergeProcessor(sources: readonly string[]): Processor {
-  return {
-    init(ctx) {
-      this.process = (r, input) => ctx.forward({ ...r, source: sources[input] });
-    },
-    process: () => undefined,
-  };
+  return processor((ctx) => (r, input) => ctx.forward({ ...r, source: sources[input] }));
 }

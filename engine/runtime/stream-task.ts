@@ -4,7 +4,8 @@ import type { Done, Processor, ProcessorContext, StreamRecord } from '../api/pro
 import type { RecordCollector } from '../api/serde.js';
 import type { KeyValueStore } from '../api/store.js';
 import type { GraphNode, Subtopology, TopologyGraph } from '../api/topology-graph.js';
-import { mergeProcessor, passThrough, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
+import { forwardAsIs } from '../../operators/runtime.js';
+import { mergeProcessor, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
 import type { ErrorPolicy } from './error-policy.js';
 
 interface Edge {
@@ -82,7 +83,7 @@ export class StreamTask {
       case 'source':
       case 'table-source':
       case 'repartition-source':
-        return passThrough();
+        return forwardAsIs();
       case 'merge':
         return mergeProcessor(node.args.sources as string[]);
       case 'sink':
