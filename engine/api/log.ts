@@ -93,6 +93,12 @@ export interface LogConsumer {
 export interface Log {
   /** A human name for logs and /readyz: `embedded (dir)` or `kafka (brokers)`. */
   readonly description: string;
+  /**
+   * True when a producer's `commitTransaction` costs no more than a flush (the embedded log): the
+   * engine then always commits output and offsets together. On Kafka, transactions are used only
+   * under `exactly_once`; `at_least_once` flushes, then commits the consumer's offsets.
+   */
+  readonly cheapTransactions: boolean;
   /** Creates the topics that do not exist yet; leaves existing ones as they are. */
   createTopics(topics: readonly TopicSpec[]): Promise<void>;
   /** The number of partitions of a topic, or undefined when it does not exist. */

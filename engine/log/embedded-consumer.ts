@@ -2,6 +2,14 @@ import { tpKey, type LogConsumer, type LogRecord, type RebalanceListener, type T
 import type { EmbeddedLog } from './embedded-log.js';
 
 /**
+ * The most records one poll returns, whatever is asked: Kafka's default `max.poll.records`. A
+ * batch lives until the caller has processed all of it, and what each record leads to (here, ten
+ * words per line) is allocated meanwhile; a larger batch outlives the young generation and is
+ * collected from the old one, which is what makes a process's memory grow.
+ */
+export const MAX_POLL_RECORDS = 500;
+
+/**
  * The one member of a consumer group in this process, so it is assigned every partition of the
  * topics it subscribes to, at subscribe. Reading starts at the group's committed offset, or at 0
  * (Kafka Streams' `auto.offset.reset=earliest`). Topics created after subscribe are not picked up.
@@ -49,8 +57,9 @@ export class EmbeddedConsumer implements LogConsumer {
     }
   }
 
-  /** Takes up to `max` records in chunks, round-robin over the partitions that have some. */
+  /** Takes up to `max` records (MAX_POLL_RECORDS at most) in chunks, round-robin over the partitions that have some. */
   private fetch(max: number): LogRecord[] {
+    max = Math.min(max, MAX_POLL_RECORDS);
     const out: LogRecord[] = [];
     const active = this.assigned.filter((tp) => !this.paused.has(tpKey(tp)));
     const n = active.length;
@@ -67,7 +76,7 @@ export class EmbeddedConsumer implements LogConsumer {
         const from = this.positions.get(key) ?? 0;
         const take = Math.min(chunk, max - out.length, data.length - from);
         if (take <= 0) continue;
-        for (const r of data.slice(from, from + take)) out.push(r);
+        data.readInto(out, from, from + take);
         this.positions.set(key, from + take);
         progressed = true;
       }

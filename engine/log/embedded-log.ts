@@ -1,16 +1,16 @@
-import { tpKey, type Log, type LogConsumer, type LogProducer, type LogRecord, type ProducedRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
+import { tpKey, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
 import { DiskStore, type SegmentWrite } from './disk-store.js';
 import { EmbeddedConsumer } from './embedded-consumer.js';
 import { EmbeddedProducer } from './embedded-producer.js';
 import type { Manifest } from './manifest.js';
 import type { PartitionLog } from './partition-log.js';
-import { encodeRecords } from './record-codec.js';
 import { buildManifest, checkTopicSpec, newTopic, parseTpKey, type PendingLengths, type TopicState } from './topic-state.js';
 
-/** A record the producer has partitioned, waiting for a flush or commit. */
-export interface PendingRecord {
-  readonly record: ProducedRecord;
-  readonly partition: number;
+/** Encoded records a producer appends to one partition: `count` whole records in `chunks`, each holding whole records. */
+export interface PartitionWrite {
+  readonly log: PartitionLog;
+  readonly chunks: readonly Buffer[];
+  readonly count: number;
 }
 
 export type RecordMetadata = TopicPartition & { offset: number };
@@ -35,23 +35,31 @@ export class EmbeddedLog implements Log {
   private waiters = new Set<() => void>();
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** A commit is one manifest write either way: the engine always commits output and offsets together. */
+  readonly cheapTransactions = true;
+  private readonly readerFor: ((topic: string, partition: number) => (position: number, length: number) => Buffer) | undefined;
 
   private constructor(
     readonly description: string,
     private readonly disk: DiskStore | undefined,
-  ) {}
+  ) {
+    this.readerFor = disk?.reader.bind(disk);
+  }
 
   /** A log kept in memory only: nothing survives `close`. */
   static inMemory(): EmbeddedLog {
     return new EmbeddedLog('embedded (in memory)', undefined);
   }
 
-  /** Opens (or creates) the log persisted in `dir`; fails if another live process has it open. */
+  /**
+   * Opens (or creates) the log persisted in `dir`; fails if another live process has it open. Only
+   * an index of the records is kept in memory: reads read the segment files.
+   */
   static async open(dir: string): Promise<EmbeddedLog> {
-    const { store, manifest, segments } = await DiskStore.open(dir);
+    const { store, manifest } = await DiskStore.open(dir);
     const log = new EmbeddedLog(`embedded (${dir})`, store);
     try {
-      log.load(manifest, segments);
+      log.load(manifest);
     } catch (e) {
       await store.close();
       throw e;
@@ -59,15 +67,14 @@ export class EmbeddedLog implements Log {
     return log;
   }
 
-  private load(manifest: Manifest, segments: ReadonlyMap<string, Buffer>): void {
+  private load(manifest: Manifest): void {
     for (const t of manifest.topics) {
-      const state = newTopic({ name: t.name, partitions: t.records.length, ...(t.cleanupPolicy ? { cleanupPolicy: t.cleanupPolicy } : {}) });
+      const state = newTopic({ name: t.name, partitions: t.records.length, ...(t.cleanupPolicy ? { cleanupPolicy: t.cleanupPolicy } : {}) }, this.readerFor);
       for (const p of state.partitions) {
-        p.append(segments.get(tpKey(p)) ?? Buffer.alloc(0));
+        p.load(t.bytes[p.partition] as number);
         if (p.length !== t.records[p.partition]) {
           throw new Error(`embedded log: ${tpKey(p)} holds ${p.length} records where the manifest committed ${t.records[p.partition]}`);
         }
-        p.bytes = t.bytes[p.partition] as number;
       }
       this.topics.set(t.name, state);
     }
@@ -82,7 +89,7 @@ export class EmbeddedLog implements Log {
       const topics = new Map(this.topics);
       for (const spec of fresh) {
         await this.disk?.createTopic(spec.name, spec.partitions);
-        topics.set(spec.name, newTopic(spec));
+        topics.set(spec.name, newTopic(spec, this.readerFor));
       }
       await this.disk?.writeManifest(buildManifest(topics, this.groups));
       this.topics = topics;
@@ -111,6 +118,7 @@ export class EmbeddedLog implements Log {
     return this.partitionCount(topic);
   }
 
+  // Synchronous inside: see DiskStore.reader.
   async read(tp: TopicPartition, offset: number, maxRecords: number): Promise<LogRecord[]> {
     return this.partitionLog(tp).slice(offset, offset + Math.max(0, maxRecords));
   }
@@ -150,46 +158,52 @@ export class EmbeddedLog implements Log {
     return this.topics.get(tp.topic)?.partitions[tp.partition];
   }
 
+  /** The partitions of a topic, which producers append to; undefined when it does not exist. */
+  topicPartitions(topic: string): readonly PartitionLog[] | undefined {
+    return this.topics.get(topic)?.partitions;
+  }
+
   committedOffset(groupId: string, tp: TopicPartition): number | undefined {
     return this.groups.get(groupId)?.get(tpKey(tp));
   }
 
   /**
-   * Appends records (and, for a transaction, sets a group's offsets) as one atomic write; resolves
-   * with each record's partition and offset, in the order given, once they are visible.
+   * Appends encoded records (and, for a transaction, sets a group's offsets) as one atomic write;
+   * resolves, once they are visible, with the offset of each write's first record. A persisted
+   * log is done with the writes' buffers once this settles; the in-memory log keeps them.
    */
-  append(batch: readonly PendingRecord[], commit?: GroupCommit, check?: () => void): Promise<RecordMetadata[]> {
+  append(writes: readonly PartitionWrite[], commit?: GroupCommit, check?: () => void): Promise<number[]> {
     return this.serial(async () => {
       check?.();
-      const touched = new Map<PartitionLog, ProducedRecord[]>();
-      const meta: RecordMetadata[] = new Array(batch.length);
-      for (let i = 0; i < batch.length; i++) {
-        const { record, partition } = batch[i] as PendingRecord;
-        const p = this.topics.get(record.topic)?.partitions[partition];
-        if (!p) throw unknownTopic(record.topic, 'produce to');
-        let list = touched.get(p);
-        if (!list) touched.set(p, (list = []));
-        meta[i] = { topic: record.topic, partition, offset: p.length + list.length };
-        list.push(record);
+      for (const w of writes) {
+        if (this.topics.get(w.log.topic)?.partitions[w.log.partition] !== w.log) throw unknownTopic(w.log.topic, 'produce to');
+      }
+      const bases: number[] = [];
+      const lengths = new Map<PartitionLog, { records: number; bytes: number }>() satisfies PendingLengths;
+      for (const w of writes) {
+        // One segment write per partition: two appends to one file at once could land in either order.
+        if (lengths.has(w.log)) throw new Error(`embedded log: two writes to ${tpKey(w.log)} in one append`);
+        bases.push(w.log.length);
+        let bytes = 0;
+        for (const c of w.chunks) bytes += c.length;
+        lengths.set(w.log, { records: w.log.length + w.count, bytes: w.log.bytes + bytes });
       }
       const groups = commit ? this.withOffsets(commit) : this.groups;
-      const chunks = new Map<PartitionLog, Buffer>();
-      for (const [p, list] of touched) chunks.set(p, encodeRecords(list));
-      if (this.disk && (touched.size > 0 || commit)) {
-        const writes: SegmentWrite[] = [];
-        const pending = new Map<PartitionLog, { records: number; bytes: number }>() satisfies PendingLengths;
-        for (const [p, data] of chunks) {
-          writes.push({ topic: p.topic, partition: p.partition, data, committedBytes: p.bytes });
-          pending.set(p, { records: p.length + (touched.get(p) as ProducedRecord[]).length, bytes: p.bytes + data.length });
-        }
-        await this.disk.commit(writes, buildManifest(this.topics, groups, pending));
-        for (const [p, next] of pending) p.bytes = next.bytes;
+      if (this.disk && (writes.length > 0 || commit)) {
+        const segmentWrites: SegmentWrite[] = [];
+        for (const w of writes) segmentWrites.push({ topic: w.log.topic, partition: w.log.partition, chunks: w.chunks, committedBytes: w.log.bytes });
+        await this.disk.commit(segmentWrites, buildManifest(this.topics, groups, lengths));
       }
-      for (const [p, data] of chunks) p.append(data);
+      for (const w of writes) for (const c of w.chunks) w.log.append(c);
       this.groups = groups;
-      if (touched.size > 0) this.wake();
-      return meta;
+      if (writes.length > 0) this.wake();
+      return bases;
     });
+  }
+
+  /** True when appended chunks stay in memory (the in-memory log); a persisted log only writes them out. */
+  get keepsChunks(): boolean {
+    return this.disk === undefined;
   }
 
   private withOffsets({ groupId, offsets }: GroupCommit): Map<string, Map<string, number>> {

@@ -49,6 +49,8 @@ export class Partitioner {
   private readonly counters = new Map<string, number>();
 
   partition(topic: string, key: Uint8Array | null, numPartitions: number): number {
+    // One partition: nothing to choose (and round-robin's counter only ever picks it).
+    if (numPartitions === 1) return 0;
     if (key !== null) return partitionForKey(key, numPartitions);
     const next = this.counters.get(topic) ?? 0;
     this.counters.set(topic, next + 1);

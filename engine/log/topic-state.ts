@@ -1,6 +1,6 @@
 import type { TopicSpec } from '../api/log.js';
 import type { Manifest, ManifestTopic } from './manifest.js';
-import { PartitionLog } from './partition-log.js';
+import { PartitionLog, type SegmentReader } from './partition-log.js';
 
 export interface TopicState {
   readonly spec: TopicSpec;
@@ -22,9 +22,10 @@ export function checkTopicSpec(spec: TopicSpec): void {
   }
 }
 
-export function newTopic(spec: TopicSpec): TopicState {
+/** A topic's state; with `reader`, its partitions may drop old records from memory and read them from their segment files. */
+export function newTopic(spec: TopicSpec, reader?: (topic: string, partition: number) => SegmentReader): TopicState {
   const partitions: PartitionLog[] = [];
-  for (let p = 0; p < spec.partitions; p++) partitions.push(new PartitionLog(spec.name, p));
+  for (let p = 0; p < spec.partitions; p++) partitions.push(new PartitionLog(spec.name, p, reader?.(spec.name, p)));
   return { spec, partitions };
 }
 

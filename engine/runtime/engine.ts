@@ -43,7 +43,6 @@ export class Engine {
   private readonly consumer: LogConsumer;
   private readonly producer: LogProducer;
   private readonly collector: RecordCollector;
-  private partitions = new Map<number, number>();
   private stopRequested = false;
   private running: Promise<void> | undefined;
   /** Input records processed since the last commit. */
@@ -56,7 +55,8 @@ export class Engine {
     const { graph, log } = options;
     this.say = options.logger ?? ((l) => process.stderr.write(`${l}\n`));
     this.consumer = log.consumer(graph.name);
-    this.producer = log.producer({ transactionalId: `${graph.name}-0` });
+    const transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
+    this.producer = log.producer(transactional ? { transactionalId: `${graph.name}-0` } : {});
     this.collector = { send: (r) => this.producer.send([r]) };
     this.policy = new ErrorPolicy(graph.errors.policy, graph.errors.topic, this.collector, this.say);
   }
@@ -70,7 +70,6 @@ export class Engine {
     const { graph, log } = this.options;
     this.lock = await lockStateDir(this.options.stateDir, graph.name);
     const plan = await planTopics(graph, log, this.options.defaultPartitions ?? 1, this.say);
-    this.partitions = plan.partitions;
     await log.createTopics(plan.create);
     this.state = 'restoring';
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
@@ -142,7 +141,12 @@ export class Engine {
       stores.flush();
       for (const [k, v] of task.offsets) offsets.set(k, v);
     }
-    await this.producer.commitTransaction(this.options.graph.name, offsets);
+    if (this.options.log.cheapTransactions || this.options.graph.processing.guarantee === 'exactly_once') {
+      await this.producer.commitTransaction(this.options.graph.name, offsets);
+    } else {
+      await this.producer.flush();
+      await this.consumer.commit(offsets);
+    }
     for (const { stores } of this.tasks.values()) await stores.persist();
     this.lastCommit = Date.now();
     this.uncommitted = 0;

@@ -2,6 +2,7 @@ import type { Serde } from '../api/serde.js';
 import type { Serde as SerdeName } from '../api/topology-graph.js';
 import { expectLength, toDouble, toInteger } from './numbers.js';
 import { describeValue, SerdeError } from './serde-error.js';
+import { doubleAt, doubleBytes, int32At, intBytes, jsonStringBytes, longBytes, shortJsonString, utf8Bytes, utf8Text } from './text.js';
 
 /*
  * The serdes, byte-for-byte as Kafka's StringSerializer, LongSerializer, IntegerSerializer,
@@ -22,14 +23,14 @@ const string: Serde = {
   name: 'string',
   serialize(value) {
     if (value === null || value === undefined) return null;
-    if (typeof value === 'string') return Buffer.from(value, 'utf8');
+    if (typeof value === 'string') return utf8Bytes(value);
     if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
-      return Buffer.from(String(value), 'utf8');
+      return utf8Bytes(String(value));
     }
     throw new SerdeError('string', `cannot encode ${describeValue(value)} as text; use the json serde for structured values`);
   },
   // Malformed UTF-8 becomes U+FFFD, as Java's decoder does in StringDeserializer.
-  deserialize: (bytes) => (bytes === null ? null : bytes.toString('utf8')),
+  deserialize: (bytes) => (bytes === null ? null : utf8Text(bytes)),
 };
 
 // JSON.stringify would write a Buffer as {"type":"Buffer","data":[...]}; bytes are base64 instead.
@@ -43,6 +44,7 @@ const json: Serde = {
   name: 'json',
   serialize(value) {
     if (value === null || value === undefined) return null;
+    if (typeof value === 'string') return jsonStringBytes(value);
     let text: string | undefined;
     try {
       text = JSON.stringify(value);
@@ -55,6 +57,8 @@ const json: Serde = {
   },
   deserialize(bytes) {
     if (bytes === null) return null;
+    const short = shortJsonString(bytes);
+    if (short !== undefined) return short;
     try {
       return JSON.parse(bytes.toString('utf8')) as unknown;
     } catch (e) {
@@ -67,18 +71,13 @@ const long: Serde = {
   name: 'long',
   serialize(value) {
     if (value === null || value === undefined) return null;
-    const n = toInteger('long', value, -MAX_LONG, MAX_LONG, LONG_RANGE);
-    const out = Buffer.allocUnsafe(8);
-    out.writeBigInt64BE(BigInt(n));
-    return out;
+    return longBytes(toInteger('long', value, -MAX_LONG, MAX_LONG, LONG_RANGE));
   },
   deserialize(bytes) {
     if (bytes === null) return null;
     expectLength('long', bytes, 8);
     // Two halves keep the common case free of BigInt; the high word decides whether it fits.
-    const hi = bytes.readInt32BE(0);
-    const lo = bytes.readUInt32BE(4);
-    const n = hi * 0x1_0000_0000 + lo;
+    const n = int32At(bytes, 0) * 0x1_0000_0000 + (int32At(bytes, 4) >>> 0);
     if (!Number.isSafeInteger(n)) {
       throw new SerdeError('long', `${bytes.readBigInt64BE(0)} is outside ${LONG_RANGE}`);
     }
@@ -90,14 +89,12 @@ const int: Serde = {
   name: 'int',
   serialize(value) {
     if (value === null || value === undefined) return null;
-    const out = Buffer.allocUnsafe(4);
-    out.writeInt32BE(toInteger('int', value, -0x8000_0000, 0x7fff_ffff, INT_RANGE));
-    return out;
+    return intBytes(toInteger('int', value, -0x8000_0000, 0x7fff_ffff, INT_RANGE));
   },
   deserialize(bytes) {
     if (bytes === null) return null;
     expectLength('int', bytes, 4);
-    return bytes.readInt32BE(0);
+    return int32At(bytes, 0);
   },
 };
 
@@ -105,14 +102,12 @@ const double: Serde = {
   name: 'double',
   serialize(value) {
     if (value === null || value === undefined) return null;
-    const out = Buffer.allocUnsafe(8);
-    out.writeDoubleBE(toDouble('double', value));
-    return out;
+    return doubleBytes(toDouble('double', value));
   },
   deserialize(bytes) {
     if (bytes === null) return null;
     expectLength('double', bytes, 8);
-    return bytes.readDoubleBE(0);
+    return doubleAt(bytes);
   },
 };
 

@@ -1,89 +1,207 @@
+import { DualityError } from '../api/diagnostics.js';
+import type { Serde } from '../api/serde.js';
 import type { BytesStore } from '../api/store.js';
+import { canonicalValue, mapKeyForm, NOT_CANONICAL, type MapKeyForm } from '../serde/canonical.js';
+import { KeyIndex, type MapKey } from './key-index.js';
 import { latin1, mergeRange, sortedOverlay } from './merge-range.js';
 
-interface Entry {
-  readonly key: Buffer;
-  /** null: the key is known to be absent (deleted here, or missing below). */
-  readonly value: Buffer | null;
-  dirty: boolean;
+/**
+ * A bytes layer below the cache. `put` may be told whether the key has a value below it now: the
+ * cache knows that for every key it read or pushed down, and LevelDB need not be asked at persist
+ * (for approximateSize).
+ */
+export interface BytesLayer extends BytesStore {
+  put(key: Buffer, value: Buffer | null, existed?: boolean): void;
 }
 
 export const DEFAULT_CACHE_ENTRIES = 100_000;
 
-/** True for a promise-like answer; a Buffer or undefined means the layer answered at once. */
+/** True for a promise-like answer; anything else means the layer answered at once. */
 export const isPending = <T>(x: T | Promise<T>): x is Promise<T> =>
   typeof (x as { then?: unknown } | undefined)?.then === 'function';
 
+/* Per-slot flags. */
+/** Read since the clock hand last passed (second-chance eviction). */
+const USED = 1;
+/** Whether the layers below hold a value for the key is known (it was read, or pushed down)... */
+const KNOWN = 2;
+/** ...and they do. */
+const BELOW = 4;
+
 /**
- * An LRU cache of up to `maxEntries` entries over a bytes store. It makes repeated reads
- * synchronous (no promise, no await on the record path) and folds many updates of a key between
- * commits into one write below, so the changelog gets one record per key per commit. With
- * `maxEntries` 0 it passes everything straight through.
+ * The typed cache, and the layer where types become bytes: it holds decoded values under the typed
+ * key (a string key is its own map key), so a hit is one map lookup, with nothing serialized or
+ * decoded. Keys and values are serialized only when they go down (flush, eviction) and decoded
+ * only when a miss reads them from below. Many updates of a key between commits become one write
+ * below, so the changelog gets one record per key per commit.
+ *
+ * A put stores what a read of the bytes would give (`42` for a long put as `"42"`, a fresh copy of
+ * a json object), so the cache never answers differently from the disk, and a value the serde
+ * refuses fails at the put, on the record that made it, not at the commit.
+ *
+ * Entries live in slots, parallel arrays indexed by the number a KeyIndex gives a key, rather than
+ * in an object each: with keys streaming through the cache (a million distinct words), entry
+ * objects would outlive the young generation and pile up in the old one. Eviction is second-chance
+ * (CLOCK): a hit only sets a bit, and the hand sweeps the slots for one not read since it last
+ * passed. With `maxEntries` 0 nothing is kept: every call is serialized and passed down.
  */
-export class CachingStore implements BytesStore {
-  /** Map order is recency: the first entry is the least recently used. */
-  private readonly cache = new Map<string, Entry>();
-  /** Dirty entries in the order of their latest put (re-putting a key moves it to the end). */
-  private readonly dirty = new Map<string, Entry>();
+export class CachingStore {
+  private readonly keys: MapKey[] = [];
+  private readonly index = new KeyIndex(this.keys);
+  /** The decoded value; undefined: the key is absent (deleted here, or missing below). */
+  private readonly values: unknown[] = [];
+  /** The value's bytes while dirty, when the put already had to serialize it (objects); else made at flush. */
+  private readonly valueBytes: (Buffer | undefined)[] = [];
+  /** The sequence number of the slot's latest put not yet pushed down; 0 when clean. */
+  private dirty = new Float64Array(64);
+  private flags = new Uint8Array(64);
+  private hand = 0;
+  /**
+   * Puts since the last push down, oldest first, with the sequence number each had; a slot whose
+   * `dirty` no longer matches was put again later. Pushing in this order writes keys in the order
+   * of their last put, as Kafka Streams' NamedCache does.
+   */
+  private dirtySlots: number[] = [];
+  private dirtySeqs: number[] = [];
+  private seq = 0;
+  private readonly keyForm: MapKeyForm;
+  private readonly canonical: (value: unknown) => unknown;
+  private readonly serializeKey = (key: unknown): Buffer | null => this.keySerde.serialize(key);
+  /** Gets answered by the cache, for metrics. */
+  hits = 0;
 
   constructor(
-    private readonly inner: BytesStore,
+    private readonly inner: BytesLayer,
+    readonly keySerde: Serde,
+    readonly valueSerde: Serde,
     readonly maxEntries: number = DEFAULT_CACHE_ENTRIES,
   ) {
     if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`cache size must be a whole number >= 0, got ${maxEntries}`);
+    this.keyForm = mapKeyForm(keySerde.name);
+    this.canonical = canonicalValue(valueSerde.name);
   }
 
   get name(): string {
     return this.inner.name;
   }
 
-  get(key: Buffer): Buffer | undefined | Promise<Buffer | undefined> {
-    if (this.maxEntries === 0) return this.inner.get(key);
-    const k = latin1(key);
-    const hit = this.cache.get(k);
-    if (hit !== undefined) {
-      this.cache.delete(k);
-      this.cache.set(k, hit);
-      return hit.value ?? undefined;
+  get(key: unknown): unknown {
+    if (this.maxEntries === 0) return this.decode(this.inner.get(this.keyBytes(key)));
+    let k = this.keyForm.fast(key);
+    if (k === NOT_CANONICAL) k = this.keyForm.fromBytes(this.keyBytes(key));
+    const slot = this.index.get(k);
+    if (slot >= 0) {
+      this.flags[slot]! |= USED;
+      this.hits++;
+      return this.values[slot];
     }
-    const below = this.inner.get(key);
+    const below = this.inner.get(this.keyForm.toBytes(k, this.serializeKey));
     if (!isPending(below)) {
-      this.insert(k, { key, value: below ?? null, dirty: false });
-      return below;
+      const value = this.decodeBytes(below);
+      this.insert(k, value, undefined, below !== undefined);
+      return value;
     }
-    return below.then((value) => {
+    const mapKey = k;
+    return below.then((bytes) => {
+      const value = this.decodeBytes(bytes);
       // A put that landed while the read was in flight is newer than what was read: keep it.
-      if (!this.cache.has(k)) this.insert(k, { key, value: value ?? null, dirty: false });
+      if (this.index.get(mapKey) < 0) this.insert(mapKey, value, undefined, bytes !== undefined);
       return value;
     });
   }
 
-  put(key: Buffer, value: Buffer | null): void {
-    if (this.maxEntries === 0) return this.inner.put(key, value);
-    const k = latin1(key);
-    const entry: Entry = { key, value, dirty: true };
-    this.cache.delete(k);
-    this.dirty.delete(k);
-    this.insert(k, entry);
-    this.dirty.set(k, entry);
+  /** null (or undefined) deletes the key. */
+  put(key: unknown, value: unknown): void {
+    let bytes: Buffer | undefined;
+    let v: unknown = undefined;
+    if (value !== null && value !== undefined) {
+      v = this.canonical(value);
+      if (v === NOT_CANONICAL) {
+        bytes = this.valueSerde.serialize(value)!;
+        v = this.valueSerde.deserialize(bytes);
+      }
+    }
+    if (this.maxEntries === 0) return this.inner.put(this.keyBytes(key), v === undefined ? null : (bytes ?? this.valueSerde.serialize(v)));
+    let k = this.keyForm.fast(key);
+    if (k === NOT_CANONICAL) k = this.keyForm.fromBytes(this.keyBytes(key));
+    let slot = this.index.get(k);
+    if (slot < 0) {
+      slot = this.insert(k, v, bytes, undefined);
+    } else {
+      this.values[slot] = v;
+      this.valueBytes[slot] = bytes;
+    }
+    const seq = ++this.seq;
+    this.dirty[slot] = seq;
+    this.dirtySlots.push(slot);
+    this.dirtySeqs.push(seq);
   }
 
-  private insert(k: string, entry: Entry): void {
-    this.cache.set(k, entry);
-    if (this.cache.size <= this.maxEntries) return;
-    const [oldestKey, oldest] = this.cache.entries().next().value!;
-    // Pushing every dirty entry (not only the evicted one) keeps writes below in put order, as
-    // Kafka Streams' NamedCache does; the rest of the cache stays, now clean.
-    if (oldest.dirty) this.pushDirty();
-    this.cache.delete(oldestKey);
+  /** Puts a key in a free slot, or in the one eviction frees; returns the slot. */
+  private insert(k: MapKey, value: unknown, bytes: Buffer | undefined, below: boolean | undefined): number {
+    let slot: number;
+    if (this.keys.length < this.maxEntries) {
+      slot = this.keys.length;
+      this.keys.push(k);
+      this.values.push(value);
+      this.valueBytes.push(bytes);
+      if (slot >= this.flags.length) this.growSlots();
+    } else {
+      slot = this.evict();
+      this.keys[slot] = k;
+      this.values[slot] = value;
+      this.valueBytes[slot] = bytes;
+    }
+    this.flags[slot] = below === undefined ? 0 : below ? KNOWN | BELOW : KNOWN;
+    this.dirty[slot] = 0;
+    this.index.set(k, slot);
+    return slot;
+  }
+
+  /** Advances the clock hand to a slot not read since it last passed, and empties it. */
+  private evict(): number {
+    const n = this.keys.length;
+    for (;;) {
+      const slot = this.hand;
+      this.hand = slot + 1 === n ? 0 : slot + 1;
+      if ((this.flags[slot]! & USED) !== 0) {
+        // A second chance; the loop ends within one round, having cleared every bit it passed.
+        this.flags[slot]! &= ~USED;
+        continue;
+      }
+      // Pushing every dirty entry (not only the evicted one) keeps writes below in put order; the
+      // rest of the cache stays, now clean.
+      if (this.dirty[slot] !== 0) this.pushDirty();
+      this.index.delete(this.keys[slot]!);
+      return slot;
+    }
+  }
+
+  private growSlots(): void {
+    const size = Math.min(this.maxEntries, this.flags.length * 2);
+    const dirty = new Float64Array(size);
+    dirty.set(this.dirty);
+    const flags = new Uint8Array(size);
+    flags.set(this.flags);
+    this.dirty = dirty;
+    this.flags = flags;
   }
 
   private pushDirty(): void {
-    for (const entry of this.dirty.values()) {
-      this.inner.put(entry.key, entry.value);
-      entry.dirty = false;
+    const slots = this.dirtySlots;
+    const seqs = this.dirtySeqs;
+    this.dirtySlots = [];
+    this.dirtySeqs = [];
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      if (this.dirty[slot] !== seqs[i]) continue;
+      this.dirty[slot] = 0;
+      const flags = this.flags[slot]!;
+      const existed = (flags & KNOWN) === 0 ? undefined : (flags & BELOW) !== 0;
+      this.inner.put(this.keyForm.toBytes(this.keys[slot]!, this.serializeKey), this.bytesOf(slot), existed);
+      this.valueBytes[slot] = undefined;
+      this.flags[slot] = (flags & USED) | KNOWN | (this.values[slot] === undefined ? 0 : BELOW);
     }
-    this.dirty.clear();
   }
 
   flush(): void {
@@ -95,16 +213,18 @@ export class CachingStore implements BytesStore {
     return this.inner.persist();
   }
 
+  /** Entries in byte order of their keys within [gte, lt), as bytes; unflushed writes included. */
   range(options: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]> {
     const below = this.inner.range({ ...(options.gte && { gte: options.gte }), ...(options.lt && { lt: options.lt }) });
-    if (this.dirty.size === 0) return options.limit === undefined ? below : mergeRange([], below, options.limit);
+    if (this.dirtySlots.length === 0) return options.limit === undefined ? below : mergeRange([], below, options.limit);
     // Clean entries equal what is below; only dirty ones differ from it.
-    const overlay = sortedOverlay(
-      Array.from(this.dirty, ([k, e]) => [k, e.value] as const),
-      options.gte,
-      options.lt,
-    );
-    return mergeRange(overlay, below, options.limit);
+    const dirty: [string, Buffer | null][] = [];
+    for (let i = 0; i < this.dirtySlots.length; i++) {
+      const slot = this.dirtySlots[i]!;
+      if (this.dirty[slot] !== this.dirtySeqs[i]) continue;
+      dirty.push([latin1(this.keyForm.toBytes(this.keys[slot]!, this.serializeKey)), this.bytesOf(slot)]);
+    }
+    return mergeRange(sortedOverlay(dirty, options.gte, options.lt), below, options.limit);
   }
 
   /** Entries below; dirty entries not yet flushed are not counted. */
@@ -114,8 +234,32 @@ export class CachingStore implements BytesStore {
 
   /** Dirty entries are dropped, like every write not yet committed: the changelog has the truth. */
   close(): Promise<void> {
-    this.cache.clear();
-    this.dirty.clear();
+    this.index.clear();
+    this.keys.length = 0;
+    this.values.length = 0;
+    this.valueBytes.length = 0;
+    this.dirtySlots = [];
+    this.dirtySeqs = [];
     return this.inner.close();
+  }
+
+  private bytesOf(slot: number): Buffer | null {
+    const value = this.values[slot];
+    if (value === undefined) return null;
+    return this.valueBytes[slot] ?? this.valueSerde.serialize(value);
+  }
+
+  private keyBytes(key: unknown): Buffer {
+    const bytes = this.keySerde.serialize(key);
+    if (bytes === null) throw new DualityError('STORE', `store "${this.name}": a record with a null key cannot be stored`);
+    return bytes;
+  }
+
+  private decode(found: Buffer | undefined | Promise<Buffer | undefined>): unknown {
+    return isPending(found) ? found.then((bytes) => this.decodeBytes(bytes)) : this.decodeBytes(found);
+  }
+
+  private decodeBytes(bytes: Buffer | undefined): unknown {
+    return bytes === undefined ? undefined : this.valueSerde.deserialize(bytes);
   }
 }

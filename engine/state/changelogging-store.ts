@@ -1,14 +1,15 @@
 import type { RecordCollector } from '../api/serde.js';
 import type { BytesStore } from '../api/store.js';
+import type { BytesLayer } from './caching-store.js';
 
 /**
  * Sends every write to the store's changelog topic, the partition of the task that owns the
  * store, so that the store can be rebuilt anywhere from its changelog. Below a cache it sees
  * only what the cache flushes: one record per key per commit instead of one per update.
  */
-export class ChangeloggingStore implements BytesStore {
+export class ChangeloggingStore implements BytesLayer {
   constructor(
-    private readonly inner: BytesStore,
+    private readonly inner: BytesLayer,
     private readonly collector: RecordCollector,
     private readonly changelogTopic: string,
     private readonly partition: number,
@@ -20,8 +21,9 @@ export class ChangeloggingStore implements BytesStore {
     return this.inner.name;
   }
 
-  put(key: Buffer, value: Buffer | null): void {
-    this.inner.put(key, value);
+  /** `existed`: whether the key has a value below now, when the caller knows (see LevelDbStore.put). */
+  put(key: Buffer, value: Buffer | null, existed?: boolean): void {
+    this.inner.put(key, value, existed);
     this.collector.send({ topic: this.changelogTopic, partition: this.partition, key, value, timestamp: this.timestamp() });
   }
 

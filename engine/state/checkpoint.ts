@@ -34,17 +34,32 @@ export async function readCheckpoint(taskDir: string): Promise<Checkpoint | unde
   return out;
 }
 
+/** Writes of each checkpoint file, chained: two commits at once (a stop during a commit) must not share the temporary file. */
+const writes = new Map<string, Promise<void>>();
+
 /**
  * Replaces the checkpoint atomically: written to a temporary file, synced, renamed over the old
  * one, and the directory synced so the rename itself survives a power cut. A reader sees the old
- * checkpoint or the new one, never half of one.
+ * checkpoint or the new one, never half of one. Writes to one file run one after another, in call
+ * order, so the last one called is the one that stays.
  */
-export async function writeCheckpoint(taskDir: string, checkpoint: Checkpoint): Promise<void> {
+export function writeCheckpoint(taskDir: string, checkpoint: Checkpoint): Promise<void> {
   const path = join(taskDir, CHECKPOINT_FILE);
+  const text = JSON.stringify(checkpoint) + '\n';
+  const run = (writes.get(path) ?? Promise.resolve()).catch(() => {}).then(() => replace(taskDir, path, text));
+  const tail = run.catch(() => {});
+  writes.set(path, tail);
+  void tail.then(() => {
+    if (writes.get(path) === tail) writes.delete(path);
+  });
+  return run;
+}
+
+async function replace(taskDir: string, path: string, text: string): Promise<void> {
   const temp = `${path}.tmp`;
   const file = await open(temp, 'w');
   try {
-    await file.writeFile(JSON.stringify(checkpoint) + '\n');
+    await file.writeFile(text);
     await file.sync();
   } finally {
     await file.close();

@@ -3,6 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import { DualityError } from '../api/diagnostics.js';
 import type { BytesStore } from '../api/store.js';
 import { latin1, mergeRange, sortedOverlay } from './merge-range.js';
+import { WriteBuffer } from './write-buffer.js';
 
 export type Level = ClassicLevel<Buffer, Buffer>;
 
@@ -40,10 +41,12 @@ export function isLockedError(err: unknown): boolean {
  * so the disk never holds state the changelog does not.
  */
 export class LevelDbStore implements BytesStore {
-  /** Writes since the last persist; null deletes. Keyed by latin1 so keys compare as bytes. */
-  private pending = new Map<string, Buffer | null>();
+  /** Writes since the last persist; null deletes. */
+  private pending = new WriteBuffer();
   /** Batches handed to persist and not yet on disk, oldest first: still read until they land. */
-  private readonly inFlight: Map<string, Buffer | null>[] = [];
+  private readonly inFlight: WriteBuffer[] = [];
+  /** A batch written out, cleared for reuse: a commit's writes take the same memory each time. */
+  private spare: WriteBuffer | undefined;
   /** Persists run one after another, so a later one never lands before an earlier one. */
   private writing: Promise<void> = Promise.resolve();
   /** Keys counted by the scan started at open, which reads a snapshot taken then. */
@@ -77,16 +80,27 @@ export class LevelDbStore implements BytesStore {
     await rm(path, { recursive: true, force: true });
   }
 
-  get(key: Buffer): Buffer | undefined | Promise<Buffer | undefined> {
-    const k = latin1(key);
-    let v = this.pending.get(k);
-    for (let i = this.inFlight.length - 1; v === undefined && i >= 0; i--) v = this.inFlight[i]!.get(k);
-    if (v !== undefined) return v ?? undefined;
-    return this.db.get(key);
+  /**
+   * Synchronous, also from disk: a read blocks the loop for one LevelDB lookup (microseconds from
+   * LevelDB's block cache or the page cache, a disk read when cold), as a RocksDB get blocks a
+   * Kafka Streams thread. That costs less than the promise an asynchronous read puts on the record
+   * path, and only misses of the cache above ever get here.
+   */
+  get(key: Buffer): Buffer | undefined {
+    if (this.pending.size > 0 || this.inFlight.length > 0) {
+      let v = this.pending.get(key);
+      for (let i = this.inFlight.length - 1; v === undefined && i >= 0; i--) v = this.inFlight[i]!.get(key);
+      if (v !== undefined) return v ?? undefined;
+    }
+    return this.db.getSync(key);
   }
 
-  put(key: Buffer, value: Buffer | null): void {
-    this.pending.set(latin1(key), value);
+  /**
+   * `existed`, when the caller knows it, says whether the key has a value in this store now
+   * (pending writes included); it spares persist asking LevelDB, for approximateSize.
+   */
+  put(key: Buffer, value: Buffer | null, existed?: boolean): void {
+    this.pending.set(key, value, existed);
   }
 
   /** Nothing is buffered above LevelDB's own batch; `persist` is what writes. */
@@ -99,42 +113,62 @@ export class LevelDbStore implements BytesStore {
   persist(): Promise<void> {
     if (this.pending.size === 0) return this.writing;
     const batch = this.pending;
-    this.pending = new Map();
+    this.pending = this.spare ?? new WriteBuffer();
+    this.spare = undefined;
     this.inFlight.push(batch);
     const run = this.writing.then(() => this.write(batch));
     this.writing = run.catch(() => {});
     return run;
   }
 
-  private async write(batch: Map<string, Buffer | null>): Promise<void> {
-    const keys: Buffer[] = [];
-    const ops: ({ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer })[] = [];
-    for (const [k, v] of batch) {
-      const key = Buffer.from(k, 'latin1');
-      keys.push(key);
-      ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v });
+  private async write(batch: WriteBuffer): Promise<void> {
+    // Keys whose existence before the batch nobody told: LevelDB is asked, for approximateSize.
+    const unknown: Buffer[] = [];
+    const unknownPuts: boolean[] = [];
+    let inserted = 0;
+    let writes = 0;
+    // A chained batch copies each write into LevelDB's batch as it is added, so these views die
+    // young; an array of operation objects would live until the whole batch is built.
+    const chain = this.db.batch();
+    for (const [key, value, existed] of batch.entries()) {
+      writes++;
+      if (value === null) chain.del(key);
+      else chain.put(key, value);
+      if (existed === undefined) {
+        unknown.push(key);
+        unknownPuts.push(value !== null);
+      } else {
+        inserted += (value !== null ? 1 : 0) - (existed ? 1 : 0);
+      }
     }
     try {
       // hasMany reads a snapshot taken at the call, before the batch lands, so it tells which keys
       // already existed; running both at once keeps the count from lengthening the commit.
-      const [existed] = await Promise.all([this.db.hasMany(keys), this.db.batch(ops)]);
-      for (let i = 0; i < ops.length; i++) this.inserted += (ops[i]!.type === 'put' ? 1 : 0) - (existed[i] ? 1 : 0);
+      const [existed] = await Promise.all([unknown.length > 0 ? this.db.hasMany(unknown) : [], chain.write()]);
+      for (let i = 0; i < unknown.length; i++) inserted += (unknownPuts[i] ? 1 : 0) - (existed[i] ? 1 : 0);
+      this.inserted += inserted;
+      batch.clear();
+      this.spare = batch;
     } catch (err) {
       // Keep the writes for the next persist, under everything written after them, so that
       // nothing is lost and nothing older overwrites something newer.
-      const kept = new Map(batch);
-      for (const later of [...this.inFlight.slice(this.inFlight.indexOf(batch) + 1), this.pending]) {
-        for (const [k, v] of later) kept.set(k, v);
+      const kept = new WriteBuffer();
+      for (const b of [...this.inFlight.slice(this.inFlight.indexOf(batch)), this.pending]) {
+        for (const [k, v] of b.entries()) kept.set(k, v);
       }
       this.pending = kept;
-      throw new DualityError('STORE', `store "${this.name}": writing ${ops.length} entries to ${this.path} failed`, { cause: err });
+      throw new DualityError('STORE', `store "${this.name}": writing ${writes} entries to ${this.path} failed`, { cause: err });
     } finally {
       this.inFlight.splice(this.inFlight.indexOf(batch), 1);
     }
   }
 
   range(options: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]> {
-    const buffered = this.inFlight.length === 0 ? this.pending : [...this.inFlight, this.pending].flatMap((m) => [...m]);
+    const buffered: [string, Buffer | null][] = [];
+    for (const b of [...this.inFlight, this.pending]) {
+      // Copies: the range is read later, maybe after these batches were written and reused.
+      for (const [k, v] of b.entries()) buffered.push([latin1(k), v === null ? null : Buffer.from(v)]);
+    }
     const overlay = sortedOverlay(buffered, options.gte, options.lt);
     return mergeRange(overlay, this.entries(options.gte, options.lt), options.limit);
   }

@@ -1,6 +1,5 @@
 import { DualityError } from '../api/diagnostics.js';
 import type { RecordCollector } from '../api/serde.js';
-import type { BytesStore } from '../api/store.js';
 import type { StoreInfo } from '../api/topology-graph.js';
 import { serdeFor } from '../serde/index.js';
 import { CachingStore, DEFAULT_CACHE_ENTRIES } from './caching-store.js';
@@ -26,7 +25,8 @@ export interface TaskStoreContext {
 }
 
 /**
- * Opens a task's key-value store as `metered(caching(changelogging(leveldb)))`. Restore the
+ * Opens a task's key-value store as `metered(caching(changelogging(leveldb)))`: the two typed
+ * layers on top, bytes from the changelogging layer down (engine/api/store.ts). Restore the
  * database (restore.ts) before building: both open the same LevelDB directory, which only one
  * handle may hold at a time.
  */
@@ -37,8 +37,7 @@ export async function buildKeyValueStore(info: StoreInfo, task: TaskStoreContext
   const path = storeDir(task.stateDir, task.app, task.taskId, info.name);
   const disk = await LevelDbStore.open(info.name, path);
   const logged = new ChangeloggingStore(disk, task.collector, info.changelogTopic, task.partition, task.timestamp ?? Date.now);
-  const cacheEntries = task.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
-  // With caching off there is no layer at all, rather than a layer that forwards every call.
-  const top: BytesStore = cacheEntries === 0 ? logged : new CachingStore(logged, cacheEntries);
-  return new MeteredStore(top, serdeFor(info.keySerde), serdeFor(info.valueSerde));
+  // With caching off (0 entries) the caching layer only serializes: it is where types become bytes.
+  const cached = new CachingStore(logged, serdeFor(info.keySerde), serdeFor(info.valueSerde), task.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
+  return new MeteredStore(cached);
 }

@@ -171,3 +171,33 @@ describe('serdeFor', () => {
     serdeError(() => serdeFor('avro' as never), /avro serde: unknown serde; expected one of string, json, long, int, double, bytes/);
   });
 });
+
+describe('short text takes a shortcut with the same bytes', () => {
+  const s = serdeFor('string');
+  const j = serdeFor('json');
+  const texts = ['', 'a', 'w1a', 'exactly12chr', 'thirteen char', 'x'.repeat(64), 'y'.repeat(65), 'quote"', 'back\\slash', 'tab\t', 'del\u007f', 'é', 'a\uD800', '🌵'];
+  it('string and json serialize exactly as Buffer.from and JSON.stringify do, and read back', () => {
+    for (const t of texts) {
+      assert.equal(hex(s.serialize(t)), Buffer.from(t, 'utf8').toString('hex'), JSON.stringify(t));
+      assert.equal(hex(j.serialize(t)), Buffer.from(JSON.stringify(t), 'utf8').toString('hex'), JSON.stringify(t));
+      assert.equal(s.deserialize(s.serialize(t)), Buffer.from(t, 'utf8').toString('utf8'));
+      assert.equal(j.deserialize(j.serialize(t)), JSON.parse(JSON.stringify(t)));
+    }
+  });
+  it('reads escapes, non-ASCII and malformed bytes as JSON.parse and toString do', () => {
+    assert.equal(j.deserialize(Buffer.from('"a\\u0041"')), 'aA');
+    assert.equal(j.deserialize(Buffer.from('"\\"q"')), '"q');
+    assert.equal(j.deserialize(Buffer.from('"é"')), 'é');
+    serdeError(() => j.deserialize(Buffer.from('"a"b"')), /not valid JSON/);
+    serdeError(() => j.deserialize(Buffer.from('"a\tb"')), /not valid JSON/);
+    assert.equal(s.deserialize(fromHex('61ff')), 'a\uFFFD');
+  });
+  it('buffers handed out earlier keep their bytes while many more are made', () => {
+    const kept = Array.from({ length: 50_000 }, (_, i) => [i, s.serialize(`k${i}`)!, j.serialize(`v${i}`)!, serdeFor('long').serialize(i)!] as const);
+    for (const [i, k, v, l] of kept) {
+      assert.equal(k.toString(), `k${i}`);
+      assert.equal(v.toString(), `"v${i}"`);
+      assert.equal(l.readBigInt64BE(0), BigInt(i));
+    }
+  });
+});

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { LogRecord } from '../../../engine/api/log.js';
+import type { Serde as SerdeName } from '../../../engine/api/topology-graph.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
+import { SerdeError, serdeFor } from '../../../engine/serde/index.js';
 import { CachingStore } from '../../../engine/state/caching-store.js';
 import { ChangeloggingStore } from '../../../engine/state/changelogging-store.js';
 import { LevelDbStore } from '../../../engine/state/leveldb-store.js';
@@ -10,14 +12,23 @@ import { b, collect, isThenable, str, tempDir } from './helpers.js';
 
 const CHANGELOG = 'app-counts-changelog';
 
-/** caching(changelogging(leveldb)) on a temp dir, its changelog on partition 1 of an embedded log. */
-async function layers(t: TestContext, cacheEntries: number, path?: string) {
+/**
+ * caching(changelogging(leveldb)) on a temp dir, its changelog on partition 1 of an embedded log;
+ * string keys and values unless told. `diskReads` counts the reads that reached LevelDB.
+ */
+async function layers(t: TestContext, cacheEntries: number, path?: string, serdes: [SerdeName, SerdeName] = ['string', 'string']) {
   const log = EmbeddedLog.inMemory();
   await log.createTopics([{ name: CHANGELOG, partitions: 2, cleanupPolicy: 'compact' }]);
   const producer = log.producer();
   const disk = await LevelDbStore.open('counts', path ?? join(await tempDir(t), 'counts'));
+  const reads = { count: 0 };
+  const diskGet = disk.get.bind(disk);
+  disk.get = (key) => {
+    reads.count++;
+    return diskGet(key);
+  };
   const logged = new ChangeloggingStore(disk, { send: (r) => producer.send([r]) }, CHANGELOG, 1, () => 42);
-  const store = new CachingStore(logged, cacheEntries);
+  const store = new CachingStore(logged, serdeFor(serdes[0]), serdeFor(serdes[1]), cacheEntries);
   t.after(async () => {
     await store.close();
     await log.close();
@@ -27,46 +38,48 @@ async function layers(t: TestContext, cacheEntries: number, path?: string) {
     await producer.flush();
     return log.read({ topic: CHANGELOG, partition: 1 }, 0, 1000);
   };
-  return { store, disk, changelog };
+  return { store, disk, changelog, diskReads: () => reads.count };
 }
 
 const pairs = (records: LogRecord[]) => records.map((r) => [str(r.key!), r.value === null ? null : str(r.value)]);
 
-test('a cache hit is answered synchronously; a miss loads from disk once', async (t) => {
-  const { store, disk } = await layers(t, 100);
+test('a cache hit is answered from memory; a miss reads the disk once, synchronously', async (t) => {
+  const { store, disk, diskReads } = await layers(t, 100);
   disk.put(b('k'), b('v'));
   await disk.persist();
-  const miss = store.get(b('k'));
-  assert.equal(isThenable(miss), true);
-  assert.equal(str(await miss), 'v');
-  const hit = store.get(b('k'));
+  const miss = store.get('k');
+  assert.equal(isThenable(miss), false);
+  assert.equal(miss, 'v');
+  assert.deepEqual([diskReads(), store.hits], [1, 0]);
+  const hit = store.get('k');
   assert.equal(isThenable(hit), false);
-  assert.equal(str(hit as Buffer), 'v');
-  // A key that is not there is cached as absent: the second look is synchronous too.
-  assert.equal(await store.get(b('nothing')), undefined);
-  const absent = store.get(b('nothing'));
-  assert.equal(isThenable(absent), false);
-  assert.equal(absent, undefined);
+  assert.equal(hit, 'v');
+  assert.deepEqual([diskReads(), store.hits], [1, 1]);
+  // A key that is not there is cached as absent: the second look does not read the disk either.
+  assert.equal(store.get('nothing'), undefined);
+  assert.equal(store.get('nothing'), undefined);
+  assert.deepEqual([diskReads(), store.hits], [2, 2]);
 });
 
 test('a cached delete reads as absent without going to disk', async (t) => {
-  const { store, disk } = await layers(t, 100);
+  const { store, disk, diskReads } = await layers(t, 100);
   disk.put(b('k'), b('v'));
   await disk.persist();
-  store.put(b('k'), null);
-  const got = store.get(b('k'));
+  store.put('k', null);
+  const got = store.get('k');
   assert.equal(isThenable(got), false);
   assert.equal(got, undefined);
+  assert.equal(diskReads(), 0);
 });
 
 test('flush sends one changelog record per key, with its last value, in the order of last puts', async (t) => {
   const { store, changelog } = await layers(t, 100);
-  store.put(b('a'), b('1'));
-  store.put(b('b'), b('1'));
-  store.put(b('a'), b('2'));
-  store.put(b('c'), b('1'));
-  store.put(b('a'), b('3'));
-  store.put(b('b'), null);
+  store.put('a', '1');
+  store.put('b', '1');
+  store.put('a', '2');
+  store.put('c', '1');
+  store.put('a', '3');
+  store.put('b', null);
   assert.deepEqual(await changelog(), [], 'nothing is sent before the flush');
   store.flush();
   const records = await changelog();
@@ -80,9 +93,9 @@ test('flush sends one changelog record per key, with its last value, in the orde
 test('evicting dirty entries pushes them down: nothing is lost from the store or the changelog', async (t) => {
   const path = join(await tempDir(t), 'counts');
   const { store, changelog } = await layers(t, 2, path);
-  for (const k of ['a', 'b', 'c', 'd', 'e']) store.put(b(k), b(`v-${k}`));
+  for (const k of ['a', 'b', 'c', 'd', 'e']) store.put(k, `v-${k}`);
   // Each eviction of a dirty entry pushed every dirty entry down; e is still only in the cache.
-  for (const k of ['a', 'b', 'c', 'd', 'e']) assert.equal(str(await store.get(b(k))), `v-${k}`);
+  for (const k of ['a', 'b', 'c', 'd', 'e']) assert.equal(store.get(k), `v-${k}`);
   store.flush();
   await store.persist();
   assert.deepEqual(pairs(await changelog()), [['a', 'v-a'], ['b', 'v-b'], ['c', 'v-c'], ['d', 'v-d'], ['e', 'v-e']]);
@@ -93,26 +106,106 @@ test('evicting dirty entries pushes them down: nothing is lost from the store or
 });
 
 test('with caching off every put goes straight down and to the changelog', async (t) => {
-  const { store, disk, changelog } = await layers(t, 0);
-  store.put(b('k'), b('1'));
-  store.put(b('k'), b('2'));
-  assert.equal(str(disk.get(b('k')) as Buffer), '2');
+  const { store, disk, changelog, diskReads } = await layers(t, 0);
+  store.put('k', '1');
+  store.put('k', '2');
+  assert.equal(str(disk.get(b('k'))), '2');
   assert.deepEqual(pairs(await changelog()), [['k', '1'], ['k', '2']]);
   await disk.persist();
   // Nothing is cached: a read goes to disk every time.
-  assert.equal(isThenable(store.get(b('k'))), true);
-  assert.equal(isThenable(store.get(b('k'))), true);
+  const before = diskReads();
+  assert.equal(store.get('k'), '2');
+  assert.equal(store.get('k'), '2');
+  assert.deepEqual([diskReads() - before, store.hits], [2, 0]);
 });
 
 test('range sees unflushed writes and deletes over what is on disk', async (t) => {
   const { store, disk } = await layers(t, 100);
   for (const k of ['a', 'c', 'e']) disk.put(b(k), b('disk'));
   await disk.persist();
-  store.put(b('b'), b('cache'));
-  store.put(b('c'), null);
-  store.put(b('e'), b('cache'));
+  store.put('b', 'cache');
+  store.put('c', null);
+  store.put('e', 'cache');
   const got = (await collect(store.range({}))).map(([k, v]) => [str(k), str(v)]);
   assert.deepEqual(got, [['a', 'disk'], ['b', 'cache'], ['e', 'cache']]);
   const limited = (await collect(store.range({ gte: b('b'), limit: 1 }))).map(([k]) => str(k));
   assert.deepEqual(limited, ['b']);
+});
+
+test('a put keeps what reading its bytes back gives: the cache never answers unlike the disk', async (t) => {
+  const { store } = await layers(t, 100, undefined, ['long', 'json']);
+  const order = { id: 7, items: ['a'], raw: Buffer.from('hi'), gone: undefined, n: NaN };
+  store.put('258', order);
+  order.items.push('changed after the put');
+  // The long key "258" is the key 258; the json value is a copy, with bytes as base64.
+  assert.deepEqual(store.get(258), { id: 7, items: ['a'], raw: 'aGk=', n: null });
+  store.put(-0, 'text');
+  assert.equal(store.get(0), 'text');
+  store.put(1, 1.5);
+  assert.equal(store.get(1), 1.5);
+});
+
+test('string keys that serialize to the same bytes are one key', async (t) => {
+  const { store, changelog } = await layers(t, 100, undefined, ['string', 'long']);
+  store.put('a\uD800', 1);
+  store.put('a\uFFFD', 2);
+  store.put(12, 3);
+  assert.equal(store.get('a\uD800'), 2);
+  assert.equal(store.get('12'), 3);
+  store.flush();
+  assert.deepEqual((await changelog()).map((r) => str(r.key!)), ['a\uFFFD', '12']);
+});
+
+test('a value the serde refuses fails at the put, and nothing is written', async (t) => {
+  const { store, changelog } = await layers(t, 100, undefined, ['string', 'long']);
+  assert.throws(() => store.put('k', 1.5), SerdeError);
+  assert.throws(() => store.put('k', 'many'), SerdeError);
+  assert.throws(() => store.put(null, 1), /store "counts": a record with a null key cannot be stored/);
+  assert.equal(store.get('k'), undefined);
+  store.flush();
+  assert.deepEqual(await changelog(), []);
+});
+
+test('eviction gives a key read since the last pass a second chance', async (t) => {
+  const { store, diskReads } = await layers(t, 3);
+  for (const k of ['hot', 'a', 'b']) store.put(k, k);
+  for (const k of ['c', 'd', 'e', 'f']) {
+    assert.equal(store.get('hot'), 'hot');
+    store.put(k, k);
+  }
+  const before = diskReads();
+  assert.equal(store.get('hot'), 'hot');
+  assert.equal(diskReads(), before, 'the key read between evictions stayed cached');
+  assert.equal(store.get('a'), 'a');
+  assert.equal(diskReads(), before + 1, 'a key not read since was evicted');
+});
+
+test('keys the cache read or wrote down are counted without asking LevelDB which existed', async (t) => {
+  const { store, disk } = await layers(t, 100, undefined, ['string', 'long']);
+  const db = (disk as unknown as { db: { hasMany(keys: Buffer[]): Promise<boolean[]> } }).db;
+  let asked = 0;
+  const hasMany = db.hasMany.bind(db);
+  db.hasMany = (keys) => {
+    asked += keys.length;
+    return hasMany(keys);
+  };
+  disk.put(b('old'), Buffer.alloc(8));
+  await disk.persist();
+  assert.equal(asked, 1, 'a write nobody described is looked up');
+  // Read-modify-write, as aggregations do: every key was read first.
+  for (const k of ['old', 'new-1', 'new-2']) store.put(k, ((store.get(k) as number | undefined) ?? 0) + 1);
+  store.flush();
+  await store.persist();
+  assert.deepEqual([disk.approximateSize(), asked], [3, 1]);
+  // Written down before: the cache knows they exist now, and a delete takes one away.
+  for (const k of ['new-1', 'new-2']) store.put(k, 5);
+  store.put('old', null);
+  store.flush();
+  await store.persist();
+  assert.deepEqual([disk.approximateSize(), asked], [2, 1]);
+  // A blind put of a key never read is looked up.
+  store.put('blind', 1);
+  store.flush();
+  await store.persist();
+  assert.deepEqual([disk.approximateSize(), asked], [3, 2]);
 });

@@ -165,3 +165,9 @@ test('a database open elsewhere is an error, never wiped', async (t) => {
   await store.persist();
   assert.equal(await store.get('kept'), 1);
 });
+
+test('checkpoints written at the same time land one after another; the last one called stays', async (t) => {
+  const dir = await tempDir(t);
+  await Promise.all(Array.from({ length: 20 }, (_, i) => writeCheckpoint(dir, { counts: i })));
+  assert.deepEqual(await readCheckpoint(dir), { counts: 19 });
+});
