@@ -57,7 +57,13 @@ export class Engine {
     this.consumer = log.consumer(graph.name);
     const transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
     this.producer = log.producer(transactional ? { transactionalId: `${graph.name}-0` } : {});
-    this.collector = { send: (r) => this.producer.send([r]) };
+    // Produced records count toward the commit threshold too: they wait in the producer until then.
+    this.collector = {
+      send: (r) => {
+        this.uncommitted++;
+        this.producer.send([r]);
+      },
+    };
     this.policy = new ErrorPolicy(graph.errors.policy, graph.errors.topic, this.collector, this.say);
   }
 
@@ -116,11 +122,19 @@ export class Engine {
   }
 
   /** Polls once and processes what came, one record at a time; returns how many records. */
-  async runOnce(maxRecords = 2000, timeoutMs = 100): Promise<number> {
+  async runOnce(maxRecords = 500, timeoutMs = 100): Promise<number> {
     const records = await this.consumer.poll(maxRecords, timeoutMs);
     this.uncommitted += records.length;
+    // Records come in runs of one partition: look the route up once per run, not per record.
+    let topic: string | undefined;
+    let partition = -1;
+    let tasks: StreamTask[] | undefined;
     for (const r of records) {
-      const tasks = this.routes.get(`${r.topic}:${r.partition}`);
+      if (r.topic !== topic || r.partition !== partition) {
+        topic = r.topic;
+        partition = r.partition;
+        tasks = this.routes.get(`${topic}:${partition}`);
+      }
       if (!tasks) continue;
       for (const t of tasks) {
         const done = t.process(r);
@@ -163,7 +177,7 @@ export class Engine {
     const interval = this.options.graph.processing.commitIntervalMs;
     try {
       while (!this.stopRequested) {
-        const n = await this.runOnce(2000, Math.min(100, interval));
+        const n = await this.runOnce(500, Math.min(100, interval));
         // Besides the interval: commit when idle, so what downstream sub-topologies read through
         // repartition topics becomes visible without waiting; and when the uncommitted output
         // grows large, which bounds the producer's buffer.

@@ -5,6 +5,8 @@ import { createApp } from '../../server/app.js';
 import { formatDiagnostic } from '../api/diagnostics.js';
 import type { Serde, TopologyGraph } from '../api/topology-graph.js';
 import { compileTopologyFile } from '../compiler/index.js';
+import type { Log } from '../api/log.js';
+import { KafkaLog } from '../kafka/kafka-log.js';
 import { EmbeddedLog } from '../log/embedded-log.js';
 import { Engine } from './engine.js';
 import { LocalEngineFacade } from './facade.js';
@@ -27,9 +29,10 @@ const STOP_DEADLINE_MS = 10_000;
 const DRAIN_MS = 2_000;
 
 /**
- * `duality run`: compiles the topology, runs it on the embedded log with the HTTP API beside it,
- * and stops cleanly on SIGTERM or SIGINT. Resolves with the exit status: 0 after a clean stop, 1
- * for an invalid topology or a fatal error, 2 for a usage error.
+ * `duality run`: compiles the topology, runs it on Kafka (when brokers are given) or on the
+ * embedded log, with the HTTP API beside it, and stops cleanly on SIGTERM or SIGINT. Resolves with
+ * the exit status: 0 after a clean stop, 1 for an invalid topology or a fatal error, 2 for a usage
+ * error.
  */
 export async function runTopology(o: RunOptions): Promise<number> {
   const { out } = o;
@@ -39,18 +42,30 @@ export async function runTopology(o: RunOptions): Promise<number> {
     return 1;
   }
   const brokers = o.brokers ?? (o.env.KAFKA_BROKERS || undefined) ?? graph.kafka?.brokers.join(',');
+  let log: Log;
+  let where: string;
   if (brokers !== undefined) {
-    out.stderr(`duality: brokers ${brokers} were given (--brokers, KAFKA_BROKERS or the topology's kafka: section), but running on Kafka is not available yet; leave all three out to run on the embedded log`);
-    return 2;
-  }
-
-  const logDir = join(o.stateDir, 'log');
-  let log: EmbeddedLog;
-  try {
-    log = await EmbeddedLog.open(logDir);
-  } catch (e) {
-    out.stderr(`duality: cannot open the embedded log in ${logDir}: ${(e as Error).message}`);
-    return 1;
+    const list = brokers.split(',').map((b) => b.trim()).filter((b) => b !== '');
+    if (list.length === 0) {
+      out.stderr(`duality: no brokers in "${brokers}" (--brokers, KAFKA_BROKERS or the topology's kafka: section); give host:port[,host:port...], or leave all three out to run on the embedded log`);
+      return 2;
+    }
+    try {
+      log = await KafkaLog.connect({ brokers: list, clientId: graph.kafka?.clientId ?? graph.name, logger: (l) => out.stderr(`duality: ${l}`) });
+    } catch (e) {
+      out.stderr(`duality: ${(e as Error).message} (brokers from --brokers, KAFKA_BROKERS or the topology's kafka: section)`);
+      return 1;
+    }
+    where = log.description;
+  } else {
+    const logDir = join(o.stateDir, 'log');
+    try {
+      log = await EmbeddedLog.open(logDir);
+    } catch (e) {
+      out.stderr(`duality: cannot open the embedded log in ${logDir}: ${(e as Error).message}`);
+      return 1;
+    }
+    where = `the embedded log (${logDir})`;
   }
   const engine = new Engine({ graph, log, stateDir: o.stateDir, defaultPartitions: 1, logger: (l) => out.stderr(l) });
   const facade = new LocalEngineFacade(engine, log);
@@ -90,7 +105,7 @@ export async function runTopology(o: RunOptions): Promise<number> {
     return done(1, false);
   }
   const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${(server.address() as AddressInfo).port}`;
-  out.stdout(`duality: ${graph.name} running on the embedded log (${logDir}), ${url}`);
+  out.stdout(`duality: ${graph.name} running on ${where}, ${url}`);
   for (const line of tryLines(graph, url, token !== undefined)) out.stdout(line);
 
   try {

@@ -47,6 +47,10 @@ export class StreamTask {
   readonly offsets = new Map<string, number>();
   private readonly entries = new Map<string, { decode: (r: LogRecord) => StreamRecord; node: NodeRuntime }[]>();
   private currentNode = '';
+  /** The last input partition seen and its offsets key: records come in runs of one partition. */
+  private lastTopic = '';
+  private lastPartition = -1;
+  private lastKey = '';
   private readonly runtimes: () => Iterable<NodeRuntime>;
 
   constructor(
@@ -137,7 +141,12 @@ export class StreamTask {
 
   /** Processes one record from one of the task's input partitions; failures go to the error policy. */
   process(record: LogRecord): Done {
-    this.offsets.set(`${record.topic}:${record.partition}`, record.offset + 1);
+    if (record.topic !== this.lastTopic || record.partition !== this.lastPartition) {
+      this.lastTopic = record.topic;
+      this.lastPartition = record.partition;
+      this.lastKey = `${record.topic}:${record.partition}`;
+    }
+    this.offsets.set(this.lastKey, record.offset + 1);
     const entries = this.entries.get(record.topic);
     if (!entries) return;
     if (++this.processed % LATENCY_SAMPLE !== 0) return this.processFrom(entries, record, 0);

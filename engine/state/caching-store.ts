@@ -59,10 +59,12 @@ export class CachingStore {
   /**
    * Puts since the last push down, oldest first, with the sequence number each had; a slot whose
    * `dirty` no longer matches was put again later. Pushing in this order writes keys in the order
-   * of their last put, as Kafka Streams' NamedCache does.
+   * of their last put, as Kafka Streams' NamedCache does. Typed arrays, reused from one push to the
+   * next: a list of every put would otherwise be garbage after each commit.
    */
-  private dirtySlots: number[] = [];
-  private dirtySeqs: number[] = [];
+  private dirtySlots = new Int32Array(64);
+  private dirtySeqs = new Float64Array(64);
+  private dirtyCount = 0;
   private seq = 0;
   private readonly keyForm: MapKeyForm;
   private readonly canonical: (value: unknown) => unknown;
@@ -133,8 +135,18 @@ export class CachingStore {
     }
     const seq = ++this.seq;
     this.dirty[slot] = seq;
-    this.dirtySlots.push(slot);
-    this.dirtySeqs.push(seq);
+    if (this.dirtyCount === this.dirtySlots.length) this.growDirty();
+    this.dirtySlots[this.dirtyCount] = slot;
+    this.dirtySeqs[this.dirtyCount++] = seq;
+  }
+
+  private growDirty(): void {
+    const slots = new Int32Array(this.dirtySlots.length * 2);
+    slots.set(this.dirtySlots);
+    const seqs = new Float64Array(this.dirtySeqs.length * 2);
+    seqs.set(this.dirtySeqs);
+    this.dirtySlots = slots;
+    this.dirtySeqs = seqs;
   }
 
   /** Puts a key in a free slot, or in the one eviction frees; returns the slot. */
@@ -190,9 +202,10 @@ export class CachingStore {
   private pushDirty(): void {
     const slots = this.dirtySlots;
     const seqs = this.dirtySeqs;
-    this.dirtySlots = [];
-    this.dirtySeqs = [];
-    for (let i = 0; i < slots.length; i++) {
+    const n = this.dirtyCount;
+    // Nothing below puts back into this cache, so the lists are not written while being read.
+    this.dirtyCount = 0;
+    for (let i = 0; i < n; i++) {
       const slot = slots[i]!;
       if (this.dirty[slot] !== seqs[i]) continue;
       this.dirty[slot] = 0;
@@ -216,10 +229,10 @@ export class CachingStore {
   /** Entries in byte order of their keys within [gte, lt), as bytes; unflushed writes included. */
   range(options: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]> {
     const below = this.inner.range({ ...(options.gte && { gte: options.gte }), ...(options.lt && { lt: options.lt }) });
-    if (this.dirtySlots.length === 0) return options.limit === undefined ? below : mergeRange([], below, options.limit);
+    if (this.dirtyCount === 0) return options.limit === undefined ? below : mergeRange([], below, options.limit);
     // Clean entries equal what is below; only dirty ones differ from it.
     const dirty: [string, Buffer | null][] = [];
-    for (let i = 0; i < this.dirtySlots.length; i++) {
+    for (let i = 0; i < this.dirtyCount; i++) {
       const slot = this.dirtySlots[i]!;
       if (this.dirty[slot] !== this.dirtySeqs[i]) continue;
       dirty.push([latin1(this.keyForm.toBytes(this.keys[slot]!, this.serializeKey)), this.bytesOf(slot)]);
@@ -238,8 +251,7 @@ export class CachingStore {
     this.keys.length = 0;
     this.values.length = 0;
     this.valueBytes.length = 0;
-    this.dirtySlots = [];
-    this.dirtySeqs = [];
+    this.dirtyCount = 0;
     return this.inner.close();
   }
 

@@ -1,0 +1,89 @@
+import kafkajs from 'kafkajs';
+import type { IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
+import type { Headers, LogRecord, ProducedRecord } from '../api/log.js';
+
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+export interface KafkaOptions {
+  /** `host:port` of one or more brokers; the rest of the cluster is found from them. */
+  readonly brokers: readonly string[];
+  /** Names this application in broker logs and quotas: the topology's name. */
+  readonly clientId: string;
+  /** Where kafkajs's warnings and errors go; its info chatter is dropped. */
+  readonly logger?: (line: string) => void;
+}
+
+/**
+ * Timeouts sized for a stream processor on a local network: a dead broker is noticed in seconds,
+ * and a member that stops heartbeating leaves the group after SESSION_TIMEOUT_MS.
+ */
+export const SESSION_TIMEOUT_MS = 10_000;
+export const HEARTBEAT_MS = 1000;
+
+export function createKafka(o: KafkaOptions): Kafka {
+  const say = o.logger ?? ((l: string) => process.stderr.write(`${l}\n`));
+  return new KafkaClient({
+    clientId: o.clientId,
+    brokers: [...o.brokers],
+    connectionTimeout: 3000,
+    requestTimeout: 30_000,
+    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry) => {
+      if (entry.level > logLevel.WARN) return;
+      // Said of every idempotent producer with bounded retries. Here a send that gives up fails
+      // the flush (or aborts the transaction), so the engine stops before committing: at worst
+      // records are processed again, never lost, which is what at-least-once promises anyway.
+      if (entry.log.message.startsWith('Limiting retries for the idempotent producer')) return;
+      // Every rebalance is reported by the connection and again by the consumer: once is enough.
+      if (entry.namespace === 'Connection' && String(entry.log.error).includes('rebalancing')) return;
+      const error = typeof entry.log.error === 'string' ? `: ${entry.log.error}` : '';
+      say(`kafka: ${entry.namespace ? `${entry.namespace}: ` : ''}${entry.log.message}${error}`);
+    },
+  });
+}
+
+/** kafkajs wraps protocol errors in retry errors; the broker's error type is at the end of the chain. */
+export function errorType(e: unknown): string | undefined {
+  for (let cur = e as { type?: unknown; cause?: unknown } | undefined, depth = 0; cur && depth < 10; cur = cur.cause as typeof cur, depth++) {
+    if (typeof cur.type === 'string') return cur.type;
+  }
+  return undefined;
+}
+
+/** The errors that mean "the group moved on to a new generation": rejoin, then try again. */
+export const isRebalanceError = (e: unknown): boolean =>
+  ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP'].includes(errorType(e) ?? '');
+
+/** A fetched message as the engine sees it: numbers for offsets and timestamps, one Buffer per header. */
+export function toLogRecord(topic: string, partition: number, m: KafkaMessage): LogRecord {
+  return { topic, partition, offset: Number(m.offset), key: m.key ?? null, value: m.value ?? null, timestamp: Number(m.timestamp), headers: toHeaders(m.headers) };
+}
+
+/** Kafka allows a header key more than once; like Java's `lastHeader`, the last one wins. */
+function toHeaders(h: IHeaders | undefined): Headers {
+  const out: Headers = {};
+  if (!h) return out;
+  for (const [k, v] of Object.entries(h)) {
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    if (last !== undefined) out[k] = typeof last === 'string' ? Buffer.from(last) : last;
+  }
+  return out;
+}
+
+/**
+ * A record for kafkajs with its partition already chosen. The timestamp goes as a string because
+ * kafkajs replaces a falsy timestamp with the wall clock, and the number 0 is falsy.
+ */
+export function toMessage(r: ProducedRecord, partition: number): Message {
+  return { key: r.key, value: r.value, partition, timestamp: String(r.timestamp), ...(r.headers ? { headers: r.headers } : {}) };
+}
+
+/** Roughly what a record costs on the wire, to keep each produce request well under the broker's limit. */
+export function recordSize(r: ProducedRecord): number {
+  let n = 32 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + v.length + 8;
+  return n;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,97 @@
+import type { LogRecord } from '../api/log.js';
+
+/** How a queued batch ended: all handed out, set aside by a pause, or dropped (rebalance, seek, close). */
+export type Outcome = 'taken' | 'paused' | 'dropped';
+
+export interface Entry {
+  readonly key: string;
+  readonly records: readonly LogRecord[];
+  /** Records before this index were handed out. */
+  readonly next: number;
+  readonly outcome: Outcome | undefined;
+  /** Resolves when the entry has an outcome, or after `ms`, whichever is first. */
+  settled(ms: number): Promise<void>;
+}
+
+interface Slot {
+  key: string;
+  records: readonly LogRecord[];
+  next: number;
+  outcome: Outcome | undefined;
+  wake: () => void;
+  done: Promise<void>;
+}
+
+/**
+ * Fetched batches waiting for `poll`, at most one per partition (kafkajs hands a partition's next
+ * batch only after the previous one's eachBatch returned). `take` hands out records in offset
+ * order per partition, spreading a poll's budget over the partitions that have some.
+ */
+export class HandOff {
+  private slots: Slot[] = [];
+  private cursor = 0;
+  /** After `take`: per partition, the offset after the last record it handed out. */
+  readonly lastTaken = new Map<string, number>();
+
+  add(key: string, records: readonly LogRecord[]): Entry {
+    let wake!: () => void;
+    const done = new Promise<void>((r) => (wake = r));
+    const slot: Slot = { key, records, next: 0, outcome: undefined, wake, done };
+    this.slots.push(slot);
+    return {
+      key,
+      records,
+      get next() {
+        return slot.next;
+      },
+      get outcome() {
+        return slot.outcome;
+      },
+      settled: (ms) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+        return Promise.race([slot.done, timeout]).finally(() => clearTimeout(timer));
+      },
+    };
+  }
+
+  take(max: number): LogRecord[] {
+    this.lastTaken.clear();
+    const out: LogRecord[] = [];
+    const n = this.slots.length;
+    if (n === 0 || max <= 0) return out;
+    // Every partition gets to go first in turn, and gets a fair share of the budget.
+    const start = this.cursor++ % n;
+    const order = [...this.slots.slice(start), ...this.slots.slice(0, start)];
+    const chunk = Math.max(1, Math.ceil(max / n));
+    let progressed = true;
+    while (out.length < max && progressed) {
+      progressed = false;
+      for (const s of order) {
+        const k = Math.min(chunk, max - out.length, s.records.length - s.next);
+        if (s.outcome || k <= 0) continue;
+        for (let i = 0; i < k; i++) out.push(s.records[s.next + i]!);
+        s.next += k;
+        progressed = true;
+        this.lastTaken.set(s.key, s.records[s.next - 1]!.offset + 1);
+        if (s.next === s.records.length) this.settle(s, 'taken');
+      }
+    }
+    this.slots = this.slots.filter((s) => !s.outcome);
+    return out;
+  }
+
+  dropWhere(match: (key: string) => boolean, outcome: Outcome = 'dropped'): void {
+    for (const s of this.slots) if (match(s.key)) this.settle(s, outcome);
+    this.slots = this.slots.filter((s) => !s.outcome);
+  }
+
+  dropAll(): void {
+    this.dropWhere(() => true);
+  }
+
+  private settle(s: Slot, outcome: Outcome): void {
+    s.outcome ??= outcome;
+    s.wake();
+  }
+}
