@@ -1,4 +1,5 @@
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { replaceFile } from '../io/replace-file.js';
+import { readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /*
@@ -73,19 +74,7 @@ function isManifest(m: unknown): m is Manifest {
   return topics.every(topicOk) && groups.every(groupOk);
 }
 
-/**
- * Replaces the manifest atomically: write a temporary file, fsync it, rename it over the old one,
- * fsync the directory so the rename itself survives a power cut.
- */
-export async function writeManifest(dir: string, dirHandle: FileHandle, manifest: Manifest): Promise<void> {
-  const temp = join(dir, `${FILE}.tmp`);
-  const file = await open(temp, 'w');
-  try {
-    await file.writeFile(JSON.stringify(manifest));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temp, join(dir, FILE));
-  await dirHandle.sync();
+/** Replaces the manifest atomically (engine/io/replace-file.ts). */
+export function writeManifest(dir: string, dirHandle: FileHandle, manifest: Manifest): Promise<void> {
+  return replaceFile(dir, FILE, JSON.stringify(manifest), dirHandle);
 }

@@ -2,10 +2,10 @@ import { RequestError, type EngineFacade, type EngineMetrics, type PostedRecord,
 import type { Log, LogProducer } from '../api/log.js';
 import type { Serde } from '../api/serde.js';
 import type { DefinitionInfo, Serde as SerdeName, TopologyGraph } from '../api/topology-graph.js';
-import { avgView } from '../../operators/numeric-aggregations.js';
 import { serdeFor } from '../serde/index.js';
 import { epochMs } from '../api/time.js';
 import type { Engine } from './engine.js';
+import { queryableTables, viewOf } from './queries.js';
 
 const MAX_SCAN = 1000;
 
@@ -31,22 +31,18 @@ export class LocalEngineFacade implements EngineFacade {
   }
 
   tables(): TableInfo[] {
-    return this.queryable().map((d) => ({ name: d.name, keySerde: d.keySerde, windowed: d.windowed }));
-  }
-
-  private queryable(): DefinitionInfo[] {
-    return this.graph.definitions.filter((d) => d.kind === 'table' && d.store !== undefined);
+    return queryableTables(this.graph).map((d) => ({ name: d.name, keySerde: d.keySerde, windowed: d.windowed }));
   }
 
   private table(name: string): { def: DefinitionInfo; view: (v: unknown) => unknown } {
-    const def = this.queryable().find((d) => d.name === name);
+    const tables = queryableTables(this.graph);
+    const def = tables.find((d) => d.name === name);
     if (!def) {
-      const known = this.queryable().map((d) => d.name);
+      const known = tables.map((d) => d.name);
       throw new RequestError(404, 'TABLE_NOT_FOUND', `no table "${name}"; the queryable tables are ${known.join(', ') || '(none)'}`);
     }
     if (def.windowed) throw new RequestError(400, 'NOT_SUPPORTED', `"${name}" is a windowed table; windowed queries are not implemented yet`);
-    const node = this.graph.nodes.find((n) => n.id === def.node);
-    return { def, view: node?.type === 'avg' ? avgView : (v) => v };
+    return { def, view: viewOf(this.graph, def) };
   }
 
   async get(table: string, keyText: string): Promise<{ key: unknown; value: unknown } | undefined> {
@@ -102,9 +98,7 @@ export class LocalEngineFacade implements EngineFacade {
     const engine = this.engine;
     const nodes = new Map<string, { id: string; recordsIn: number; recordsOut: number }>();
     const stores: { store: string; task: string; entries: number }[] = [];
-    let processed = 0;
     for (const { task, stores: s } of engine.handles()) {
-      processed += task.processed;
       for (const c of task.nodeCounters()) {
         const n = nodes.get(c.id) ?? { id: c.id, recordsIn: 0, recordsOut: 0 };
         n.recordsIn += c.recordsIn;
@@ -115,7 +109,7 @@ export class LocalEngineFacade implements EngineFacade {
     }
     return {
       nodes: [...nodes.values()],
-      recordsProcessed: processed,
+      recordsProcessed: engine.processed,
       errors: engine.policy.counters.errors,
       dlq: engine.policy.counters.dlq,
       stores,

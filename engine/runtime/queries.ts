@@ -1,23 +1,24 @@
 import { avgView } from '../../operators/numeric-aggregations.js';
-import type { DefinitionInfo, WindowSpec } from '../api/topology-graph.js';
+import type { DefinitionInfo, TopologyGraph, WindowSpec } from '../api/topology-graph.js';
 import { parseSessionKey, parseTimeWindowKey } from '../../operators/window-keys.js';
 import type { Engine } from './engine.js';
 
 /** How a query shows a store's value: an avg store keeps {sum, count}. */
-function viewOf(engine: Engine, def: DefinitionInfo): (v: unknown) => unknown {
-  const node = engine.graph.nodes.find((n) => n.id === def.node);
+export function viewOf(graph: TopologyGraph, def: DefinitionInfo): (v: unknown) => unknown {
+  const node = graph.nodes.find((n) => n.id === def.node);
   return node?.type === 'avg' ? avgView : (v) => v;
 }
 
-export function queryableTable(engine: Engine, table: string): DefinitionInfo | undefined {
-  return engine.graph.definitions.find((d) => d.name === table && d.kind === 'table' && d.store !== undefined);
+/** The tables queries can read: every table with a store. */
+export function queryableTables(graph: TopologyGraph): DefinitionInfo[] {
+  return graph.definitions.filter((d) => d.kind === 'table' && d.store !== undefined);
 }
 
 /** Every entry of a table across this instance's tasks, as {key: value} (keys as strings). */
 export async function readTable(engine: Engine, table: string): Promise<Record<string, unknown> | unknown[]> {
-  const def = queryableTable(engine, table);
+  const def = queryableTables(engine.graph).find((d) => d.name === table);
   if (!def) throw new Error(`"${table}" is not a queryable table`);
-  const view = viewOf(engine, def);
+  const view = viewOf(engine.graph, def);
   if (def.windowed) {
     const rows: unknown[] = [];
     for (const stores of engine.storesOf(def.store!)) {

@@ -1,5 +1,4 @@
 import type { RecordCollector } from '../api/serde.js';
-import type { BytesStore } from '../api/store.js';
 import type { BytesLayer } from './caching-store.js';
 
 /**

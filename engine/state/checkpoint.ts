@@ -1,4 +1,5 @@
-import { open, readFile, rename } from 'node:fs/promises';
+import { replaceFile } from '../io/replace-file.js';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -38,15 +39,14 @@ export async function readCheckpoint(taskDir: string): Promise<Checkpoint | unde
 const writes = new Map<string, Promise<void>>();
 
 /**
- * Replaces the checkpoint atomically: written to a temporary file, synced, renamed over the old
- * one, and the directory synced so the rename itself survives a power cut. A reader sees the old
- * checkpoint or the new one, never half of one. Writes to one file run one after another, in call
+ * Replaces the checkpoint atomically (engine/io/replace-file.ts): a reader sees the old checkpoint
+ * or the new one, never half of one. Writes to one file run one after another, in call
  * order, so the last one called is the one that stays.
  */
 export function writeCheckpoint(taskDir: string, checkpoint: Checkpoint): Promise<void> {
   const path = join(taskDir, CHECKPOINT_FILE);
   const text = JSON.stringify(checkpoint) + '\n';
-  const run = (writes.get(path) ?? Promise.resolve()).catch(() => {}).then(() => replace(taskDir, path, text));
+  const run = (writes.get(path) ?? Promise.resolve()).catch(() => {}).then(() => replaceFile(taskDir, CHECKPOINT_FILE, text));
   const tail = run.catch(() => {});
   writes.set(path, tail);
   void tail.then(() => {
@@ -55,20 +55,3 @@ export function writeCheckpoint(taskDir: string, checkpoint: Checkpoint): Promis
   return run;
 }
 
-async function replace(taskDir: string, path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp`;
-  const file = await open(temp, 'w');
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temp, path);
-  const dir = await open(taskDir, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
