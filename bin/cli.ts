@@ -94,6 +94,25 @@ const COMMANDS: Record<string, Command> = {
       });
     },
   },
+  reset: {
+    summary: 'reprocess from scratch: rewind the source offsets to the start, delete the internal topics and the local state',
+    usage: 'duality reset FILE [--brokers LIST] [--state-dir DIR]',
+    options: {
+      brokers: { type: 'string' },
+      'state-dir': { type: 'string', default: './state' },
+    },
+    async run({ values, positionals }, out) {
+      if (positionals.length !== 1) return usage(out, 'reset takes exactly one FILE');
+      const { resetTopology } = await import('../engine/runtime/reset.js');
+      return resetTopology({
+        file: positionals[0]!,
+        ...(values.brokers !== undefined && { brokers: values.brokers as string }),
+        stateDir: values['state-dir'] as string,
+        env: process.env,
+        out,
+      });
+    },
+  },
   describe: {
     summary: 'show the compiled topology: sub-topologies, nodes, topics, stores and repartition points',
     usage: `duality describe FILE [--format ${FORMATS.join('|')}] [--pass NAME]`,

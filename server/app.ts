@@ -36,7 +36,7 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): expre
 
   app.route('/readyz').get((_req, res) => {
     if (engine.ready()) res.json({ status: 'ready', state: engine.state });
-    else res.status(503).json({ error: { code: 'NOT_READY', message: notReady(engine.state) }, state: engine.state });
+    else res.status(503).json({ error: { code: 'NOT_READY', message: engine.problem ?? notReady(engine.state) }, state: engine.state });
   }).all(methodNotAllowed('GET'));
 
   app.route('/metrics').get(async (_req, res) => {

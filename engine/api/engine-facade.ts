@@ -50,6 +50,8 @@ export interface EngineFacade {
   readonly state: string;
   /** Every assigned task has restored its stores and runs. */
   ready(): boolean;
+  /** Why it is not ready, when that is more than its state says (a broker that does not answer). */
+  readonly problem?: string | undefined;
   tables(): TableInfo[];
   /** The value of one key (given as URL text, parsed with the table's key serde); undefined when absent. RequestError for an unknown table or a key the serde cannot read. */
   get(table: string, key: string): Promise<{ key: unknown; value: unknown } | undefined>;

@@ -57,6 +57,12 @@ export interface RebalanceListener {
  * times, close.
  */
 export interface LogProducer {
+  /**
+   * Resolves once the producer is registered with the log. A transactional producer thereby fences
+   * every older producer of its id (their later commits fail) and completes their open transaction,
+   * so what they committed is visible, and nothing else is, when this resolves.
+   */
+  init(): Promise<void>;
   send(records: readonly ProducedRecord[]): void;
   /** Resolves once every record sent so far is durable and visible; returns the partition and offset of each, in send order. */
   flush(): Promise<(TopicPartition & { offset: number })[]>;
@@ -110,5 +116,22 @@ export interface Log {
   endOffsets(topic: string): Promise<number[]>;
   producer(options?: { transactionalId?: string }): LogProducer;
   consumer(groupId: string): LogConsumer;
+  /**
+   * The live members of a consumer group: 0 when it has none or does not exist. The embedded log
+   * sees only consumers in this process (other processes are kept off its directory by its lock).
+   */
+  groupMembers(groupId: string): Promise<number>;
+  /**
+   * Sets a group's committed offset on every partition of `topics` to the partition's start (the
+   * earliest offset it still holds), as `duality reset` does; topics that do not exist are left
+   * out. Resolves with the offsets set. Fails while the group has live members.
+   */
+  rewindGroup(groupId: string, topics: readonly string[]): Promise<(TopicPartition & { offset: number })[]>;
+  /**
+   * Whether an error thrown by this log may go away on its own (an unreachable broker, a fenced
+   * producer, a commit whose outcome is unknown): the engine then closes its tasks without
+   * committing, waits, and joins again, restoring state from what the log has committed.
+   */
+  retriable(error: unknown): boolean;
   close(): Promise<void>;
 }

@@ -51,6 +51,39 @@ export function errorType(e: unknown): string | undefined {
   return undefined;
 }
 
+/** A failure of ours whose cause may pass: the engine treats it as it treats kafkajs's retriable errors. */
+export class RetriableError extends Error {
+  readonly retriable = true;
+}
+
+/** Broker error types that waiting (and a new producer, or a rejoin) can cure. */
+const RETRIABLE_TYPES = new Set([
+  'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING', 'CONCURRENT_TRANSACTIONS', 'INVALID_TXN_STATE',
+  'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR', 'NOT_COORDINATOR_FOR_GROUP', 'COORDINATOR_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE',
+  'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'KAFKA_STORAGE_ERROR',
+]);
+/** kafkajs's errors of the network, of timeouts and of retries given up on. */
+const RETRIABLE_NAMES = new Set([
+  'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound', 'KafkaJSLockTimeout', 'KafkaJSTimeout', 'KafkaJSGroupCoordinatorNotFound', 'KafkaJSMetadataNotLoaded', 'KafkaJSStaleTopicMetadataAssignment',
+]);
+
+/**
+ * Whether a failure may pass by waiting and trying again with new clients: a broker that cannot be
+ * reached, a producer fenced by a newer one of its id, a commit whose outcome is unknown. Walks
+ * the chain of causes, since kafkajs and this module wrap errors.
+ */
+export function isRetriable(e: unknown): boolean {
+  for (let cur = e as { name?: unknown; type?: unknown; retriable?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 10; depth++) {
+    if (cur instanceof RetriableError) return true;
+    if (typeof cur.name === 'string' && RETRIABLE_NAMES.has(cur.name)) return true;
+    if (typeof cur.type === 'string' && RETRIABLE_TYPES.has(cur.type)) return true;
+    cur = (cur.cause ?? cur.originalError) as typeof cur;
+  }
+  return false;
+}
+
 /** The errors that mean "the group moved on to a new generation": rejoin, then try again. */
 export const isRebalanceError = (e: unknown): boolean =>
   ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP'].includes(errorType(e) ?? '');

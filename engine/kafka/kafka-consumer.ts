@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { tpKey, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
 import { parseTpKey } from '../log/topic-state.js';
 import { copartitionedAssigner } from './assigners.js';
-import { HEARTBEAT_MS, isRebalanceError, SESSION_TIMEOUT_MS, toLogRecord, errorType } from './client.js';
+import { HEARTBEAT_MS, isRebalanceError, RetriableError, SESSION_TIMEOUT_MS, toLogRecord, errorType } from './client.js';
 import { HandOff } from './hand-off.js';
 import { Signal } from './signal.js';
 
@@ -217,7 +217,7 @@ export class KafkaConsumer implements LogConsumer {
     const deadline = Date.now() + REJOIN_WAIT_MS;
     while (this.joins === joins) {
       if (this.failure) throw this.failure;
-      if (Date.now() > deadline) throw new Error(`kafka: group "${this.groupId}" did not finish rebalancing within ${REJOIN_WAIT_MS / 1000} s`);
+      if (Date.now() > deadline) throw new RetriableError(`kafka: group "${this.groupId}" did not finish rebalancing within ${REJOIN_WAIT_MS / 1000} s`);
       await this.signal.wait(deadline - Date.now());
     }
   }
@@ -226,8 +226,10 @@ export class KafkaConsumer implements LogConsumer {
     return this.fetchCommitted(this.groupId, tp);
   }
 
+  /** Also while `onAssigned` runs for the partition: where its first records are read from. */
   seek(tp: TopicPartition, offset: number): void {
-    const key = this.assignedKey(tp, 'seek');
+    const key = tpKey(tp);
+    if (!this.applied.has(key) && !this.granted.has(key)) this.assignedKey(tp, 'seek');
     if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`kafka: cannot seek ${key} to ${offset}: offsets are whole numbers ≥ 0`);
     this.queue.dropWhere((k) => k === key);
     this.positions.set(key, offset);

@@ -1,6 +1,6 @@
 import type { Admin, Kafka, PartitionMetadata } from 'kafkajs';
 import { tpKey, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
-import { createKafka, errorType, sleep, type KafkaOptions } from './client.js';
+import { createKafka, errorType, isRetriable, sleep, type KafkaOptions } from './client.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { PartitionReader } from './partition-reader.js';
@@ -32,8 +32,19 @@ export class KafkaLog implements Log {
     private readonly kafka: Kafka,
     private client: Admin,
     private readonly options: KafkaOptions,
+    /** False until the admin client has connected: `create` leaves that to the first call. */
+    private connected: boolean,
   ) {
     this.description = `kafka (${options.brokers.join(',')})`;
+  }
+
+  /**
+   * A log that connects on first use, so that it can be made while no broker answers: the engine
+   * then tries again with backoff (see Log.retriable) and says so in /readyz.
+   */
+  static create(options: KafkaOptions): KafkaLog {
+    const kafka = createKafka(options);
+    return new KafkaLog(kafka, kafka.admin(), options, false);
   }
 
   static async connect(options: KafkaOptions): Promise<KafkaLog> {
@@ -46,7 +57,7 @@ export class KafkaLog implements Log {
       await admin.disconnect().catch(() => undefined);
       throw new Error(`no Kafka broker answers on ${options.brokers.join(',')}: ${(e as Error).message}`, { cause: e });
     }
-    return new KafkaLog(kafka, admin, options);
+    return new KafkaLog(kafka, admin, options, true);
   }
 
   async createTopics(specs: readonly TopicSpec[]): Promise<void> {
@@ -145,6 +156,16 @@ export class KafkaLog implements Log {
    */
   private admin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
     const run = this.adminTail.then(async () => {
+      if (!this.connected) {
+        try {
+          await this.client.connect();
+        } catch (e) {
+          // A failed connect leaves kafkajs's admin half set up: the next attempt gets a new one.
+          this.client = this.kafka.admin();
+          throw new Error(`no Kafka broker answers on ${this.options.brokers.join(',')}: ${(e as Error).message}`, { cause: e });
+        }
+        this.connected = true;
+      }
       try {
         return await work(this.client);
       } catch (e) {
@@ -169,6 +190,36 @@ export class KafkaLog implements Log {
   consumer(groupId: string): LogConsumer {
     this.checkOpen();
     return new KafkaConsumer(this.kafka, groupId, (g, tp) => this.committed(g, tp));
+  }
+
+  retriable(error: unknown): boolean {
+    return isRetriable(error);
+  }
+
+  async groupMembers(groupId: string): Promise<number> {
+    this.checkOpen();
+    const { groups } = await this.admin((a) => a.describeGroups([groupId]));
+    return groups.find((g) => g.groupId === groupId)?.members.length ?? 0;
+  }
+
+  /**
+   * To each partition's low watermark, written as that number: kafkajs's resetOffsets would commit
+   * -2 ("earliest") itself, which readers of the group's offsets would have to resolve. setOffsets
+   * joins the group for a moment to commit, and refuses a group with live members.
+   */
+  async rewindGroup(groupId: string, topics: readonly string[]): Promise<(TopicPartition & { offset: number })[]> {
+    this.checkOpen();
+    const start: (TopicPartition & { offset: number })[] = [];
+    for (const topic of new Set(topics)) {
+      const n = await this.partitions(topic);
+      if (n === undefined) continue;
+      const offsets = await this.admin((a) => a.fetchTopicOffsets(topic));
+      if (offsets.length !== n) throw new Error(`kafka: the broker gave start offsets for ${offsets.length} of the ${n} partitions of topic "${topic}"; try again`);
+      const partitions = offsets.map((o) => ({ partition: o.partition, offset: o.low })).sort((a, b) => a.partition - b.partition);
+      await this.admin((a) => a.setOffsets({ groupId, topic, partitions }));
+      for (const p of partitions) start.push({ topic, partition: p.partition, offset: Number(p.offset) });
+    }
+    return start;
   }
 
   private async committed(groupId: string, tp: TopicPartition): Promise<number | undefined> {
@@ -226,7 +277,7 @@ export class KafkaLog implements Log {
     for (const key of [...this.readers.keys()]) this.dropReader(key);
     await Promise.all(this.closing);
     await this.adminTail;
-    await this.client.disconnect();
+    if (this.connected) await this.client.disconnect();
   }
 
   private checkOpen(): void {

@@ -2,7 +2,7 @@ import kafkajs from 'kafkajs';
 import type { Kafka, Message, PartitionMetadata, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import type { LogProducer, ProducedRecord, TopicPartition } from '../api/log.js';
 import { parseTpKey } from '../log/topic-state.js';
-import { recordSize, sleep, toMessage } from './client.js';
+import { recordSize, RetriableError, sleep, toMessage } from './client.js';
 
 const { Partitioners } = kafkajs;
 
@@ -48,10 +48,20 @@ export class KafkaProducer implements LogProducer {
       maxInFlightRequests: 1,
       ...(transactionalId !== undefined ? { transactionalId } : {}),
     });
-    // Connected at once: a transactional producer's first step fences older instances with the same
-    // id and aborts their open transaction, which a restore reading read_committed would wait behind.
-    this.ready = this.producer.connect();
+    // Connected at once. A transactional producer also registers its id (InitProducerId, which
+    // kafkajs sends only at the first transaction: an empty one, aborted): that fences older
+    // producers of the id and settles their open transaction, which a restore reading
+    // read_committed would otherwise wait behind.
+    const producer = this.producer;
+    this.ready = (async () => {
+      await producer.connect();
+      if (transactionalId !== undefined) await (await producer.transaction()).abort();
+    })();
     this.ready.catch(() => undefined);
+  }
+
+  init(): Promise<void> {
+    return this.ready;
   }
 
   send(records: readonly ProducedRecord[]): void {
@@ -91,8 +101,10 @@ export class KafkaProducer implements LogProducer {
       if (offsets.size > 0) await txn.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
       await txn.commit();
     } catch (e) {
+      // An abort that fails too leaves the outcome to the next producer of this id, whose init
+      // aborts the transaction unless the commit had gone through.
       await txn.abort().catch(() => undefined);
-      throw new Error(`kafka: the transaction of "${this.transactionalId}" failed and was aborted: ${(e as Error).message}`, { cause: e });
+      throw new Error(`kafka: the transaction of "${this.transactionalId}" failed: ${(e as Error).message}`, { cause: e });
     }
     await this.untilVisible(acks);
   }
@@ -114,7 +126,7 @@ export class KafkaProducer implements LogProducer {
       for (;;) {
         const ends = await this.endOffsets(topic);
         if ([...parts].every(([p, end]) => (ends[p] ?? 0) >= end)) break;
-        if (Date.now() > deadline) throw new Error(`kafka: the transaction of "${this.transactionalId}" committed, but its records in ${topic} did not become readable within ${VISIBLE_WAIT_MS / 1000} s`);
+        if (Date.now() > deadline) throw new RetriableError(`kafka: the transaction of "${this.transactionalId}" committed, but its records in ${topic} did not become readable within ${VISIBLE_WAIT_MS / 1000} s`);
         await sleep(5);
       }
     }

@@ -139,6 +139,24 @@ export class EmbeddedLog implements Log {
     return new EmbeddedConsumer(this, groupId);
   }
 
+  /** Its failures are the disk's, or the program's: none passes by waiting. */
+  retriable(): boolean {
+    return false;
+  }
+
+  async groupMembers(groupId: string): Promise<number> {
+    return this.members.has(groupId) ? 1 : 0;
+  }
+
+  /** Every partition starts at 0: nothing is ever removed from the front of an embedded topic. */
+  async rewindGroup(groupId: string, topics: readonly string[]): Promise<RecordMetadata[]> {
+    if (this.members.has(groupId)) throw new Error(`embedded log: cannot rewind group "${groupId}": it has a consumer in this process; close it first`);
+    const start: RecordMetadata[] = [];
+    for (const topic of new Set(topics)) for (const p of this.topics.get(topic)?.partitions ?? []) start.push({ topic, partition: p.partition, offset: 0 });
+    if (start.length > 0) await this.append([], { groupId, offsets: new Map(start.map((tp) => [tpKey(tp), tp.offset])) });
+    return start;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -38,6 +38,11 @@ export class EmbeddedProducer implements LogProducer {
     this.epoch = transactionalId === undefined ? undefined : log.fence(transactionalId);
   }
 
+  /** Fencing happened at construction: nothing to wait for. */
+  async init(): Promise<void> {
+    this.checkOpen();
+  }
+
   send(records: readonly ProducedRecord[]): void {
     this.checkOpen();
     if (records.length === 1) return this.add(records[0]!, this.target(records[0]!));

@@ -22,12 +22,26 @@ export interface EngineOptions {
 export interface TaskHandle {
   readonly task: StreamTask;
   readonly stores: TaskStores;
+  /** The producer its output, changelog and DLQ records go to: its own under exactly-once on Kafka. */
+  readonly producer: LogProducer;
 }
 
 /** Commit at the latest after this many input records, whatever the interval. */
 export const MAX_UNCOMMITTED = 50_000;
+/** A close that a dead broker holds up is given up on after this long. */
+const CLOSE_DEADLINE_MS = 5000;
 
-export type EngineState = 'created' | 'restoring' | 'running' | 'stopping' | 'stopped' | 'failed';
+async function withDeadline(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p?.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+/** `recovering`: the log failed in a way that may pass (see Log.retriable); the engine waits and joins again. */
+export type EngineState = 'created' | 'restoring' | 'running' | 'recovering' | 'stopping' | 'stopped' | 'failed';
+
+/** Waits between attempts at joining a log that failed: doubling from the first, up to the last. */
+const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
 
 /**
  * Runs a compiled topology on a log: a consumer in the topology's group, one task per input
@@ -40,10 +54,21 @@ export class Engine {
   readonly policy: ErrorPolicy;
   private readonly tasks = new Map<string, TaskHandle>();
   private readonly routes = new Map<string, StreamTask[]>();
-  private readonly consumer: LogConsumer;
-  private readonly producer: LogProducer;
-  private readonly collector: RecordCollector;
+  private consumer: LogConsumer;
+  /** The one producer of every task, unless each task has its own (`perTask`). */
+  private shared: LogProducer | undefined;
+  /**
+   * Exactly-once on Kafka: a transactional producer per task, with the id `<name>-<task>`, as Kafka
+   * Streams' exactly_once (v1) has, since kafkajs lacks KIP-447. A task's new owner fences the old
+   * one's producer, so an instance that lost a task without noticing can no longer commit for it.
+   */
+  private readonly perTask: boolean;
+  private readonly transactional: boolean;
   private stopRequested = false;
+  /** While closing tasks after a retriable failure: nothing is committed. */
+  private dirty = false;
+  /** Why the engine is not running, while it knows (waiting for the log). */
+  problem: string | undefined;
   private running: Promise<void> | undefined;
   /** Input records processed since the last commit. */
   private uncommitted = 0;
@@ -55,35 +80,93 @@ export class Engine {
     const { graph, log } = options;
     this.say = options.logger ?? ((l) => process.stderr.write(`${l}\n`));
     this.consumer = log.consumer(graph.name);
-    const transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
-    this.producer = log.producer(transactional ? { transactionalId: `${graph.name}-0` } : {});
-    // Produced records count toward the commit threshold too: they wait in the producer until then.
-    this.collector = {
+    this.transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
+    this.perTask = !log.cheapTransactions && graph.processing.guarantee === 'exactly_once';
+    if (!this.perTask) this.shared = this.sharedProducer();
+    this.policy = new ErrorPolicy(graph.errors.policy, graph.errors.topic, this.say);
+  }
+
+  private sharedProducer(): LogProducer {
+    const { graph, log } = this.options;
+    return log.producer(this.transactional ? { transactionalId: `${graph.name}-0` } : {});
+  }
+
+  /** Produced records count toward the commit threshold too: they wait in the producer until then. */
+  private collectorFor(producer: LogProducer): RecordCollector {
+    return {
       send: (r) => {
         this.uncommitted++;
-        this.producer.send([r]);
+        producer.send([r]);
       },
     };
-    this.policy = new ErrorPolicy(graph.errors.policy, graph.errors.topic, this.collector, this.say);
   }
 
   get graph(): TopologyGraph {
     return this.options.graph;
   }
 
-  /** Creates missing topics, joins the group; assigned tasks restore their stores before processing. */
+  /**
+   * Creates missing topics, joins the group; assigned tasks restore their stores before processing.
+   * A log that cannot be reached yet is tried again with backoff (the reason in `problem`) until it
+   * answers or a stop is requested.
+   */
   async start(): Promise<void> {
+    this.lock = await lockStateDir(this.options.stateDir, this.options.graph.name);
+    for (let attempt = 0; !this.stopRequested; attempt++) {
+      try {
+        await this.join();
+        return;
+      } catch (e) {
+        if (!this.options.log.retriable(e)) throw e;
+        await this.closeDirty();
+        await this.backoff(attempt, e, 'cannot reach');
+      }
+    }
+  }
+
+  private async join(): Promise<void> {
     const { graph, log } = this.options;
-    this.lock = await lockStateDir(this.options.stateDir, graph.name);
+    this.state = 'restoring';
     const plan = await planTopics(graph, log, this.options.defaultPartitions ?? 1, this.say);
     await log.createTopics(plan.create);
-    this.state = 'restoring';
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
+    if (!this.perTask && !this.shared) this.shared = this.sharedProducer();
     await this.consumer.subscribe(topics, {
       onAssigned: (tps) => this.assign(tps),
       onRevoked: (tps) => this.revoke(tps),
     });
     this.state = 'running';
+    if (this.problem !== undefined) this.say(`duality: ${log.description} answers again; processing resumes`);
+    this.problem = undefined;
+  }
+
+  /** Waits before the next attempt, saying why; a stop request cuts the wait short. */
+  private async backoff(attempt: number, e: unknown, what: string): Promise<void> {
+    const ms = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!;
+    this.state = 'recovering';
+    this.problem = `${what} ${this.options.log.description}: ${e instanceof Error ? e.message : String(e)}; trying again in ${ms / 1000} s`;
+    this.say(`duality: ${this.problem}`);
+    const until = Date.now() + ms;
+    while (!this.stopRequested && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+  }
+
+  /**
+   * After a retriable failure: closes every task without committing (their stores drop what was
+   * not committed, so state matches the log's committed output), the producers and the consumer.
+   * Errors are ignored: the log is likely unreachable.
+   */
+  private async closeDirty(): Promise<void> {
+    this.dirty = true;
+    try {
+      await withDeadline(this.consumer.close(), CLOSE_DEADLINE_MS);
+      this.consumer = this.options.log.consumer(this.options.graph.name);
+      await this.revoke(null);
+      await withDeadline(this.shared?.close(), CLOSE_DEADLINE_MS);
+      this.shared = undefined;
+      this.uncommitted = 0;
+    } finally {
+      this.dirty = false;
+    }
   }
 
   private async assign(tps: TopicPartition[]): Promise<void> {
@@ -95,9 +178,18 @@ export class Engine {
       for (const p of [...parts].sort((a, b) => a - b)) {
         const id = `${sub.id}_${p}`;
         if (this.tasks.has(id)) continue;
-        const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector: this.collector, cacheEntries: this.options.cacheEntries ?? 10_000 });
-        const task = new StreamTask(id, sub, p, graph, { collector: this.collector, policy: this.policy, stores: stores.typed, time: stores.time });
-        this.tasks.set(id, { task, stores });
+        const producer = this.shared ?? this.options.log.producer({ transactionalId: `${graph.name}-${id}` });
+        // Fences the task's former owner and settles its open transaction before anything is read.
+        await producer.init();
+        const collector = this.collectorFor(producer);
+        const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cacheEntries: this.options.cacheEntries ?? 10_000 });
+        const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time });
+        this.tasks.set(id, { task, stores, producer });
+        if (this.perTask) {
+          // The group's offsets as they are now, after the fence: a former owner may have committed
+          // after this member's consumer read them at the join.
+          for (const topic of sub.sourceTopics) this.consumer.seek({ topic, partition: p }, (await this.consumer.committed({ topic, partition: p })) ?? 0);
+        }
         this.restoredRecords += stores.restored;
         for (const t of sub.sourceTopics) {
           const key = `${t}:${p}`;
@@ -108,17 +200,20 @@ export class Engine {
     this.state = prev === 'created' ? 'restoring' : prev;
   }
 
-  private async revoke(tps: TopicPartition[]): Promise<void> {
+  /** Commits (unless after a failure), then closes the tasks of these partitions; null: of all. */
+  private async revoke(tps: TopicPartition[] | null): Promise<void> {
     if (this.tasks.size === 0) return;
-    if (this.state !== 'failed') await this.commit();
-    const gone = new Set(tps.map((tp) => `${tp.topic}:${tp.partition}`));
+    if (this.state !== 'failed' && !this.dirty) await this.commit();
+    const gone = tps && new Set(tps.map((tp) => `${tp.topic}:${tp.partition}`));
     for (const [id, h] of this.tasks) {
-      if (!h.task.subtopology.sourceTopics.some((t) => gone.has(`${t}:${h.task.partition}`))) continue;
+      if (gone && !h.task.subtopology.sourceTopics.some((t) => gone.has(`${t}:${h.task.partition}`))) continue;
       h.task.close();
       await h.stores.close();
       this.tasks.delete(id);
+      for (const t of h.task.subtopology.sourceTopics) this.routes.delete(`${t}:${h.task.partition}`);
+      // A closed task's producer drops what it did not commit (a transactional one aborts).
+      if (h.producer !== this.shared) await withDeadline(h.producer.close(), CLOSE_DEADLINE_MS);
     }
-    for (const key of gone) this.routes.delete(key);
   }
 
   /** Polls once and processes what came, one record at a time; returns how many records. */
@@ -150,16 +245,23 @@ export class Engine {
    * the changelog offsets the stores now hold.
    */
   async commit(): Promise<void> {
-    const offsets = new Map<string, number>();
-    for (const { task, stores } of this.tasks.values()) {
+    // Per producer, the offsets of the tasks that write through it.
+    const byProducer = new Map<LogProducer, Map<string, number>>();
+    if (this.shared) byProducer.set(this.shared, new Map());
+    for (const { task, stores, producer } of this.tasks.values()) {
       stores.flush();
+      const offsets = byProducer.get(producer) ?? new Map<string, number>();
       for (const [k, v] of task.offsets) offsets.set(k, v);
+      byProducer.set(producer, offsets);
     }
-    if (this.options.log.cheapTransactions || this.options.graph.processing.guarantee === 'exactly_once') {
-      await this.producer.commitTransaction(this.options.graph.name, offsets);
-    } else {
-      await this.producer.flush();
-      await this.consumer.commit(offsets);
+    if (this.transactional) {
+      // Every transaction is tried; the first failure is reported once all have settled.
+      const results = await Promise.allSettled([...byProducer].map(([p, offsets]) => p.commitTransaction(this.options.graph.name, offsets)));
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } else if (this.shared) {
+      await this.shared.flush();
+      await this.consumer.commit(byProducer.get(this.shared)!);
     }
     for (const { stores } of this.tasks.values()) await stores.persist();
     this.lastCommit = Date.now();
@@ -173,20 +275,32 @@ export class Engine {
     return this.running;
   }
 
+  /**
+   * A failure the log calls retriable (a broker gone, a fenced producer, a commit of unknown
+   * outcome) closes the tasks without committing and joins again after a backoff: state is then
+   * restored to what the log committed, and input is read again from the committed offsets.
+   * Any other failure ends the loop.
+   */
   private async loop(): Promise<void> {
     const interval = this.options.graph.processing.commitIntervalMs;
-    try {
-      while (!this.stopRequested) {
+    for (let attempt = 0; !this.stopRequested; ) {
+      try {
+        if (this.state === 'recovering') await this.join();
+        attempt = 0;
         const n = await this.runOnce(500, Math.min(100, interval));
         // Besides the interval: commit when idle, so what downstream sub-topologies read through
         // repartition topics becomes visible without waiting; and when the uncommitted output
         // grows large, which bounds the producer's buffer.
         const due = Date.now() - this.lastCommit >= interval || (n === 0 && this.uncommitted > 0) || this.uncommitted >= MAX_UNCOMMITTED;
         if (due) await this.commit();
+      } catch (e) {
+        if (!this.options.log.retriable(e) || this.stopRequested) {
+          this.state = 'failed';
+          throw e;
+        }
+        await this.closeDirty();
+        await this.backoff(attempt++, e, 'lost');
       }
-    } catch (e) {
-      this.state = 'failed';
-      throw e;
     }
   }
 
@@ -212,15 +326,14 @@ export class Engine {
     if (this.state === 'stopped') return;
     this.stopRequested = true;
     await this.running?.catch(() => undefined);
-    if (this.state !== 'failed') this.state = 'stopping';
+    const failed = this.state === 'failed';
+    if (!failed) this.state = 'stopping';
+    // Closing the consumer may revoke the tasks (which commits them); what is left commits here.
     await this.consumer.close();
-    if (this.state !== 'failed') await this.commit();
-    for (const { task, stores } of this.tasks.values()) {
-      task.close();
-      await stores.close();
-    }
-    this.tasks.clear();
-    await this.producer.close();
+    if (!failed) await this.commit();
+    this.dirty = true;
+    await this.revoke(null);
+    await this.shared?.close();
     await this.lock?.release();
     this.state = 'stopped';
   }

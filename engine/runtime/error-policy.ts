@@ -20,12 +20,11 @@ export class ErrorPolicy {
   constructor(
     private readonly policy: 'dlq' | 'skip' | 'fail',
     private readonly dlqTopic: string,
-    private readonly collector: RecordCollector,
     private readonly log: (line: string) => void = (l) => process.stderr.write(l + '\n'),
   ) {}
 
-  /** Handles a failed record; throws when the policy is `fail`. */
-  handle(error: unknown, record: LogRecord, task: string, node: string): void {
+  /** Handles a failed record; throws when the policy is `fail`. The DLQ record goes to the task's collector. */
+  handle(error: unknown, record: LogRecord, task: string, node: string, collector: RecordCollector): void {
     this.counters.errors++;
     const message = error instanceof Error ? error.message : String(error);
     const code = errorCodeOf(error);
@@ -33,7 +32,7 @@ export class ErrorPolicy {
     if (this.policy === 'dlq') {
       this.counters.dlq++;
       const h = (s: string | number): Buffer => Buffer.from(String(s));
-      this.collector.send({
+      collector.send({
         topic: this.dlqTopic,
         key: record.key,
         value: record.value,

@@ -30,6 +30,10 @@ export class LocalEngineFacade implements EngineFacade {
     return this.engine.state === 'running';
   }
 
+  get problem(): string | undefined {
+    return this.engine.problem;
+  }
+
   tables(): TableInfo[] {
     return queryableTables(this.graph).map((d) => ({ name: d.name, keySerde: d.keySerde, windowed: d.windowed }));
   }

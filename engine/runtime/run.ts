@@ -1,15 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { createApp } from '../../server/app.js';
-import { formatDiagnostic } from '../api/diagnostics.js';
 import type { Serde, TopologyGraph } from '../api/topology-graph.js';
-import { compileTopologyFile } from '../compiler/index.js';
-import type { Log } from '../api/log.js';
-import { KafkaLog } from '../kafka/kafka-log.js';
-import { EmbeddedLog } from '../log/embedded-log.js';
 import { Engine } from './engine.js';
 import { LocalEngineFacade } from './facade.js';
+import { compileOrSay, openLog } from './open-log.js';
 
 export interface RunOptions {
   readonly file: string;
@@ -36,37 +31,11 @@ const DRAIN_MS = 2_000;
  */
 export async function runTopology(o: RunOptions): Promise<number> {
   const { out } = o;
-  const { graph, diagnostics } = compileTopologyFile(o.file, { env: o.env });
-  if (!graph) {
-    for (const d of diagnostics) out.stderr(formatDiagnostic(d));
-    return 1;
-  }
-  const brokers = o.brokers ?? (o.env.KAFKA_BROKERS || undefined) ?? graph.kafka?.brokers.join(',');
-  let log: Log;
-  let where: string;
-  if (brokers !== undefined) {
-    const list = brokers.split(',').map((b) => b.trim()).filter((b) => b !== '');
-    if (list.length === 0) {
-      out.stderr(`duality: no brokers in "${brokers}" (--brokers, KAFKA_BROKERS or the topology's kafka: section); give host:port[,host:port...], or leave all three out to run on the embedded log`);
-      return 2;
-    }
-    try {
-      log = await KafkaLog.connect({ brokers: list, clientId: graph.kafka?.clientId ?? graph.name, logger: (l) => out.stderr(`duality: ${l}`) });
-    } catch (e) {
-      out.stderr(`duality: ${(e as Error).message} (brokers from --brokers, KAFKA_BROKERS or the topology's kafka: section)`);
-      return 1;
-    }
-    where = log.description;
-  } else {
-    const logDir = join(o.stateDir, 'log');
-    try {
-      log = await EmbeddedLog.open(logDir);
-    } catch (e) {
-      out.stderr(`duality: cannot open the embedded log in ${logDir}: ${(e as Error).message}`);
-      return 1;
-    }
-    where = `the embedded log (${logDir})`;
-  }
+  const graph = compileOrSay(o.file, o.env, (l) => out.stderr(l));
+  if (!graph) return 1;
+  const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });
+  if ('exit' in opened) return opened.exit;
+  const { log, where } = opened;
   const engine = new Engine({ graph, log, stateDir: o.stateDir, defaultPartitions: 1, logger: (l) => out.stderr(l) });
   const facade = new LocalEngineFacade(engine, log);
   const token = o.env.DUALITY_API_TOKEN || undefined;

@@ -195,14 +195,14 @@ export class StreamTask {
           if (this.punctuators.length > 0) r = r ? r.then(() => this.punctuate()) : this.punctuate();
         }
       } catch (e) {
-        this.deps.policy.handle(e, record, this.id, this.currentNode);
+        this.deps.policy.handle(e, record, this.id, this.currentNode, this.deps.collector);
         continue;
       }
       if (r) {
         return r.then(
           () => this.processFrom(entries, record, i + 1),
           (e: unknown) => {
-            this.deps.policy.handle(e, record, this.id, this.currentNode);
+            this.deps.policy.handle(e, record, this.id, this.currentNode, this.deps.collector);
             return this.processFrom(entries, record, i + 1);
           },
         );

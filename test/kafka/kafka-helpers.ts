@@ -49,8 +49,8 @@ export async function connectBroker(clientId: string): Promise<{ broker?: Broker
 }
 
 /** node:test's test(), failing at once with the reason when the broker is missing. */
-export function brokerTest(missing: string | undefined, title: string, fn: () => Promise<void>): void {
-  nodeTest(title, { timeout: 45_000 }, async () => {
+export function brokerTest(missing: string | undefined, title: string, fn: () => Promise<void>, timeout = 45_000): void {
+  nodeTest(title, { timeout }, async () => {
     if (missing) assert.fail(missing);
     await fn();
   });

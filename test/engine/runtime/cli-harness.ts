@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,11 +55,43 @@ export async function until<T>(what: string | (() => string), check: () => Promi
   }
 }
 
-/** Starts `duality run` and waits until it prints its URL and answers /readyz with 200. */
-export async function startRun(file: string, stateDir: string): Promise<{ run: Cli; url: string }> {
-  const run = cli(['run', file, '--port', '0', '--state-dir', stateDir]);
+/** Starts `duality run` (with `args` more, `--brokers` for one) and waits until it prints its URL and answers /readyz with 200. */
+export async function startRun(file: string, stateDir: string, args: string[] = []): Promise<{ run: Cli; url: string }> {
+  const run = cli(['run', file, '--port', '0', '--state-dir', stateDir, ...args]);
   const url = await until(() => `the URL in the output:\n${run.stdout}\n${run.stderr}`, () => /http:\/\/127\.0\.0\.1:\d+/.exec(run.stdout)?.[0]);
   await until('/readyz', async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined));
   return { run, url };
 }
 
+/** A table's value for a key, as `GET /tables/{table}/keys/{key}` answers; undefined for a 404. */
+export async function tableValue(url: string, table: string, key: string): Promise<unknown> {
+  const r = await fetch(`${url}/tables/${table}/keys/${key}`);
+  return r.status === 200 ? ((await r.json()) as { value: unknown }).value : undefined;
+}
+
+/** Starts `duality run` as startRun does, gives `work` its URL, then stops it with SIGTERM, which it must answer with exit 0. */
+export async function withRun(file: string, stateDir: string, args: string[], work: (url: string, run: Cli) => Promise<void>): Promise<void> {
+  const { run, url } = await startRun(file, stateDir, args);
+  try {
+    await work(url, run);
+  } finally {
+    run.child.kill('SIGTERM');
+  }
+  assert.equal(await run.exit(15_000), 0, run.stderr);
+}
+
+/** Waits until `node` of the run at `url` has seen `n` records (since that process started). */
+export async function untilRecordsIn(url: string, node: string, n: number): Promise<void> {
+  let seen = 0;
+  await until(
+    () => `${node} to see ${n} records, saw ${seen}`,
+    async () => ((seen = await recordsIn(url, node)) >= n ? true : undefined),
+  );
+}
+
+/** `duality_records_in_total` of a node, as /metrics shows it (0 before its first record). */
+export async function recordsIn(url: string, node: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`duality_records_in_total{node="${node}"}`));
+  return line === undefined ? 0 : Number(line.split(' ').pop());
+}

@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import { formatDiagnostic } from '../api/diagnostics.js';
+import type { Log } from '../api/log.js';
+import type { TopologyGraph } from '../api/topology-graph.js';
+import { compileTopologyFile } from '../compiler/index.js';
+import { KafkaLog } from '../kafka/kafka-log.js';
+import { EmbeddedLog } from '../log/embedded-log.js';
+
+export interface LogOptions {
+  /** `--brokers`; with KAFKA_BROKERS or the topology's `kafka:` section, asks for Kafka. */
+  readonly brokers?: string;
+  readonly stateDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly stderr: (line: string) => void;
+  /**
+   * `run`: Kafka is connected by the engine's start, which keeps trying (and says so in its log and
+   * /readyz) while no broker answers, as Kafka Streams does. Otherwise an unreachable broker is an error.
+   */
+  readonly connectLater?: boolean;
+}
+
+/**
+ * The log a command works on, as `duality run` and `duality reset` choose it: Kafka when brokers
+ * come from `--brokers`, KAFKA_BROKERS or the topology's `kafka:` section (the first given wins),
+ * else the embedded log in `<stateDir>/log`. Resolves with the open log and a phrase naming it, or,
+ * having said why not, with the exit status: 2 for an empty broker list, 1 when it does not open.
+ */
+export async function openLog(graph: TopologyGraph, o: LogOptions): Promise<{ log: Log; where: string } | { exit: number }> {
+  const brokers = o.brokers ?? (o.env.KAFKA_BROKERS || undefined) ?? graph.kafka?.brokers.join(',');
+  if (brokers !== undefined) {
+    const list = brokers.split(',').map((b) => b.trim()).filter((b) => b !== '');
+    if (list.length === 0) {
+      o.stderr(`duality: no brokers in "${brokers}" (--brokers, KAFKA_BROKERS or the topology's kafka: section); give host:port[,host:port...], or leave all three out to run on the embedded log`);
+      return { exit: 2 };
+    }
+    const kafka = { brokers: list, clientId: graph.kafka?.clientId ?? graph.name, logger: (l: string) => o.stderr(`duality: ${l}`) };
+    if (o.connectLater) {
+      const log = KafkaLog.create(kafka);
+      return { log, where: log.description };
+    }
+    try {
+      const log = await KafkaLog.connect(kafka);
+      return { log, where: log.description };
+    } catch (e) {
+      o.stderr(`duality: ${(e as Error).message} (brokers from --brokers, KAFKA_BROKERS or the topology's kafka: section)`);
+      return { exit: 1 };
+    }
+  }
+  const logDir = join(o.stateDir, 'log');
+  try {
+    return { log: await EmbeddedLog.open(logDir), where: `the embedded log (${logDir})` };
+  } catch (e) {
+    o.stderr(`duality: cannot open the embedded log in ${logDir}: ${(e as Error).message}`);
+    return { exit: 1 };
+  }
+}
+
+/** The compiled topology of `file`; undefined, having printed each problem as `file:line:col: ...`, when it does not compile. */
+export function compileOrSay(file: string, env: NodeJS.ProcessEnv, stderr: (line: string) => void): TopologyGraph | undefined {
+  const { graph, diagnostics } = compileTopologyFile(file, { env });
+  if (!graph) for (const d of diagnostics) stderr(formatDiagnostic(d));
+  return graph;
+}
