@@ -70,16 +70,19 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--state-dir DIR]',
+    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR]',
     options: {
       brokers: { type: 'string' },
       port: { type: 'string', short: 'p', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
+      advertise: { type: 'string' },
       'state-dir': { type: 'string', default: './state' },
     },
     async run({ values, positionals }, out) {
       if (positionals.length !== 1) return usage(out, 'run takes exactly one FILE');
       const port = values.port as string;
+      const advertise = values.advertise as string | undefined;
+      if (advertise !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):[0-9]{1,5}$/.test(advertise)) return usage(out, `--advertise must be HOST:PORT (how other instances reach this one), not "${advertise}"`);
       if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) return usage(out, `--port must be a number from 0 to 65535 (0 picks a free port), not "${port}"`);
       // Loaded only here: express and prom-client have no business in validate or describe.
       const { runTopology } = await import('../engine/runtime/run.js');
@@ -88,6 +91,7 @@ const COMMANDS: Record<string, Command> = {
         ...(values.brokers !== undefined && { brokers: values.brokers as string }),
         port: Number(port),
         host: values.host as string,
+        ...(values.advertise !== undefined && { advertise: values.advertise as string }),
         stateDir: values['state-dir'] as string,
         env: process.env,
         out,

@@ -43,6 +43,16 @@ export interface TopicSpec {
   readonly cleanupPolicy?: 'delete' | 'compact' | 'compact,delete';
 }
 
+/** A member of a consumer group, as the group's coordinator knows it. */
+export interface GroupMember {
+  /**
+   * The `host:port` its HTTP API answers on, as it advertised when it joined (Kafka Streams'
+   * `application.server`); undefined for a member that advertised none.
+   */
+  readonly endpoint: string | undefined;
+  readonly partitions: TopicPartition[];
+}
+
 /** Told of partitions given to and taken from this member of a consumer group. */
 export interface RebalanceListener {
   /** Called before partitions are taken away: flush, commit and close what works on them. */
@@ -93,6 +103,8 @@ export interface LogConsumer {
   pause(tps: readonly TopicPartition[]): void;
   resume(tps: readonly TopicPartition[]): void;
   assignment(): TopicPartition[];
+  /** Every member of the group with its endpoint and partitions, as of the group's last rebalance. */
+  members(): Promise<GroupMember[]>;
   close(): Promise<void>;
 }
 
@@ -115,7 +127,8 @@ export interface Log {
   /** The end offset of each partition of a topic. */
   endOffsets(topic: string): Promise<number[]>;
   producer(options?: { transactionalId?: string }): LogProducer;
-  consumer(groupId: string): LogConsumer;
+  /** A new member of `groupId`; `endpoint` is advertised to the other members (see GroupMember). */
+  consumer(groupId: string, options?: { endpoint?: string }): LogConsumer;
   /**
    * The live members of a consumer group: 0 when it has none or does not exist. The embedded log
    * sees only consumers in this process (other processes are kept off its directory by its lock).

@@ -5,6 +5,14 @@ import type { TopicPartition } from '../api/log.js';
 const { AssignerProtocol } = kafkajs;
 const { MemberMetadata, MemberAssignment } = AssignerProtocol;
 
+/** What a member says of itself when it joins, in the protocol metadata's userData. */
+export interface MemberInfo {
+  /** Partition numbers (tasks) it holds now, for stickiness. */
+  readonly owned: readonly number[];
+  /** `host:port` of its HTTP API, for the other members to find who holds a key. */
+  readonly endpoint?: string;
+}
+
 /**
  * The engine's group assignor. A task reads partition p of every topic of its sub-topology
  * (co-partitioning), so partition p of every subscribed topic goes to one member, as Kafka
@@ -14,21 +22,21 @@ const { MemberMetadata, MemberAssignment } = AssignerProtocol;
  * as long as the spread stays even, so a member joining or leaving moves only the tasks it must
  * (each move is a state restore on the new owner).
  */
-export function copartitionedAssigner(owned: () => readonly number[]): PartitionAssigner {
+export function copartitionedAssigner(self: () => MemberInfo): PartitionAssigner {
   return ({ cluster }) => ({
     name: 'duality-copartitioned',
     version: 1,
     protocol: ({ topics }) => ({
       name: 'duality-copartitioned',
-      metadata: MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify(owned())) }),
+      metadata: MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify(self())) }),
     }),
     async assign({ members, topics }): Promise<GroupMemberAssignment[]> {
       const subscribed = new Map<string, string[]>();
-      const previous = new Map<string, number[]>();
+      const previous = new Map<string, readonly number[]>();
       for (const m of members) {
         const meta = MemberMetadata.decode(m.memberMetadata);
         subscribed.set(m.memberId, meta?.topics ?? topics);
-        previous.set(m.memberId, parseOwned(meta?.userData));
+        previous.set(m.memberId, parseMemberInfo(meta?.userData).owned);
       }
       const counts = new Map(topics.map((t) => [t, cluster.findTopicPartitionMetadata(t).length]));
       const tasks = Math.max(0, ...counts.values());
@@ -80,14 +88,17 @@ export function spread(tasks: number, members: string[], previous: ReadonlyMap<s
   return owner;
 }
 
-function parseOwned(userData: Buffer | undefined): number[] {
+/** A member's userData; a member of another version of this program gets no preference and no endpoint. */
+export function parseMemberInfo(userData: Buffer | undefined): MemberInfo {
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(userData?.toString() || '[]');
-    return Array.isArray(v) ? v.filter((p): p is number => Number.isSafeInteger(p) && p >= 0) : [];
+    v = JSON.parse(userData?.toString() || '{}');
   } catch {
-    // A member of another version of this program: it just gets no preference.
-    return [];
+    return { owned: [] };
   }
+  const o = (typeof v === 'object' && v !== null ? v : {}) as { owned?: unknown; endpoint?: unknown };
+  const owned = Array.isArray(o.owned) ? o.owned.filter((p): p is number => Number.isSafeInteger(p) && p >= 0) : [];
+  return typeof o.endpoint === 'string' ? { owned, endpoint: o.endpoint } : { owned };
 }
 
 /**

@@ -1,13 +1,16 @@
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { tpKey, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
+import kafkajs from 'kafkajs';
+import type { Consumer, EachBatchPayload, GroupDescription, Kafka } from 'kafkajs';
+import { tpKey, type GroupMember, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
 import { parseTpKey } from '../log/topic-state.js';
-import { copartitionedAssigner } from './assigners.js';
+import { copartitionedAssigner, parseMemberInfo, type MemberInfo } from './assigners.js';
 import { HEARTBEAT_MS, isRebalanceError, RetriableError, SESSION_TIMEOUT_MS, toLogRecord, errorType } from './client.js';
 import { HandOff } from './hand-off.js';
 import { Signal } from './signal.js';
 
 /** How long a commit that hit a rebalance waits for the group's next generation before failing. */
 const REJOIN_WAIT_MS = 30_000;
+
+const { AssignerProtocol } = kafkajs;
 
 const toTp = (key: string): TopicPartition => parseTpKey(key)!;
 
@@ -52,10 +55,13 @@ export class KafkaConsumer implements LogConsumer {
     kafka: Kafka,
     private readonly groupId: string,
     private readonly fetchCommitted: (groupId: string, tp: TopicPartition) => Promise<number | undefined>,
+    private readonly describeGroup: (groupId: string) => Promise<GroupDescription>,
+    private readonly endpoint?: string,
   ) {
+    const self = (): MemberInfo => ({ owned: [...new Set([...this.granted].map((k) => toTp(k).partition))], ...(endpoint !== undefined && { endpoint }) });
     this.consumer = kafka.consumer({
       groupId,
-      partitionAssigners: [copartitionedAssigner(() => [...new Set([...this.granted].map((k) => toTp(k).partition))])],
+      partitionAssigners: [copartitionedAssigner(self)],
       sessionTimeout: SESSION_TIMEOUT_MS,
       rebalanceTimeout: 30_000,
       heartbeatInterval: HEARTBEAT_MS,
@@ -255,6 +261,19 @@ export class KafkaConsumer implements LogConsumer {
 
   assignment(): TopicPartition[] {
     return [...this.applied].map(toTp);
+  }
+
+  /**
+   * Read from the group's coordinator (DescribeGroups): each member's metadata carries the
+   * endpoint it advertised when it joined, and its assignment the partitions the leader gave it.
+   */
+  async members(): Promise<GroupMember[]> {
+    const group = await this.describeGroup(this.groupId);
+    return group.members.map((m) => {
+      const assignment = AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {};
+      const partitions = Object.entries(assignment).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })));
+      return { endpoint: parseMemberInfo(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData).endpoint, partitions };
+    });
   }
 
   /** Revokes everything (the listener commits while this is still a member), then leaves the group. */

@@ -1,4 +1,4 @@
-import type { Admin, Kafka, PartitionMetadata } from 'kafkajs';
+import type { Admin, GroupDescription, Kafka, PartitionMetadata } from 'kafkajs';
 import { tpKey, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
 import { createKafka, errorType, isRetriable, sleep, type KafkaOptions } from './client.js';
 import { KafkaConsumer } from './kafka-consumer.js';
@@ -187,9 +187,10 @@ export class KafkaLog implements Log {
     return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), (t) => this.endOffsets(t), options?.transactionalId);
   }
 
-  consumer(groupId: string): LogConsumer {
+  consumer(groupId: string, options?: { endpoint?: string }): LogConsumer {
     this.checkOpen();
-    return new KafkaConsumer(this.kafka, groupId, (g, tp) => this.committed(g, tp));
+    const describe = async (g: string): Promise<GroupDescription> => (await this.admin((a) => a.describeGroups([g]))).groups[0]!;
+    return new KafkaConsumer(this.kafka, groupId, (g, tp) => this.committed(g, tp), describe, options?.endpoint);
   }
 
   retriable(error: unknown): boolean {

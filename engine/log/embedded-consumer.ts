@@ -1,4 +1,4 @@
-import { tpKey, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
+import { tpKey, type GroupMember, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
 import type { EmbeddedLog } from './embedded-log.js';
 
 /**
@@ -26,6 +26,7 @@ export class EmbeddedConsumer implements LogConsumer {
   constructor(
     private readonly log: EmbeddedLog,
     private readonly groupId: string,
+    private readonly endpoint?: string,
   ) {}
 
   async subscribe(topics: readonly string[], listener: RebalanceListener): Promise<void> {
@@ -112,6 +113,11 @@ export class EmbeddedConsumer implements LogConsumer {
 
   assignment(): TopicPartition[] {
     return [...this.assigned];
+  }
+
+  /** One process, one member: this one, once subscribed. */
+  async members(): Promise<GroupMember[]> {
+    return this.listener && !this.closed ? [{ endpoint: this.endpoint, partitions: this.assignment() }] : [];
   }
 
   /** Revokes the assignment (the listener commits what it must), then leaves the group. */

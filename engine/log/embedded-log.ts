@@ -134,9 +134,9 @@ export class EmbeddedLog implements Log {
     return new EmbeddedProducer(this, options?.transactionalId);
   }
 
-  consumer(groupId: string): LogConsumer {
+  consumer(groupId: string, options?: { endpoint?: string }): LogConsumer {
     this.checkOpen();
-    return new EmbeddedConsumer(this, groupId);
+    return new EmbeddedConsumer(this, groupId, options?.endpoint);
   }
 
   /** Its failures are the disk's, or the program's: none passes by waiting. */

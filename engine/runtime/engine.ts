@@ -6,6 +6,9 @@ import { ErrorPolicy } from './error-policy.js';
 import { StreamTask } from './stream-task.js';
 import { openTaskStores, type TaskStores } from './task-stores.js';
 import { planTopics } from './topics.js';
+import { partitionForKey } from '../log/partitioner.js';
+import { serdeFor } from '../serde/index.js';
+import { queryableTables } from './queries.js';
 
 export interface EngineOptions {
   readonly graph: TopologyGraph;
@@ -17,6 +20,21 @@ export interface EngineOptions {
   /** Partitions of source and sink topics the engine has to create. */
   readonly defaultPartitions?: number;
   readonly logger?: (line: string) => void;
+  /**
+   * `host:port` of this instance's HTTP API, advertised to the group's other members (Kafka
+   * Streams' `application.server`), so that any instance can say which one holds a key.
+   */
+  readonly endpoint?: string;
+}
+
+/** Where a key of a table lives. */
+export interface KeyOwner {
+  /** The task partition: murmur2 of the key's bytes over the partitions of the table's sub-topology. */
+  readonly partition: number;
+  /** The endpoint of the instance whose task holds it; undefined while no member has it, or it advertised none. */
+  readonly endpoint: string | undefined;
+  /** Whether this instance holds it. */
+  readonly local: boolean;
 }
 
 export interface TaskHandle {
@@ -79,11 +97,16 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     const { graph, log } = options;
     this.say = options.logger ?? ((l) => process.stderr.write(`${l}\n`));
-    this.consumer = log.consumer(graph.name);
+    this.consumer = this.newConsumer();
     this.transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
     this.perTask = !log.cheapTransactions && graph.processing.guarantee === 'exactly_once';
     if (!this.perTask) this.shared = this.sharedProducer();
     this.policy = new ErrorPolicy(graph.errors.policy, graph.errors.topic, this.say);
+  }
+
+  private newConsumer(): LogConsumer {
+    const { graph, log, endpoint } = this.options;
+    return log.consumer(graph.name, endpoint !== undefined ? { endpoint } : {});
   }
 
   private sharedProducer(): LogProducer {
@@ -159,7 +182,7 @@ export class Engine {
     this.dirty = true;
     try {
       await withDeadline(this.consumer.close(), CLOSE_DEADLINE_MS);
-      this.consumer = this.options.log.consumer(this.options.graph.name);
+      this.consumer = this.newConsumer();
       await this.revoke(null);
       await withDeadline(this.shared?.close(), CLOSE_DEADLINE_MS);
       this.shared = undefined;
@@ -350,6 +373,25 @@ export class Engine {
   /** The tasks' stores, for queries: table name → stores across the tasks that hold it. */
   storesOf(store: string): TaskStores[] {
     return [...this.tasks.values()].filter((h) => h.stores.typed.has(store)).map((h) => h.stores);
+  }
+
+  /**
+   * Which instance holds `key` of `table` (undefined for a table that is not queryable): the key is
+   * serialized with the table's key serde and partitioned with Kafka's murmur2, as a Java producer
+   * or Kafka Streams would, over the partitions of the sub-topology whose task keeps the store.
+   */
+  async ownerOf(table: string, key: unknown): Promise<KeyOwner | undefined> {
+    const { graph, log } = this.options;
+    const def = queryableTables(graph).find((d) => d.name === table);
+    const sub = def && graph.subtopologies.find((s) => s.stores.includes(def.store!));
+    if (!def || !sub) return undefined;
+    const counts = await Promise.all(sub.sourceTopics.map((t) => log.partitions(t)));
+    const bytes = serdeFor(def.keySerde).serialize(key);
+    if (bytes === null) throw new Error(`table "${table}": a null key has no owner`);
+    const partition = partitionForKey(bytes, Math.max(1, ...counts.map((n) => n ?? 0)));
+    const holds = (tps: readonly TopicPartition[]): boolean => tps.some((tp) => tp.partition === partition && sub.sourceTopics.includes(tp.topic));
+    const owner = (await this.consumer.members()).find((m) => holds(m.partitions));
+    return { partition, endpoint: owner?.endpoint, local: this.tasks.has(`${sub.id}_${partition}`) };
   }
 
   /** Records processed so far, across tasks. */

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { createApp } from '../../server/app.js';
 import type { Serde, TopologyGraph } from '../api/topology-graph.js';
 import { Engine } from './engine.js';
@@ -12,6 +13,8 @@ export interface RunOptions {
   readonly brokers?: string;
   readonly port: number;
   readonly host: string;
+  /** `host:port` other instances reach this one's HTTP API at; default: the host and port it listens on. */
+  readonly advertise?: string;
   readonly stateDir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly out: { stdout(line: string): void; stderr(line: string): void };
@@ -36,10 +39,21 @@ export async function runTopology(o: RunOptions): Promise<number> {
   const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });
   if ('exit' in opened) return opened.exit;
   const { log, where } = opened;
-  const engine = new Engine({ graph, log, stateDir: o.stateDir, defaultPartitions: 1, logger: (l) => out.stderr(l) });
+  // Listening first: the port (0 picks one) is part of the endpoint the engine advertises.
+  const server = createServer();
+  try {
+    await listen(server, o.port, o.host);
+  } catch (e) {
+    out.stderr(`duality: cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
+    await log.close().catch(() => undefined);
+    return 1;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = o.advertise || o.env.DUALITY_ADVERTISE || `${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${port}`;
+  const engine = new Engine({ graph, log, stateDir: o.stateDir, defaultPartitions: 1, logger: (l) => out.stderr(l), endpoint });
   const facade = new LocalEngineFacade(engine, log);
   const token = o.env.DUALITY_API_TOKEN || undefined;
-  const server = createServer(createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) }));
+  server.on('request', createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) }));
 
   // Set by the first signal: ends the processing loop, and a stop that hangs must not keep a
   // container from restarting.
@@ -67,13 +81,7 @@ export async function runTopology(o: RunOptions): Promise<number> {
     return code;
   };
 
-  try {
-    await listen(server, o.port, o.host);
-  } catch (e) {
-    out.stderr(`duality: cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
-    return done(1, false);
-  }
-  const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${(server.address() as AddressInfo).port}`;
+  const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`;
   out.stdout(`duality: ${graph.name} running on ${where}, ${url}`);
   for (const line of tryLines(graph, url, token !== undefined)) out.stdout(line);
 

@@ -120,8 +120,8 @@ async function assertExactlyOnce(output: string, lines: readonly string[]): Prom
   assert.deepEqual([...seen.keys()].sort(), [...expected.keys()].sort());
 }
 
-async function startEngine(graph: TopologyGraph, log = broker!.log): Promise<{ engine: Engine; running: Promise<void> }> {
-  const engine = new Engine({ graph, log, stateDir: tempDir(), cacheEntries: 0, logger: (l) => said.push(l) });
+async function startEngine(graph: TopologyGraph, log = broker!.log, endpoint?: string): Promise<{ engine: Engine; running: Promise<void> }> {
+  const engine = new Engine({ graph, log, stateDir: tempDir(), cacheEntries: 0, logger: (l) => said.push(l), ...(endpoint !== undefined && { endpoint }) });
   closers.push(() => engine.stop());
   await engine.start();
   const running = engine.run();
@@ -162,14 +162,14 @@ describe('exactly-once on Kafka', { timeout: 300_000 }, () => {
     void running;
   }, 120_000);
 
-  brokerTest(missing, 'a second instance joins while records flow: tasks move, both run, counts exact', async () => {
+  brokerTest(missing, 'a second instance joins while records flow: tasks move, both run, counts exact; either says which one holds a key', async () => {
     const { graph, input, output } = await wordcount('join', 4);
-    const a = await startEngine(graph);
+    const a = await startEngine(graph, broker!.log, 'instance-a:8001');
     const writer = writeLines(input, 300);
     await until(async () => ((await countsSeen(output)).size > 0), () => 'first output');
     const second = await KafkaLog.connect({ brokers: BROKERS, clientId: 'second-instance', logger: (l) => said.push(l) });
     closers.push(() => second.close());
-    const b = await startEngine(graph, second);
+    const b = await startEngine(graph, second, 'instance-b:8002');
     await new Promise((r) => setTimeout(r, 3000));
     const lines = await writer.stop();
     await assertExactlyOnce(output, lines);
@@ -178,8 +178,19 @@ describe('exactly-once on Kafka', { timeout: 300_000 }, () => {
     assert.ok(ids(a.engine).length > 0 && ids(b.engine).length > 0, `both own tasks: ${ids(a.engine)} / ${ids(b.engine)}`);
     assert.deepEqual([...ids(a.engine), ...ids(b.engine)].sort(), ['0_0', '0_1', '0_2', '0_3', '1_0', '1_1', '1_2', '1_3']);
     // Each instance holds the words of its tasks; together, every word.
-    const merged = { ...(await readTable(a.engine, 'word-counts')), ...(await readTable(b.engine, 'word-counts')) };
+    const [tableA, tableB] = [await readTable(a.engine, 'word-counts'), await readTable(b.engine, 'word-counts')];
+    const merged = { ...tableA, ...tableB };
     assert.deepEqual(Object.fromEntries(Object.entries(merged).sort()), Object.fromEntries([...expectedCounts(lines)].sort()));
+    // Key ownership from the group's metadata: both instances name the one whose table has the word.
+    for (const word of WORDS) {
+      const holder = word in tableA ? 'instance-a:8001' : 'instance-b:8002';
+      for (const e of [a.engine, b.engine]) {
+        const owner = await e.ownerOf('word-counts', word);
+        assert.equal(owner?.endpoint, holder, `${word}: owner ${JSON.stringify(owner)}`);
+        assert.equal(owner?.local, (e === a.engine) === (holder === 'instance-a:8001'));
+      }
+    }
+    assert.equal(await a.engine.ownerOf('no-such-table', 'x'), undefined);
   }, 120_000);
 
   brokerTest(missing, 'duality run killed with SIGKILL five times while a producer writes: the output equals a recomputation exactly', async () => {
