@@ -70,12 +70,13 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR]',
+    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics]',
     options: {
       brokers: { type: 'string' },
       port: { type: 'string', short: 'p', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
       advertise: { type: 'string' },
+      'no-create-topics': { type: 'boolean' },
       'state-dir': { type: 'string', default: './state' },
     },
     async run({ values, positionals }, out) {
@@ -92,6 +93,7 @@ const COMMANDS: Record<string, Command> = {
         port: Number(port),
         host: values.host as string,
         ...(values.advertise !== undefined && { advertise: values.advertise as string }),
+        noCreateTopics: values['no-create-topics'] === true,
         stateDir: values['state-dir'] as string,
         env: process.env,
         out,

@@ -17,8 +17,8 @@ export interface EngineOptions {
   readonly stateDir: string;
   /** Entries each store caches in memory; 0 turns caching off (the topology test runner). */
   readonly cacheEntries?: number;
-  /** Partitions of source and sink topics the engine has to create. */
-  readonly defaultPartitions?: number;
+  /** Whether missing source, sink and dead-letter topics are created (default) or an error (see planTopics). */
+  readonly createTopics?: boolean;
   readonly logger?: (line: string) => void;
   /**
    * `host:port` of this instance's HTTP API, advertised to the group's other members (Kafka
@@ -140,8 +140,13 @@ export class Engine {
         await this.join();
         return;
       } catch (e) {
-        if (!this.options.log.retriable(e)) throw e;
+        // Closed either way: a failed start must not leave connections that keep the process alive.
         await this.closeDirty();
+        if (!this.options.log.retriable(e)) {
+          this.state = 'failed';
+          await this.lock?.release();
+          throw e;
+        }
         await this.backoff(attempt, e, 'cannot reach');
       }
     }
@@ -150,7 +155,7 @@ export class Engine {
   private async join(): Promise<void> {
     const { graph, log } = this.options;
     this.state = 'restoring';
-    const plan = await planTopics(graph, log, this.options.defaultPartitions ?? 1, this.say);
+    const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true, say: this.say });
     await log.createTopics(plan.create);
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
     if (!this.perTask && !this.shared) this.shared = this.sharedProducer();

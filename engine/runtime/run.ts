@@ -16,6 +16,8 @@ export interface RunOptions {
   /** `host:port` other instances reach this one's HTTP API at; default: the host and port it listens on. */
   readonly advertise?: string;
   readonly stateDir: string;
+  /** `--no-create-topics`: missing source, sink and dead-letter topics are an error instead. */
+  readonly noCreateTopics?: boolean;
   readonly env: NodeJS.ProcessEnv;
   readonly out: { stdout(line: string): void; stderr(line: string): void };
 }
@@ -50,7 +52,7 @@ export async function runTopology(o: RunOptions): Promise<number> {
   }
   const port = (server.address() as AddressInfo).port;
   const endpoint = o.advertise || o.env.DUALITY_ADVERTISE || `${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${port}`;
-  const engine = new Engine({ graph, log, stateDir: o.stateDir, defaultPartitions: 1, logger: (l) => out.stderr(l), endpoint });
+  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, logger: (l) => out.stderr(l), endpoint });
   const facade = new LocalEngineFacade(engine, log);
   const token = o.env.DUALITY_API_TOKEN || undefined;
   server.on('request', createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) }));

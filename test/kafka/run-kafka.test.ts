@@ -29,8 +29,8 @@ interface Run {
   exit: Promise<number | null>;
 }
 
-function run(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/duality.js'), 'run', file, '--port', '0', '--state-dir', join(dir, 'state'), ...args], {
+function run(args: string[], env: Record<string, string> = {}, topology = file): Run {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/duality.js'), 'run', topology, '--port', '0', '--state-dir', join(dir, 'state'), ...args], {
     env: { ...process.env, KAFKA_BROKERS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -75,6 +75,16 @@ describe('duality run on Kafka', { timeout: 60_000 }, () => {
       }
       assert.equal(await r.exit, 0, r.stderr.join('\n'));
     }
+  });
+
+  brokerTest(missing, '--no-create-topics: missing topics are an error that lists them; exit 1, nothing created', async () => {
+    const strict = join(dir, 'strict.yaml');
+    writeFileSync(strict, readFileSync(file, 'utf8').replace(/^name: .*$/m, `name: ${app}-strict`).replace(lines, `${lines}-absent`));
+    const r = run(['--brokers', BROKERS.join(','), '--no-create-topics'], {}, strict);
+    assert.equal(await r.exit, 1);
+    const err = r.stderr.join('\n');
+    assert.match(err, new RegExp(`the engine did not start: .*topics do not exist: ${lines}-absent \\(source\\), .*${app}-strict-dlq \\(dlq\\); create them`));
+    assert.equal(await broker!.log.partitions(`${lines}-absent`), undefined);
   });
 
   brokerTest(missing, 'no broker answers at start: it keeps trying, says so in its log and /readyz, and runs once one answers', async () => {
