@@ -100,6 +100,12 @@ export interface LogConsumer {
   committed(tp: TopicPartition): Promise<number | undefined>;
   /** Where the next poll of this partition reads from. */
   seek(tp: TopicPartition, offset: number): void;
+  /**
+   * The next offset to read of a partition whose records were handed out: past the last record
+   * handed out and past the transaction markers after it (which are never handed out). Once every
+   * record handed out is processed, this is the offset to commit (Kafka's `position`).
+   */
+  position(tp: TopicPartition): number | undefined;
   pause(tps: readonly TopicPartition[]): void;
   resume(tps: readonly TopicPartition[]): void;
   assignment(): TopicPartition[];

@@ -59,14 +59,15 @@ export class RetriableError extends Error {
 /** Broker error types that waiting (and a new producer, or a rejoin) can cure. */
 const RETRIABLE_TYPES = new Set([
   'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING', 'CONCURRENT_TRANSACTIONS', 'INVALID_TXN_STATE',
-  'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR', 'NOT_COORDINATOR_FOR_GROUP', 'COORDINATOR_LOAD_IN_PROGRESS', 'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP', 'GROUP_LOAD_IN_PROGRESS',
   'REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE',
   'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'KAFKA_STORAGE_ERROR',
 ]);
 /** kafkajs's errors of the network, of timeouts and of retries given up on. */
 const RETRIABLE_NAMES = new Set([
   'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded',
-  'KafkaJSBrokerNotFound', 'KafkaJSLockTimeout', 'KafkaJSTimeout', 'KafkaJSGroupCoordinatorNotFound', 'KafkaJSMetadataNotLoaded', 'KafkaJSStaleTopicMetadataAssignment',
+  'KafkaJSBrokerNotFound', 'KafkaJSNoBrokerAvailableError', 'KafkaJSLockTimeout', 'KafkaJSTimeout', 'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSMetadataNotLoaded', 'KafkaJSTopicMetadataNotLoaded', 'KafkaJSStaleTopicMetadataAssignment', 'KafkaJSFetcherRebalanceError',
 ]);
 
 /**
@@ -79,6 +80,8 @@ export function isRetriable(e: unknown): boolean {
     if (cur instanceof RetriableError) return true;
     if (typeof cur.name === 'string' && RETRIABLE_NAMES.has(cur.name)) return true;
     if (typeof cur.type === 'string' && RETRIABLE_TYPES.has(cur.type)) return true;
+    // kafkajs's own verdict on a broker's error code (its table follows Kafka's).
+    if (cur.retriable === true && typeof cur.name === 'string' && cur.name.startsWith('KafkaJS')) return true;
     cur = (cur.cause ?? cur.originalError) as typeof cur;
   }
   return false;

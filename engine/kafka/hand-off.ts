@@ -16,6 +16,8 @@ export interface Entry {
 interface Slot {
   key: string;
   records: readonly LogRecord[];
+  /** The offset after the fetched batch, markers included: where the partition stands once it is all taken. */
+  end: number;
   next: number;
   outcome: Outcome | undefined;
   wake: () => void;
@@ -30,13 +32,13 @@ interface Slot {
 export class HandOff {
   private slots: Slot[] = [];
   private cursor = 0;
-  /** After `take`: per partition, the offset after the last record it handed out. */
+  /** After `take`: per partition, the offset after the last record it handed out (after its batch, once all of it is). */
   readonly lastTaken = new Map<string, number>();
 
-  add(key: string, records: readonly LogRecord[]): Entry {
+  add(key: string, records: readonly LogRecord[], end = records[records.length - 1]!.offset + 1): Entry {
     let wake!: () => void;
     const done = new Promise<void>((r) => (wake = r));
-    const slot: Slot = { key, records, next: 0, outcome: undefined, wake, done };
+    const slot: Slot = { key, records, end, next: 0, outcome: undefined, wake, done };
     this.slots.push(slot);
     return {
       key,
@@ -73,8 +75,11 @@ export class HandOff {
         for (let i = 0; i < k; i++) out.push(s.records[s.next + i]!);
         s.next += k;
         progressed = true;
-        this.lastTaken.set(s.key, s.records[s.next - 1]!.offset + 1);
-        if (s.next === s.records.length) this.settle(s, 'taken');
+        if (s.next < s.records.length) this.lastTaken.set(s.key, s.records[s.next - 1]!.offset + 1);
+        else {
+          this.lastTaken.set(s.key, s.end);
+          this.settle(s, 'taken');
+        }
       }
     }
     this.slots = this.slots.filter((s) => !s.outcome);

@@ -80,6 +80,15 @@ export class KafkaConsumer implements LogConsumer {
     c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
     c.on(c.events.REBALANCING, () => this.queue.dropAll());
     c.on(c.events.CRASH, (e) => this.fail(e.payload.error));
+    // A fetched batch of nothing but transaction markers (or aborted records) never reaches
+    // eachBatch: kafkajs only announces it. Where the engine stands right before it, it now stands after it.
+    c.on(c.events.START_BATCH_PROCESS, ({ payload: b }) => {
+      if (b.batchSize !== 0 || b.firstOffset === null) return;
+      const key = `${b.topic}:${b.partition}`;
+      const from = this.positions.get(key);
+      const end = Number(b.lastOffset) + 1;
+      if (from !== undefined && this.applied.has(key) && Number(b.firstOffset) <= from && end > from) this.positions.set(key, end);
+    });
     await c.connect();
     try {
       await c.subscribe({ topics: [...new Set(topics)], fromBeginning: true });
@@ -122,11 +131,15 @@ export class KafkaConsumer implements LogConsumer {
       const r = toLogRecord(batch.topic, batch.partition, m);
       if (from === undefined || r.offset >= from) records.push(r);
     }
+    // After the last message fetched, transaction markers included (kafkajs never hands those out).
+    const end = Math.max(Number(batch.lastOffset()) + 1, records.length > 0 ? records[records.length - 1]!.offset + 1 : 0);
     if (records.length === 0) {
+      // Nothing but markers (or aborted records) past where the engine is: it stands after them.
+      if (from !== undefined && end > from) this.positions.set(key, end);
       if (from !== undefined) resolveOffset(String(from - 1));
       return;
     }
-    const entry = this.queue.add(key, records);
+    const entry = this.queue.add(key, records, end);
     this.signal.notify();
     while (!entry.outcome) {
       await entry.settled(HEARTBEAT_MS);
@@ -240,6 +253,10 @@ export class KafkaConsumer implements LogConsumer {
     this.queue.dropWhere((k) => k === key);
     this.positions.set(key, offset);
     this.consumer.seek({ ...tp, offset: String(offset) });
+  }
+
+  position(tp: TopicPartition): number | undefined {
+    return this.positions.get(tpKey(tp));
   }
 
   pause(tps: readonly TopicPartition[]): void {

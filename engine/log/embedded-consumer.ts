@@ -111,6 +111,11 @@ export class EmbeddedConsumer implements LogConsumer {
     for (const tp of tps) this.paused.delete(this.assignedKey(tp, 'resume'));
   }
 
+  /** This log writes no transaction markers: the offset after the last record handed out. */
+  position(tp: TopicPartition): number | undefined {
+    return this.positions.get(tpKey(tp));
+  }
+
   assignment(): TopicPartition[] {
     return [...this.assigned];
   }

@@ -1,6 +1,7 @@
 import type { Log, LogConsumer, LogProducer, TopicPartition } from '../api/log.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { TopologyGraph } from '../api/topology-graph.js';
+import { parseTpKey } from '../log/topic-state.js';
 import { lockStateDir, type StateDirLock } from '../state/state-dir.js';
 import { ErrorPolicy } from './error-policy.js';
 import { StreamTask } from './stream-task.js';
@@ -42,12 +43,21 @@ export interface TaskHandle {
   readonly stores: TaskStores;
   /** The producer its output, changelog and DLQ records go to: its own under exactly-once on Kafka. */
   readonly producer: LogProducer;
+  /** Records it sent since its last commit. */
+  sent: number;
+  /** The input offsets of its last commit. */
+  committed: ReadonlyMap<string, number>;
 }
 
 /** Commit at the latest after this many input records, whatever the interval. */
 export const MAX_UNCOMMITTED = 50_000;
 /** A close that a dead broker holds up is given up on after this long. */
 const CLOSE_DEADLINE_MS = 5000;
+
+function moved(offsets: ReadonlyMap<string, number>, committed: ReadonlyMap<string, number>): boolean {
+  for (const [k, v] of offsets) if (committed.get(k) !== v) return true;
+  return false;
+}
 
 async function withDeadline(p: Promise<unknown> | undefined, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -115,10 +125,11 @@ export class Engine {
   }
 
   /** Produced records count toward the commit threshold too: they wait in the producer until then. */
-  private collectorFor(producer: LogProducer): RecordCollector {
+  private collectorFor(producer: LogProducer, counts: { sent: number }): RecordCollector {
     return {
       send: (r) => {
         this.uncommitted++;
+        counts.sent++;
         producer.send([r]);
       },
     };
@@ -209,10 +220,23 @@ export class Engine {
         const producer = this.shared ?? this.options.log.producer({ transactionalId: `${graph.name}-${id}` });
         // Fences the task's former owner and settles its open transaction before anything is read.
         await producer.init();
-        const collector = this.collectorFor(producer);
+        const counts = { sent: 0 };
+        const collector = this.collectorFor(producer, counts);
         const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cacheEntries: this.options.cacheEntries ?? 10_000 });
         const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time });
-        this.tasks.set(id, { task, stores, producer });
+        const handle: TaskHandle = {
+          task,
+          stores,
+          producer,
+          get sent() {
+            return counts.sent;
+          },
+          set sent(n) {
+            counts.sent = n;
+          },
+          committed: new Map(),
+        };
+        this.tasks.set(id, handle);
         if (this.perTask) {
           // The group's offsets as they are now, after the fence: a former owner may have committed
           // after this member's consumer read them at the join.
@@ -273,14 +297,19 @@ export class Engine {
    * the changelog offsets the stores now hold.
    */
   async commit(): Promise<void> {
-    // Per producer, the offsets of the tasks that write through it.
+    // Per producer, the offsets of the tasks that write through it. A task with a producer of its
+    // own that neither sent records nor moved since its last commit has nothing to commit.
     const byProducer = new Map<LogProducer, Map<string, number>>();
     if (this.shared) byProducer.set(this.shared, new Map());
-    for (const { task, stores, producer } of this.tasks.values()) {
-      stores.flush();
-      const offsets = byProducer.get(producer) ?? new Map<string, number>();
-      for (const [k, v] of task.offsets) offsets.set(k, v);
-      byProducer.set(producer, offsets);
+    const committing: { handle: TaskHandle; offsets: Map<string, number> }[] = [];
+    for (const handle of this.tasks.values()) {
+      handle.stores.flush();
+      const offsets = this.offsetsOf(handle);
+      if (handle.producer !== this.shared && handle.sent === 0 && !moved(offsets, handle.committed)) continue;
+      const into = byProducer.get(handle.producer) ?? new Map<string, number>();
+      for (const [k, v] of offsets) into.set(k, v);
+      byProducer.set(handle.producer, into);
+      committing.push({ handle, offsets });
     }
     if (this.transactional) {
       // Every transaction is tried; the first failure is reported once all have settled.
@@ -291,10 +320,31 @@ export class Engine {
       await this.shared.flush();
       await this.consumer.commit(byProducer.get(this.shared)!);
     }
+    for (const { handle, offsets } of committing) {
+      handle.sent = 0;
+      handle.committed = offsets;
+    }
     for (const { stores } of this.tasks.values()) await stores.persist();
     this.lastCommit = Date.now();
     this.uncommitted = 0;
     this.commits++;
+  }
+
+  /**
+   * A task's input offsets to commit: past the transaction markers after the last record it
+   * processed, as Kafka Streams commits the consumer's position (else a transactional input shows
+   * a lag of one for ever).
+   */
+  private offsetsOf(handle: TaskHandle): Map<string, number> {
+    const offsets = new Map<string, number>();
+    for (const [k, v] of handle.task.offsets) offsets.set(k, Math.max(v, this.consumer.position(parseTpKey(k)!) ?? v));
+    return offsets;
+  }
+
+  /** Whether an idle engine has offsets to commit: markers read past since the last commit. */
+  private positionsMoved(): boolean {
+    for (const h of this.tasks.values()) if (moved(this.offsetsOf(h), h.committed)) return true;
+    return false;
   }
 
   /** Processes until `requestStop` or `stop`, committing every `commitInterval`; one loop however often called. */
@@ -319,7 +369,9 @@ export class Engine {
         // Besides the interval: commit when idle, so what downstream sub-topologies read through
         // repartition topics becomes visible without waiting; and when the uncommitted output
         // grows large, which bounds the producer's buffer.
-        const due = Date.now() - this.lastCommit >= interval || (n === 0 && this.uncommitted > 0) || this.uncommitted >= MAX_UNCOMMITTED;
+        const due =
+          (this.uncommitted > 0 && (Date.now() - this.lastCommit >= interval || n === 0 || this.uncommitted >= MAX_UNCOMMITTED)) ||
+          (n === 0 && this.positionsMoved());
         if (due) await this.commit();
       } catch (e) {
         if (!this.options.log.retriable(e) || this.stopRequested) {

@@ -103,14 +103,14 @@ describe('duality run on Kafka', { timeout: 60_000 }, () => {
       assert.equal(body.state, 'recovering');
       assert.match(body.error.message, new RegExp(`cannot reach kafka \\(127\\.0\\.0\\.1:${port}\\): no Kafka broker answers`));
       relay = await openRelay(port, BROKERS[0]!);
-      await until(async () => (await fetch(`${url}/readyz`)).status === 200, () => `/readyz 200 once the broker answers (stderr: ${r.stderr.join(' | ')})`, 40_000);
+      await until(async () => (await fetch(`${url}/readyz`)).status === 200, () => `/readyz 200 once the broker answers (stderr: ${r.stderr.join(' | ')})`, 60_000);
       assert.ok(r.stderr.some((l) => l.includes('answers again; processing resumes')), r.stderr.join('\n'));
     } finally {
       r.child.kill('SIGTERM');
       relay?.close();
     }
     assert.equal(await r.exit, 0, r.stderr.join('\n'));
-  });
+  }, 120_000);
 });
 
 function freePort(): Promise<number> {

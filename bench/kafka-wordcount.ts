@@ -1,0 +1,323 @@
+/**
+ * `npm run bench -- kafka-wordcount [--quick] [--profile]`: WordCount on the Kafka broker
+ * (127.0.0.1:9092, or KAFKA_BROKERS), Duality against Kafka Streams' own and against what kafkajs
+ * alone can read, on the same pre-produced input (1M lines of 10 words; `--quick` a tenth):
+ *
+ * - throughput, each contender from the moment it is ready (group joined, tasks assigned) until
+ *   its output topic holds the final counts (the latest count of every word equals the count
+ *   computed here while generating the input); the time with start-up is printed too;
+ * - end-to-end latency at a fixed 5,000 lines/s: input records carry the wall clock, output
+ *   records the timestamp of the input that updated them, so latency = when this process reads
+ *   the output record - its timestamp;
+ * - with `--profile`, the Duality at-least-once throughput run goes under `node --cpu-prof`; the
+ *   profile is summarised (self time per function and per area) and kept as kafka-wordcount.cpuprofile.
+ *
+ * A full run (not `--quick`) writes its section of docs/benchmarks.md. Topics, groups and temp
+ * dirs are removed afterwards, on failure and on Ctrl-C too.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
+import { benchKafka, BROKERS, Cleanup, sleep } from './kafka/cluster.js';
+import { ensureKafkaStreamsJar, ROOT, startDuality, startKafkajsConsume, startKafkaStreams, type Contender, type WordCountRun } from './kafka/contenders.js';
+import { profileMarkdown, summariseProfile, type ProfileSummary } from './kafka/cpu-profile.js';
+import { OutputWatcher } from './kafka/output-watcher.js';
+import { environment, environmentLines, writeSection } from './kafka/report.js';
+import { makeLines } from './embedded.js';
+
+const PARTITIONS = 4;
+const VOCABULARY = 10_000;
+const WORDS_PER_LINE = 10;
+const LATENCY_RATE = 5_000;
+/** Duality's commit intervals (docs/runtime.md), given to Kafka Streams too. */
+const COMMIT_MS = { at_least_once: 1000, exactly_once: 100 } as const;
+
+type Guarantee = WordCountRun['guarantee'];
+
+/** Where `--profile` leaves the profile (*.cpuprofile is git-ignored). */
+const PROFILE_COPY = join(ROOT, 'kafka-wordcount.cpuprofile');
+
+interface Throughput {
+  readonly label: string;
+  /** Seconds from ready to final counts, and from launch (start-up included). */
+  readonly seconds: number;
+  readonly withStartup: number;
+  readonly linesPerSec: number;
+  /** Records in the output topic by then: fewer means the cache absorbed more updates per word. */
+  readonly outputRecords?: number;
+  /** Commits made by then, where the contender tells. */
+  readonly commits?: number;
+}
+
+interface Latency {
+  readonly label: string;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly samples: number;
+  readonly rate: number;
+}
+
+/** What every contender shares: the input, its expected counts, the run's names and clean-up. */
+interface Bench {
+  readonly prefix: string;
+  readonly cleanup: Cleanup;
+  readonly tmp: string;
+  readonly input: string;
+  readonly lines: number;
+  readonly expected: ReadonlyMap<string, number>;
+}
+
+/** The counts Kafka Streams' WordCount computes: lower case, split on \W+, empty strings dropped. */
+function countWords(lines: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of lines) for (const w of line.toLowerCase().split(/\W+/)) if (w !== '') counts.set(w, (counts.get(w) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * A producer for one topic, disconnected after `work`. One per topic: kafkajs keeps refreshing the
+ * metadata of every topic a producer ever wrote to, and fails once one of them has been deleted.
+ */
+async function withProducer<T>(b: Pick<Bench, 'prefix'>, work: (p: Producer) => Promise<T>): Promise<T> {
+  const producer = benchKafka(`${b.prefix}-producer`).producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    return await work(producer);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
+}
+
+/** Sends lines as values without keys (spread over the partitions), a few requests in flight. */
+async function produce(producer: Producer, topic: string, lines: readonly string[]): Promise<void> {
+  const CHUNK = 5_000;
+  const inFlight = new Set<Promise<unknown>>();
+  for (let i = 0; i < lines.length; i += CHUNK) {
+    const p = producer.send({ topic, acks: -1, messages: lines.slice(i, i + CHUNK).map((value) => ({ value })) });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** The per-contender names, topics and temp dir; everything it creates starts with `${prefix}-${slug}`. */
+async function prepare(b: Bench, slug: string, guarantee: Guarantee, input = b.input): Promise<WordCountRun> {
+  const app = `${b.prefix}-${slug}`;
+  const output = `${app}-output`;
+  await b.cleanup.createTopics([output], PARTITIONS);
+  const stateDir = join(b.tmp, slug);
+  mkdirSync(stateDir);
+  return { app, input, output, guarantee, stateDir };
+}
+
+/** Stops the contender and the watcher and drops the contender's topics and groups. */
+async function finish(b: Bench, slug: string, c: Contender, watcher: OutputWatcher): Promise<void> {
+  const code = await c.proc.stop();
+  await watcher.close();
+  // A JVM stopped by SIGTERM exits with 143 after its shutdown hook ran (WordCount.java closes there).
+  const clean = code === 0 || (c.proc.label === 'kafka-streams' && code === 143);
+  if (!clean) console.error(`  (${c.proc.label} exited with status ${code} when stopped: ${c.proc.stderr.slice(-3).join(' | ')})`);
+  if (watcher.overcounted.size > 0) console.error(`  (WARNING: ${watcher.overcounted.size} words were counted more often than they occur: records processed twice)`);
+  await b.cleanup.dropBrokerState(`-${slug}`);
+}
+
+/** One WordCount contender over the whole input, until its output holds the final counts. */
+async function throughput(b: Bench, label: string, slug: string, guarantee: Guarantee, start: (run: WordCountRun) => Contender): Promise<Throughput> {
+  const run = await prepare(b, slug, guarantee);
+  const watcher = await OutputWatcher.start(run.output, `${run.app}-watch`, b.expected);
+  const launched = Date.now();
+  const c = start(run);
+  try {
+    const ready = await c.ready;
+    const done = await watcher.untilDone(() => c.proc.failure());
+    const commits = await c.commits?.();
+    const t = { label, seconds: (done - ready) / 1000, withStartup: (done - launched) / 1000, linesPerSec: (b.lines * 1000) / (done - ready), outputRecords: watcher.records, ...(commits !== undefined && { commits }) };
+    const extra = `${fmt(t.outputRecords)} output records${commits !== undefined ? `, ${fmt(commits)} commits` : ''}`;
+    console.log(`${label}: ${fmt(t.linesPerSec)} lines/s, ${fmt(t.linesPerSec * WORDS_PER_LINE)} words/s (${t.seconds.toFixed(2)} s; ${t.withStartup.toFixed(2)} s with start-up; ${extra})`);
+    return t;
+  } finally {
+    await finish(b, slug, c, watcher);
+  }
+}
+
+/** kafkajs alone: the same input, an empty handler, from group join until every line was read. */
+async function kafkajsCeiling(b: Bench): Promise<Throughput> {
+  const launched = Date.now();
+  const c = startKafkajsConsume(b.input, `${b.prefix}-kafkajs`, b.lines, b.cleanup);
+  try {
+    const [ready, done] = [await c.ready, await c.done];
+    const t = { label: 'kafkajs consume (empty handler)', seconds: (done - ready) / 1000, withStartup: (done - launched) / 1000, linesPerSec: (b.lines * 1000) / (done - ready) };
+    console.log(`${t.label}: ${fmt(t.linesPerSec)} lines/s (${t.seconds.toFixed(2)} s; ${t.withStartup.toFixed(2)} s with start-up)`);
+    return t;
+  } finally {
+    await c.proc.stop();
+    await b.cleanup.dropBrokerState('-kafkajs');
+  }
+}
+
+/**
+ * End-to-end latency at LATENCY_RATE lines/s: a fresh input topic, the contender made ready and
+ * warmed (probe lines until output flows), then `seconds` of input stamped with the wall clock;
+ * samples from records whose timestamp is past the first `warmup` seconds.
+ */
+async function latency(b: Bench, label: string, slug: string, seconds: number, warmup: number, start: (run: WordCountRun) => Contender): Promise<Latency> {
+  const input = `${b.prefix}-${slug}-input`;
+  await b.cleanup.createTopics([input], PARTITIONS);
+  const lines = makeLines(LATENCY_RATE * seconds * WORDS_PER_LINE, VOCABULARY);
+  const run = await prepare(b, slug, 'at_least_once', input);
+  const watcher = await OutputWatcher.start(run.output, `${run.app}-watch`, countWords(lines));
+  const c = start(run);
+  try {
+    await c.ready;
+    const rate = await withProducer(b, async (producer) => {
+      // Probes ('probe' is no word of the vocabulary) until the first output: repartition topic and commits flow.
+      for (const until = Date.now() + 120_000; watcher.records === 0; await sleep(250)) {
+        if (Date.now() > until) throw new Error(`${label}: no output for a probe within 120 s`);
+        const why = c.proc.failure();
+        if (why) throw new Error(why);
+        await producer.send({ topic: input, messages: [{ value: 'probe' }] });
+      }
+      const started = Date.now();
+      watcher.window = { from: started + warmup * 1000, to: Number.POSITIVE_INFINITY };
+      let sent = 0;
+      while (sent < lines.length) {
+        const due = Math.min(lines.length, Math.floor(((Date.now() - started) * LATENCY_RATE) / 1000));
+        if (due > sent) {
+          const timestamp = String(Date.now());
+          const messages: Message[] = lines.slice(sent, due).map((value) => ({ value, timestamp }));
+          await producer.send({ topic: input, acks: -1, messages });
+          sent = due;
+        }
+        await sleep(10);
+      }
+      return (sent * 1000) / (Date.now() - started);
+    });
+    await watcher.untilDone(() => c.proc.failure());
+    const l = [...watcher.latencies].sort((x, y) => x - y);
+    const q = (p: number): number => l[Math.min(l.length - 1, Math.floor(p * l.length))] ?? Number.NaN;
+    const result = { label, p50: q(0.5), p99: q(0.99), max: l[l.length - 1] ?? Number.NaN, samples: l.length, rate };
+    console.log(`${label} latency at ${fmt(rate)} lines/s: p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms (${result.samples} output records)`);
+    return result;
+  } finally {
+    await finish(b, slug, c, watcher);
+  }
+}
+
+/** The profile `node --cpu-prof` wrote into `dir` when Duality exited, kept and summarised. */
+function readProfile(dir: string): ProfileSummary {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile in ${dir}: did duality exit cleanly?`);
+  // Kept (git-ignored) for a closer look: Chrome DevTools' Performance tab or VS Code open it.
+  copyFileSync(join(dir, file), PROFILE_COPY);
+  const summary = summariseProfile(PROFILE_COPY, ROOT);
+  console.log(`cpu profile: ${PROFILE_COPY}`);
+  for (const l of profileMarkdown(summary)) console.log(l);
+  return summary;
+}
+
+const ratio = (a: number, b: number): string => (a / b).toFixed(2);
+
+export async function run(args: string[]): Promise<void> {
+  const quick = args.includes('--quick');
+  const profile = args.includes('--profile');
+  const nLines = quick ? 100_000 : 1_000_000;
+  const [latencySeconds, warmup] = quick ? [6, 1] : [20, 2];
+  const prefix = `bench-wc-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const cleanup = new Cleanup(prefix);
+  const tmp = cleanup.dir(mkdtempSync(join(tmpdir(), 'duality-kafka-bench-')));
+  const onSignal = (): void => void cleanup.clean().finally(() => process.exit(130));
+  const onExit = (): void => cleanup.killChildren();
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal).once('exit', onExit);
+  try {
+    await Promise.race([cleanup.client(), sleep(15_000).then(() => Promise.reject(new Error('timed out')))]).catch((e: unknown) => {
+      throw new Error(`no Kafka broker answers on ${BROKERS} (${(e as Error).message}): start it with npm run kafka:start`);
+    });
+    const env = environment(ROOT);
+    for (const l of environmentLines(env)) console.log(l);
+    console.error(`kafka streams jar: ${ensureKafkaStreamsJar()}`);
+
+    const lines = makeLines(nLines * WORDS_PER_LINE, VOCABULARY);
+    const expected = countWords(lines);
+    const input = `${prefix}-input`;
+    await cleanup.createTopics([input], PARTITIONS);
+    const producing = Date.now();
+    await withProducer({ prefix }, (producer) => produce(producer, input, lines));
+    console.log(`input: ${fmt(nLines)} lines of ${WORDS_PER_LINE} words (${expected.size} distinct, vocabulary ${VOCABULARY}) in topic ${input} (${PARTITIONS} partitions), produced in ${((Date.now() - producing) / 1000).toFixed(1)} s`);
+    const b: Bench = { prefix, cleanup, tmp, input, lines: nLines, expected };
+
+    const duality = (r: WordCountRun): Contender => startDuality(r, cleanup);
+    const kstreams = (r: WordCountRun): Contender => startKafkaStreams(r, COMMIT_MS[r.guarantee], cleanup);
+    const ceiling = await kafkajsCeiling(b);
+    const ksAlo = await throughput(b, 'kafka-streams wordcount at-least-once (commit 1000 ms)', 'ks-alo', 'at_least_once', kstreams);
+    // Under --profile, this run is the profiled one (V8's sampling profiler costs a few per cent).
+    const profileDir = profile ? join(tmp, 'cpu-prof') : undefined;
+    const dAloLabel = `duality wordcount at-least-once (commit 1000 ms${profile ? ', under --cpu-prof' : ''})`;
+    const dAlo = await throughput(b, dAloLabel, 'duality-alo', 'at_least_once', (r) => startDuality(r, cleanup, profileDir));
+    const prof = profileDir ? readProfile(profileDir) : undefined;
+    const ksEos = await throughput(b, 'kafka-streams wordcount exactly_once_v2 (commit 100 ms)', 'ks-eos', 'exactly_once', kstreams);
+    const dEos = await throughput(b, 'duality wordcount exactly-once (commit 100 ms)', 'duality-eos', 'exactly_once', duality);
+    const dLat = await latency(b, 'duality at-least-once', 'lat-duality', latencySeconds, warmup, duality);
+    const ksLat = await latency(b, 'kafka-streams at-least-once', 'lat-ks', latencySeconds, warmup, kstreams);
+
+    const ratios = [
+      `ratio duality/kafka-streams wordcount throughput: ${ratio(dAlo.linesPerSec, ksAlo.linesPerSec)}`,
+      `ratio duality/kafkajs-consume: ${ratio(dAlo.linesPerSec, ceiling.linesPerSec)}`,
+      `ratio duality/kafka-streams wordcount throughput exactly-once: ${ratio(dEos.linesPerSec, ksEos.linesPerSec)}`,
+      `ratio duality/kafka-streams wordcount throughput with start-up: ${ratio(ksAlo.withStartup, dAlo.withStartup)}`,
+      `ratio duality/kafka-streams p99 latency: ${ratio(dLat.p99, ksLat.p99)}`,
+    ];
+    const a = dAlo.linesPerSec / ksAlo.linesPerSec;
+    const c = dAlo.linesPerSec / ceiling.linesPerSec;
+    const targets = `targets: >= 1.0 of Kafka Streams ${a >= 1 ? 'met' : 'NOT met'}; >= 0.7 of the kafkajs ceiling ${c >= 0.7 ? 'met' : 'NOT met'}`;
+    for (const l of [...ratios, targets]) console.log(l);
+
+    if (quick) console.log('(--quick: docs/benchmarks.md left as it is; a full run writes it)');
+    else {
+      const table = (rows: readonly Throughput[]): string[] => [
+        '| contender | lines/s | words/s | seconds | with start-up | output records | commits |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+        ...rows.map((t) => `| ${t.label} | ${fmt(t.linesPerSec)} | ${fmt(t.linesPerSec * WORDS_PER_LINE)} | ${t.seconds.toFixed(2)} | ${t.withStartup.toFixed(2)} | ${t.outputRecords === undefined ? '' : fmt(t.outputRecords)} | ${t.commits === undefined ? '' : fmt(t.commits)} |`),
+      ];
+      writeSection(join(ROOT, 'docs/benchmarks.md'), [
+        '## WordCount on Kafka: the figures',
+        '',
+        ...environmentLines(env).map((l) => `- ${l}`),
+        `- input: ${fmt(nLines)} lines of ${WORDS_PER_LINE} words, ${expected.size} distinct, one topic of ${PARTITIONS} partitions, produced once and read by every contender`,
+        '',
+        '### Throughput',
+        '',
+        ...table([ceiling, dAlo, ksAlo, dEos, ksEos]),
+        '',
+        '### End-to-end latency',
+        '',
+        `${fmt(LATENCY_RATE)} lines/s for ${latencySeconds} s; the first ${warmup} s are not counted.`,
+        '',
+        '| contender | p50 | p99 | max | output records |',
+        '|---|---:|---:|---:|---:|',
+        ...[dLat, ksLat].map((l) => `| ${l.label} | ${l.p50} ms | ${l.p99} ms | ${l.max} ms | ${l.samples} |`),
+        '',
+        ...(dAlo.linesPerSec < LATENCY_RATE
+          ? [`Duality's at-least-once throughput above (${fmt(dAlo.linesPerSec)} lines/s) is below this input rate, so its latency is the backlog that grows during the run, not a steady state.`, '']
+          : []),
+        '```',
+        ...ratios,
+        targets,
+        '```',
+        ...(prof ? ['', '### Where Duality spends its CPU (at-least-once, `node --cpu-prof`)', '', ...profileMarkdown(prof)] : []),
+      ]);
+      console.log('written: docs/benchmarks.md');
+    }
+  } finally {
+    await cleanup.clean();
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('exit', onExit);
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The contenders of the Kafka benches, each a child process: `duality run` on a copy of
+ * topologies/wordcount.yaml, Kafka Streams' WordCount (bench/kstreams/, built once with Maven),
+ * and kafkajs alone (kafkajs-consume.ts). Each says when it is ready: Duality's /readyz answers
+ * 200, Kafka Streams reaches RUNNING, kafkajs joins its group.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BROKERS, sleep, type Cleanup } from './cluster.js';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const KSTREAMS = join(ROOT, 'bench/kstreams');
+const JAR = join(KSTREAMS, 'target/kstreams-wordcount.jar');
+
+/** A child process with its output in lines, stopped with SIGTERM (then SIGKILL) by `stop`. */
+export class Proc {
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  exitCode: number | null | undefined;
+  readonly exited: Promise<number | null>;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(readonly label: string, private readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? null : 0)))));
+    void this.exited.then(() => this.wake());
+    const lines = (into: string[]) => {
+      let rest = '';
+      return (d: Buffer): void => {
+        const parts = (rest + d.toString()).split('\n');
+        rest = parts.pop()!;
+        into.push(...parts);
+        this.wake();
+      };
+    };
+    child.stdout!.on('data', lines(this.stdout));
+    child.stderr!.on('data', lines(this.stderr));
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Why it is no longer running, if it is not: the exit status and the end of its stderr. */
+  failure(): string | undefined {
+    if (this.exitCode === undefined) return undefined;
+    return `${this.label} exited with status ${this.exitCode}${this.stderr.length > 0 ? `:\n  ${this.stderr.slice(-15).join('\n  ')}` : ''}`;
+  }
+
+  /** The first stdout line matching `re` (earlier lines included), with the wall clock it was seen at. */
+  async line(re: RegExp, timeoutMs: number): Promise<{ line: string; at: number }> {
+    const deadline = Date.now() + timeoutMs;
+    for (let checked = 0; ; ) {
+      for (; checked < this.stdout.length; checked++) if (re.test(this.stdout[checked]!)) return { line: this.stdout[checked]!, at: Date.now() };
+      const why = this.failure();
+      if (why) throw new Error(why);
+      if (Date.now() > deadline) throw new Error(`${this.label} printed no line like ${re} within ${timeoutMs / 1000} s (stderr: ${this.stderr.slice(-5).join(' | ')})`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  /** SIGTERM, so it commits and leaves its group; SIGKILL when that takes over `ms`. */
+  async stop(ms = 30_000): Promise<number | null> {
+    if (this.exitCode !== undefined) return this.exitCode;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), ms);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+export interface Contender {
+  readonly proc: Proc;
+  /** Wall clock (epoch ms) when it was ready to process: group joined, tasks assigned. */
+  readonly ready: Promise<number>;
+  /** How many commits it made so far, where it tells (Duality's /metrics). */
+  commits?(): Promise<number | undefined>;
+}
+
+export interface WordCountRun {
+  /** Application id / topology name; the consumer group and the prefix of internal topics. */
+  readonly app: string;
+  readonly input: string;
+  readonly output: string;
+  readonly guarantee: 'at_least_once' | 'exactly_once';
+  readonly stateDir: string;
+}
+
+/** `duality run` on a copy of topologies/wordcount.yaml renamed for this run; `--cpu-prof` into `profileDir`. */
+export function startDuality(run: WordCountRun, cleanup: Cleanup, profileDir?: string): Contender {
+  const file = join(run.stateDir, 'wordcount.yaml');
+  const yaml = readFileSync(join(ROOT, 'topologies/wordcount.yaml'), 'utf8')
+    .replace(/^name: .*$/m, `name: ${run.app}`)
+    .replace('topic: TextLinesTopic', `topic: ${run.input}`)
+    .replace('topic: WordsWithCountsTopic', `topic: ${run.output}`);
+  writeFileSync(file, `${yaml}processing:\n  guarantee: ${run.guarantee}\n`);
+  const node = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const args = [...node, join(ROOT, 'bin/duality.js'), 'run', file, '--brokers', BROKERS, '--port', '0', '--state-dir', join(run.stateDir, 'state')];
+  const proc = new Proc('duality', cleanup.child(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })));
+  const url = proc.line(/ running on .*http:\/\//, 30_000).then((l) => /http:\/\/[^\s,]+/.exec(l.line)![0]);
+  url.catch(() => undefined);
+  // Scraped every 10 s while it runs, as Prometheus would. Unscraped, the engine keeps every
+  // sampled processing latency until a scrape drains them, and a drain of more than about 125,000
+  // samples in one task (some 2M records) fails the scrape with a 500. The last count read wins.
+  let lastCommits: number | undefined;
+  const scrape = async (): Promise<void> => {
+    const at = await url.catch(() => undefined);
+    if (at === undefined) return;
+    const text = await fetch(`${at}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text(), (e: Error) => `failed: ${e.message}`);
+    const m = /^duality_commits_total (\d+)/m.exec(text);
+    if (m) lastCommits = Number(m[1]);
+    else if (proc.exitCode === undefined) console.error(`  (no duality_commits_total in ${at}/metrics: ${text.slice(0, 200)})`);
+  };
+  const scraper = setInterval(() => void scrape(), 10_000);
+  void proc.exited.then(() => clearInterval(scraper));
+  const commits = async (): Promise<number | undefined> => {
+    await scrape();
+    return lastCommits;
+  };
+  const ready = (async () => {
+    // /readyz turns 200 once the engine has joined its group and its tasks restored their stores.
+    for (;;) {
+      const why = proc.failure();
+      if (why) throw new Error(why);
+      const ok = await fetch(`${await url}/readyz`).then((r) => r.status === 200, () => false);
+      if (ok) return Date.now();
+      await sleep(20);
+    }
+  })();
+  ready.catch(() => undefined);
+  return { proc, ready, commits };
+}
+
+/** Kafka Streams' WordCount, one stream thread, commit interval as Duality's (1 s, 100 ms under exactly-once). */
+export function startKafkaStreams(run: WordCountRun, commitIntervalMs: number, cleanup: Cleanup): Contender {
+  const guarantee = run.guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once';
+  const args = ['-cp', `${JAR}:${join(KSTREAMS, 'target/lib/*')}`, 'dev.duality.bench.WordCount', BROKERS, run.app, run.input, run.output, guarantee, String(commitIntervalMs), run.stateDir];
+  const proc = new Proc('kafka-streams', cleanup.child(spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] })));
+  const ready = proc.line(/-> RUNNING$/, 120_000).then((l) => l.at);
+  ready.catch(() => undefined);
+  return { proc, ready };
+}
+
+/** kafkajs reading `records` records of `topic` with an empty handler; ready when it joined its group. */
+export function startKafkajsConsume(topic: string, groupId: string, records: number, cleanup: Cleanup): Contender & { done: Promise<number> } {
+  const script = fileURLToPath(new URL('./kafkajs-consume.js', import.meta.url));
+  const proc = new Proc('kafkajs-consume', cleanup.child(spawn(process.execPath, [script, BROKERS, topic, groupId, String(records)], { stdio: ['ignore', 'pipe', 'pipe'] })));
+  // The child prints its own clock readings: the same wall clock as ours, without the pipe's delay.
+  const at = (re: RegExp, ms: number): Promise<number> => proc.line(re, ms).then((l) => Number(l.line.split(' ')[1]));
+  const ready = at(/^joined \d+$/, 60_000);
+  const done = at(/^done \d+$/, 600_000);
+  ready.catch(() => undefined);
+  done.catch(() => undefined);
+  return { proc, ready, done };
+}
+
+/**
+ * Builds bench/kstreams once: skipped while the jar is newer than pom.xml and every source file.
+ * Returns what it did, for the log.
+ */
+export function ensureKafkaStreamsJar(): string {
+  const newest = Math.max(...[join(KSTREAMS, 'pom.xml'), ...files(join(KSTREAMS, 'src'))].map((f) => statSync(f).mtimeMs));
+  if (existsSync(JAR) && existsSync(join(KSTREAMS, 'target/lib')) && statSync(JAR).mtimeMs > newest) return 'up to date';
+  const started = Date.now();
+  const mvn = spawnSync('mvn', ['-q', '-B', '--no-transfer-progress', '-Dstyle.color=never', '-f', join(KSTREAMS, 'pom.xml'), 'package'], { encoding: 'utf8', timeout: 600_000 });
+  if (mvn.error || mvn.status !== 0) {
+    const out = `${mvn.stdout ?? ''}${mvn.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
+    throw new Error(`building bench/kstreams with Maven failed (${mvn.error?.message ?? `status ${mvn.status}`}):\n${out}`);
+  }
+  return `built in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+}
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+}
