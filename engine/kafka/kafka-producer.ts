@@ -8,6 +8,12 @@ const { Partitioners } = kafkajs;
 
 /** Bytes per produce request: well below the broker's default message.max.bytes (1 MB) per partition batch. */
 const REQUEST_BYTES = 512 * 1024;
+/**
+ * Records per produce request. kafkajs groups a request's records by partition copying the list
+ * at each record, so its cost per record grows with the request (measured: 1.4 µs a record at
+ * 1,000 a request, 5.1 µs at 13,800).
+ */
+const REQUEST_RECORDS = 1000;
 /** How long a committed transaction's records may take to become readable before that is an error. */
 const VISIBLE_WAIT_MS = 10_000;
 
@@ -156,7 +162,7 @@ export class KafkaProducer implements LogProducer {
     for (let start = 0; start < records.length; ) {
       let end = start;
       let bytes = 0;
-      while (end < records.length && (end === start || bytes + recordSize(records[end]!) <= REQUEST_BYTES)) bytes += recordSize(records[end++]!);
+      while (end < records.length && end - start < REQUEST_RECORDS && (end === start || bytes + recordSize(records[end]!) <= REQUEST_BYTES)) bytes += recordSize(records[end++]!);
       const byTopicMessages = new Map<string, Message[]>();
       for (let i = start; i < end; i++) {
         const r = records[i]!;

@@ -121,7 +121,7 @@ export class LocalEngineFacade implements EngineFacade {
       restoredRecords: engine.restoredRecords,
       drainLatencies() {
         const out: number[] = [];
-        for (const { task } of engine.handles()) out.push(...task.latencies.splice(0));
+        for (const { task } of engine.handles()) for (const s of task.drainLatencies()) out.push(s);
         return out;
       },
     };

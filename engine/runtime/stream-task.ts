@@ -25,6 +25,8 @@ interface NodeRuntime {
 
 /** One record in this many has its processing time sampled for the latency histogram. */
 const LATENCY_SAMPLE = 16;
+/** Samples kept between two scrapes of /metrics. */
+const MAX_LATENCIES = 4096;
 
 export interface TaskDeps {
   readonly collector: RecordCollector;
@@ -152,8 +154,8 @@ export class StreamTask {
     if (++this.processed % LATENCY_SAMPLE !== 0) return this.processFrom(entries, record, 0);
     const started = performance.now();
     const done = this.processFrom(entries, record, 0);
-    if (!done) this.latencies.push((performance.now() - started) / 1000);
-    else return done.then(() => void this.latencies.push((performance.now() - started) / 1000));
+    if (!done) this.sample((performance.now() - started) / 1000);
+    else return done.then(() => this.sample((performance.now() - started) / 1000));
   }
 
   private readonly punctuators: { intervalMs: number; next: number; fn: (streamTime: number) => Done }[] = [];
@@ -172,8 +174,26 @@ export class StreamTask {
     }
   }
 
-  /** Sampled processing times in seconds since the last drain. */
-  readonly latencies: number[] = [];
+  /** Sampled processing times in seconds since the last drain: at most MAX_LATENCIES, a uniform sample of them all (reservoir). */
+  private latencies: number[] = [];
+  private sampledSinceDrain = 0;
+
+  private sample(seconds: number): void {
+    const seen = ++this.sampledSinceDrain;
+    if (this.latencies.length < MAX_LATENCIES) this.latencies.push(seconds);
+    else {
+      const i = Math.floor(Math.random() * seen);
+      if (i < MAX_LATENCIES) this.latencies[i] = seconds;
+    }
+  }
+
+  /** The samples since the last drain (metrics scrape them); a task nobody scrapes keeps a bounded few. */
+  drainLatencies(): number[] {
+    const out = this.latencies;
+    this.latencies = [];
+    this.sampledSinceDrain = 0;
+    return out;
+  }
 
   /** Records in and out per node of this task. */
   nodeCounters(): { id: string; recordsIn: number; recordsOut: number }[] {

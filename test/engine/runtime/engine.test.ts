@@ -107,3 +107,22 @@ test('errors.policy fail stops with the position of the record; skip counts and 
     }
   }
 });
+
+test('latency samples kept between /metrics scrapes are bounded (a long run nobody scrapes must not break the next scrape)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duality-engine-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'));
+  const engine = new Engine({ graph: wordcount, log, stateDir: join(dir, 'state'), logger: () => undefined });
+  await engine.start();
+  // 100,000 lines of one word: 200,000 records through the tasks, one in 16 timed.
+  await post(log, 'TextLinesTopic', Array.from({ length: 100_000 }, (_, i) => `w${i % 50}`));
+  while ((await engine.runOnce(5000, 0)) > 0) await engine.commit();
+  await engine.runUntilIdle();
+  const samples = [...engine.handles()].map((h) => h.task.drainLatencies());
+  assert.ok(samples.every((s) => s.length > 0 && s.length <= 4096), `samples per task: ${samples.map((s) => s.length)}`);
+  assert.ok(samples.some((s) => s.length === 4096), `one task saw more than 4096 samples: ${samples.map((s) => s.length)}`);
+  assert.ok(samples.flat().every((s) => s >= 0 && s < 10), 'seconds');
+  assert.deepEqual([...engine.handles()].map((h) => h.task.drainLatencies().length), [0, 0], 'drained');
+  await engine.stop();
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
