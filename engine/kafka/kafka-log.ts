@@ -132,14 +132,15 @@ export class KafkaLog implements Log {
     this.checkOpen();
     const n = (await this.partitionMetadata(topic))?.length;
     if (n === undefined) throw new Error(`kafka: cannot read the end offsets of topic "${topic}": it does not exist`);
-    // In kafkajs's metadata cache a topic just created can briefly lack partitions: the admin then
-    // answers fewer of them, or fails inside with a TypeError. Asked again.
+    // In kafkajs's metadata cache a topic just created can briefly lack partitions or name a leader
+    // that is not one yet: the admin then answers fewer of them, fails inside with a TypeError, or
+    // the broker says NOT_LEADER_FOR_PARTITION (kafkajs refreshes its metadata then). Asked again.
     for (let attempt = 1; ; attempt++) {
       let offsets: { partition: number; high: string }[] = [];
       try {
         offsets = await this.admin((a) => a.fetchTopicOffsets(topic));
       } catch (e) {
-        if (!(e instanceof TypeError) || attempt >= METADATA_ATTEMPTS) throw e;
+        if (!(e instanceof TypeError || errorType(e) === 'NOT_LEADER_FOR_PARTITION' || errorType(e) === 'LEADER_NOT_AVAILABLE') || attempt >= METADATA_ATTEMPTS) throw e;
       }
       if (offsets.length === n) return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
       if (attempt >= METADATA_ATTEMPTS) throw new Error(`kafka: the broker gave end offsets for ${offsets.length} of the ${n} partitions of topic "${topic}"`);

@@ -74,6 +74,11 @@ export async function runTopology(o: RunOptions): Promise<number> {
   };
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   const done = async (code: number, stopEngine: boolean): Promise<number> => {
+    // A stop that hangs (a broker gone mid-close) must not keep the process alive, signal or not.
+    deadline ??= setTimeout(() => {
+      out.stderr(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
+      process.exit(code || 1);
+    }, STOP_DEADLINE_MS).unref();
     await closeServer(server);
     if (stopEngine) await engine.stop().catch((e: unknown) => (code = fail(out, 'stopping failed', e)));
     await facade.close().catch(() => undefined);

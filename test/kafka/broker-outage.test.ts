@@ -5,7 +5,7 @@
  * and its output must be exact (assertExactlyOnce).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ await shared?.close();
 const dir = mkdtempSync(join(tmpdir(), 'duality-outage-'));
 const cache = join(dir, 'kafka');
 const ports = { client: 0, controller: 0 };
+let running: ChildProcess | undefined;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,6 +43,8 @@ async function script(name: 'start' | 'stop'): Promise<void> {
 
 describe('a broker that goes away and comes back', { timeout: 240_000 }, () => {
   after(async () => {
+    // A test cancelled by its timeout never reaches its finally: its process must not outlive it.
+    if (running?.exitCode === null) running.kill('SIGKILL');
     if (ports.client) await script('stop').catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -65,6 +68,7 @@ describe('a broker that goes away and comes back', { timeout: 240_000 }, () => {
     child.stdout.on('data', (d: Buffer) => out.push(...d.toString().split('\n').filter(Boolean)));
     child.stderr.on('data', (d: Buffer) => err.push(...d.toString().split('\n').filter(Boolean)));
     const exited = new Promise((r) => child.on('exit', r));
+    running = child;
     const said = (): string => err.slice(-8).join(' | ');
     const step = (what: string): void => void process.stderr.write(`outage test: ${what}\n`);
     try {

@@ -29,19 +29,24 @@ interface Run {
   exit: Promise<number | null>;
 }
 
+const children: ChildProcess[] = [];
+
 function run(args: string[], env: Record<string, string> = {}, topology = file): Run {
   const child = spawn(process.execPath, [join(ROOT, 'bin/duality.js'), 'run', topology, '--port', '0', '--state-dir', join(dir, 'state'), ...args], {
     env: { ...process.env, KAFKA_BROKERS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const r: Run = { child, stdout: [], stderr: [], exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+  children.push(child);
   child.stdout!.on('data', (d: Buffer) => r.stdout.push(...d.toString().split('\n').filter(Boolean)));
   child.stderr!.on('data', (d: Buffer) => r.stderr.push(...d.toString().split('\n').filter(Boolean)));
   return r;
 }
 
-describe('duality run on Kafka', { timeout: 60_000 }, () => {
+describe('duality run on Kafka', { timeout: 240_000 }, () => {
   after(async () => {
+    // A test cancelled by its timeout never reaches its finally: its process must not outlive it.
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     if (broker) {
       await broker.admin.deleteGroups([app]).catch(() => undefined);
       await broker.log.deleteTopics([lines, counts, `${app}-dlq`, `${app}-word-counts-repartition`, `${app}-word-counts-changelog`]).catch(() => undefined);
@@ -103,7 +108,15 @@ describe('duality run on Kafka', { timeout: 60_000 }, () => {
       assert.equal(body.state, 'recovering');
       assert.match(body.error.message, new RegExp(`cannot reach kafka \\(127\\.0\\.0\\.1:${port}\\): no Kafka broker answers`));
       relay = await openRelay(port, BROKERS[0]!);
-      await until(async () => (await fetch(`${url}/readyz`)).status === 200, () => `/readyz 200 once the broker answers (stderr: ${r.stderr.join(' | ')})`, 60_000);
+      const lines = r.stderr.length;
+      await until(
+        async () => {
+          if (r.child.exitCode !== null) throw new Error(`duality run exited with ${r.child.exitCode}: ${r.stderr.join(' | ')}`);
+          return (await fetch(`${url}/readyz`)).status === 200;
+        },
+        () => `/readyz 200 once the broker answers (stderr since the relay opened: ${r.stderr.slice(lines).join(' | ')})`,
+        60_000,
+      );
       assert.ok(r.stderr.some((l) => l.includes('answers again; processing resumes')), r.stderr.join('\n'));
     } finally {
       r.child.kill('SIGTERM');
