@@ -156,8 +156,8 @@ describe('the engine on Kafka', { timeout: 120_000 }, () => {
     });
   }
 
-  brokerTest(missing, 'wordcount: a restart keeps the counts; without local state they are restored from the changelog', async () => {
-    const { graph, cases, rename } = prepare('wordcount');
+  for (const guarantee of ['at_least_once', 'exactly_once'] as const) brokerTest(missing, `wordcount, ${guarantee}: a restart keeps the counts; without local state they are restored from the changelog`, async () => {
+    const { graph, cases, rename } = prepare('wordcount', guarantee);
     const dir = stateDir();
     const first = await startEngine(graph, dir);
     await feed(graph, cases[0]!.input, rename, first.running);
