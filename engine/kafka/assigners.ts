@@ -96,6 +96,8 @@ export function parseMemberInfo(userData: Buffer | undefined): MemberInfo {
   } catch {
     return { owned: [] };
   }
+  // The first version sent the owned tasks alone, as a list.
+  if (Array.isArray(v)) v = { owned: v };
   const o = (typeof v === 'object' && v !== null ? v : {}) as { owned?: unknown; endpoint?: unknown };
   const owned = Array.isArray(o.owned) ? o.owned.filter((p): p is number => Number.isSafeInteger(p) && p >= 0) : [];
   return typeof o.endpoint === 'string' ? { owned, endpoint: o.endpoint } : { owned };
