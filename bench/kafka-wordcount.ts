@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
+import kafkajs from '../engine/kafka/kafkajs.js';
 import type { Message, Producer } from 'kafkajs';
 import { benchKafka, BROKERS, Cleanup, sleep } from './kafka/cluster.js';
 import { ensureKafkaStreamsJar, ROOT, startDuality, startKafkajsConsume, startKafkaStreams, type Contender, type WordCountRun } from './kafka/contenders.js';

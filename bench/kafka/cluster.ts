@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import kafkajs from 'kafkajs';
+import kafkajs from '../../engine/kafka/kafkajs.js';
 import type { Admin, Kafka } from 'kafkajs';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;

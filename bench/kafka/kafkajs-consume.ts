@@ -5,7 +5,7 @@
  * prints `joined <epoch ms>` when the group assigned it partitions and `done <epoch ms>` once
  * RECORDS records were read. Nothing is committed: this is what the client alone can read.
  */
-import kafkajs from 'kafkajs';
+import kafkajs from '../../engine/kafka/kafkajs.js';
 
 const [brokers, topic, groupId, wanted] = process.argv.slice(2);
 if (!brokers || !topic || !groupId || !wanted) {

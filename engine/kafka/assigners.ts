@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { Assigner, GroupMemberAssignment, PartitionAssigner } from 'kafkajs';
 import type { TopicPartition } from '../api/log.js';
 

@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { Headers, LogRecord, ProducedRecord } from '../api/log.js';
 

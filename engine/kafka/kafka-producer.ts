@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { Kafka, Message, PartitionMetadata, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 import type { LogProducer, ProducedRecord, TopicPartition } from '../api/log.js';
 import { parseTpKey } from '../log/topic-state.js';

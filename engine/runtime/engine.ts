@@ -51,6 +51,8 @@ export interface TaskHandle {
 
 /** Commit at the latest after this many input records, whatever the interval. */
 export const MAX_UNCOMMITTED = 50_000;
+/** How long a transaction's offsets may take to show in the group's offsets after the transaction completed. */
+const STABLE_WAIT_MS = 500;
 /** A close that a dead broker holds up is given up on after this long. */
 const CLOSE_DEADLINE_MS = 5000;
 
@@ -212,6 +214,7 @@ export class Engine {
     const { graph } = this.options;
     const prev = this.state;
     this.state = 'restoring';
+    const fenced: TopicPartition[] = [];
     for (const sub of graph.subtopologies) {
       const parts = new Set(tps.filter((tp) => sub.sourceTopics.includes(tp.topic)).map((tp) => tp.partition));
       for (const p of [...parts].sort((a, b) => a - b)) {
@@ -237,11 +240,7 @@ export class Engine {
           committed: new Map(),
         };
         this.tasks.set(id, handle);
-        if (this.perTask) {
-          // The group's offsets as they are now, after the fence: a former owner may have committed
-          // after this member's consumer read them at the join.
-          for (const topic of sub.sourceTopics) this.consumer.seek({ topic, partition: p }, (await this.consumer.committed({ topic, partition: p })) ?? 0);
-        }
+        if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });
         this.restoredRecords += stores.restored;
         for (const t of sub.sourceTopics) {
           const key = `${t}:${p}`;
@@ -249,7 +248,23 @@ export class Engine {
         }
       }
     }
+    if (fenced.length > 0) await this.seekCommitted(fenced);
     this.state = prev === 'created' ? 'restoring' : prev;
+  }
+
+  /**
+   * Starts fenced tasks from the group's offsets as they are after the fence: a former owner may
+   * have committed after this member's consumer read them at the join. The transaction the fence
+   * settled becomes visible in the group's offsets a moment after it completes (kafkajs cannot ask
+   * for stable offsets, KIP-447's require_stable), so they are read twice, STABLE_WAIT_MS apart,
+   * and the later one wins (offsets only grow).
+   */
+  private async seekCommitted(tps: readonly TopicPartition[]): Promise<void> {
+    const read = (): Promise<(number | undefined)[]> => Promise.all(tps.map((tp) => this.consumer.committed(tp)));
+    const first = await read();
+    await new Promise((r) => setTimeout(r, STABLE_WAIT_MS));
+    const second = await read();
+    tps.forEach((tp, i) => this.consumer.seek(tp, Math.max(first[i] ?? 0, second[i] ?? 0)));
   }
 
   /** Commits (unless after a failure), then closes the tasks of these partitions; null: of all. */

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe } from 'node:test';
-import kafkajs from 'kafkajs';
+import kafkajs from '../../engine/kafka/kafkajs.js';
 import type { TopologyGraph } from '../../engine/api/topology-graph.js';
 import { KafkaLog } from '../../engine/kafka/kafka-log.js';
 import { Engine } from '../../engine/runtime/engine.js';

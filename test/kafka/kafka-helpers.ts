@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test as nodeTest } from 'node:test';
-import kafkajs from 'kafkajs';
+import kafkajs from '../../engine/kafka/kafkajs.js';
 import type { Admin } from 'kafkajs';
 import type { LogConsumer, LogRecord, TopicPartition } from '../../engine/api/log.js';
 import { KafkaLog } from '../../engine/kafka/kafka-log.js';

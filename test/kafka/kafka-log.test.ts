@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import kafkajs from 'kafkajs';
+import kafkajs from '../../engine/kafka/kafkajs.js';
 import type { LogRecord, ProducedRecord } from '../../engine/api/log.js';
 import { partitionForKey } from '../../engine/log/partitioner.js';
 import { brokerTest, BROKERS, buf, connectBroker, Fixture, pollUntil, unique, until } from './kafka-helpers.js';

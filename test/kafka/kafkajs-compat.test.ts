@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test as nodeTest } from 'node:test';
-import kafkajs from 'kafkajs';
+import kafkajs from '../../engine/kafka/kafkajs.js';
 import type { Admin, Consumer, EachMessagePayload, Kafka as KafkaClient, Producer } from 'kafkajs';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;

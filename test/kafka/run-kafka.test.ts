@@ -64,7 +64,7 @@ describe('duality run on Kafka', { timeout: 240_000 }, () => {
         assert.match(banner, new RegExp(`${app} running on kafka \\(${BROKERS.join(',')}\\)`));
         const url = /http:\/\/[^\s,]+/.exec(banner)![0];
         // Topics are made as the engine starts: writes go once it is ready.
-        await until(async () => (await fetch(`${url}/readyz`)).status === 200, () => `/readyz 200 (stderr: ${r.stderr.join(' | ')})`);
+        await until(async () => (await readyz(url)) === 200, () => `/readyz 200 (stderr: ${r.stderr.join(' | ')})`);
         const posted = await fetch(`${url}/topics/${lines}/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: 'hello kafka hello' }) });
         assert.equal(posted.status, 200);
         // The second run reads on from the first run's committed offsets and keeps its state.
@@ -102,7 +102,7 @@ describe('duality run on Kafka', { timeout: 240_000 }, () => {
       await until(() => r.stdout.some((l) => l.includes('http://')), () => `the URL line (stderr: ${r.stderr.join(' | ')})`);
       const url = /http:\/\/[^\s,]+/.exec(r.stdout.find((l) => l.includes('http://'))!)![0];
       await until(() => r.stderr.some((l) => l.includes(`no Kafka broker answers on 127.0.0.1:${port}`) && l.includes('trying again in')), () => `a retry line (stderr: ${r.stderr.join(' | ')})`);
-      const waiting = await fetch(`${url}/readyz`);
+      const waiting = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(10_000) });
       assert.equal(waiting.status, 503);
       const body = (await waiting.json()) as { error: { message: string }; state: string };
       assert.equal(body.state, 'recovering');
@@ -112,7 +112,7 @@ describe('duality run on Kafka', { timeout: 240_000 }, () => {
       await until(
         async () => {
           if (r.child.exitCode !== null) throw new Error(`duality run exited with ${r.child.exitCode}: ${r.stderr.join(' | ')}`);
-          return (await fetch(`${url}/readyz`)).status === 200;
+          return (await readyz(url)) === 200;
         },
         () => `/readyz 200 once the broker answers (stderr since the relay opened: ${r.stderr.slice(lines).join(' | ')})`,
         60_000,
@@ -149,4 +149,14 @@ function openRelay(port: number, target: string): Promise<Server> {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
+}
+
+/** The status /readyz answers; 0 when it does not answer within 3 s (a loaded machine), so a wait asks again rather than hangs. */
+async function readyz(url: string): Promise<number> {
+  try {
+    return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) })).status;
+  } catch (e) {
+    if ((e as Error).name === 'TimeoutError') return 0;
+    throw e;
+  }
 }
