@@ -43,8 +43,8 @@ export interface TaskHandle {
   readonly stores: TaskStores;
   /** The producer its output, changelog and DLQ records go to: its own under exactly-once on Kafka. */
   readonly producer: LogProducer;
-  /** Records it sent since its last commit. */
-  sent: number;
+  /** Records it sent since its last commit (its collector counts them). */
+  readonly pending: { sent: number };
   /** The input offsets of its last commit. */
   committed: ReadonlyMap<string, number>;
 }
@@ -127,11 +127,11 @@ export class Engine {
   }
 
   /** Produced records count toward the commit threshold too: they wait in the producer until then. */
-  private collectorFor(producer: LogProducer, counts: { sent: number }): RecordCollector {
+  private collectorFor(producer: LogProducer, pending: { sent: number }): RecordCollector {
     return {
       send: (r) => {
         this.uncommitted++;
-        counts.sent++;
+        pending.sent++;
         producer.send([r]);
       },
     };
@@ -223,23 +223,11 @@ export class Engine {
         const producer = this.shared ?? this.options.log.producer({ transactionalId: `${graph.name}-${id}` });
         // Fences the task's former owner and settles its open transaction before anything is read.
         await producer.init();
-        const counts = { sent: 0 };
-        const collector = this.collectorFor(producer, counts);
+        const pending = { sent: 0 };
+        const collector = this.collectorFor(producer, pending);
         const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cacheEntries: this.options.cacheEntries ?? 10_000 });
         const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time });
-        const handle: TaskHandle = {
-          task,
-          stores,
-          producer,
-          get sent() {
-            return counts.sent;
-          },
-          set sent(n) {
-            counts.sent = n;
-          },
-          committed: new Map(),
-        };
-        this.tasks.set(id, handle);
+        this.tasks.set(id, { task, stores, producer, pending, committed: new Map() });
         if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });
         this.restoredRecords += stores.restored;
         for (const t of sub.sourceTopics) {
@@ -320,7 +308,7 @@ export class Engine {
     for (const handle of this.tasks.values()) {
       handle.stores.flush();
       const offsets = this.offsetsOf(handle);
-      if (handle.producer !== this.shared && handle.sent === 0 && !moved(offsets, handle.committed)) continue;
+      if (handle.producer !== this.shared && handle.pending.sent === 0 && !moved(offsets, handle.committed)) continue;
       const into = byProducer.get(handle.producer) ?? new Map<string, number>();
       for (const [k, v] of offsets) into.set(k, v);
       byProducer.set(handle.producer, into);
@@ -336,7 +324,7 @@ export class Engine {
       await this.consumer.commit(byProducer.get(this.shared)!);
     }
     for (const { handle, offsets } of committing) {
-      handle.sent = 0;
+      handle.pending.sent = 0;
       handle.committed = offsets;
     }
     for (const { stores } of this.tasks.values()) await stores.persist();
