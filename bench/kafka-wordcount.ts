@@ -12,6 +12,9 @@
  * - with `--profile`, the Duality at-least-once throughput run goes under `node --cpu-prof`; the
  *   profile is summarised (self time per function and per area) and kept as kafka-wordcount.cpuprofile.
  *
+ * `--duality-only` measures just Duality at-least-once (and profiles it with `--profile`), for
+ * working on Duality's speed; it prints no ratios.
+ *
  * A full run (not `--quick`) writes its section of docs/benchmarks.md. Topics, groups and temp
  * dirs are removed afterwards, on failure and on Ctrl-C too.
  */
@@ -255,13 +258,19 @@ export async function run(args: string[]): Promise<void> {
     const b: Bench = { prefix, cleanup, tmp, input, lines: nLines, expected };
 
     const duality = (r: WordCountRun): Contender => startDuality(r, cleanup);
-    const kstreams = (r: WordCountRun): Contender => startKafkaStreams(r, COMMIT_MS[r.guarantee], cleanup);
-    const ceiling = await kafkajsCeiling(b);
-    const ksAlo = await throughput(b, 'kafka-streams wordcount at-least-once (commit 1000 ms)', 'ks-alo', 'at_least_once', kstreams);
     // Under --profile, this run is the profiled one (V8's sampling profiler costs a few per cent).
     const profileDir = profile ? join(tmp, 'cpu-prof') : undefined;
     const dAloLabel = `duality wordcount at-least-once (commit 1000 ms${profile ? ', under --cpu-prof' : ''})`;
-    const dAlo = await throughput(b, dAloLabel, 'duality-alo', 'at_least_once', (r) => startDuality(r, cleanup, profileDir));
+    const dAloRun = (): Promise<Throughput> => throughput(b, dAloLabel, 'duality-alo', 'at_least_once', (r) => startDuality(r, cleanup, profileDir));
+    if (args.includes('--duality-only')) {
+      await dAloRun();
+      if (profileDir) readProfile(profileDir);
+      return;
+    }
+    const kstreams = (r: WordCountRun): Contender => startKafkaStreams(r, COMMIT_MS[r.guarantee], cleanup);
+    const ceiling = await kafkajsCeiling(b);
+    const ksAlo = await throughput(b, 'kafka-streams wordcount at-least-once (commit 1000 ms)', 'ks-alo', 'at_least_once', kstreams);
+    const dAlo = await dAloRun();
     const prof = profileDir ? readProfile(profileDir) : undefined;
     const ksEos = await throughput(b, 'kafka-streams wordcount exactly_once_v2 (commit 100 ms)', 'ks-eos', 'exactly_once', kstreams);
     const dEos = await throughput(b, 'duality wordcount exactly-once (commit 100 ms)', 'duality-eos', 'exactly_once', duality);

@@ -1,5 +1,11 @@
 /**
- * kafkajs, with one fix: how a read_committed fetch drops the records of aborted transactions.
+ * kafkajs, with three of its modules replaced in Node's module cache before kafkajs loads:
+ *
+ * - `src/consumer/filterAbortedMessages.js`, a fix: how a read_committed fetch drops the records
+ *   of aborted transactions (below);
+ * - `src/protocol/requests/produce/v3/request.js` (Produce v3..v7) and
+ *   `src/producer/groupMessagesPerPartition.js`, for speed: the same bytes and the same grouping
+ *   in linear time without an object per record (engine/kafka/produce-request.ts).
  *
  * kafkajs (unmaintained since 2023) walks the fetch response's aborted transactions in the order the
  * broker lists them and takes at most one per record. The broker lists them in the order they
@@ -13,6 +19,7 @@
  * Every module of Duality takes kafkajs from here, never from 'kafkajs' directly.
  */
 import { createRequire } from 'node:module';
+import { groupMessagesPerPartition, produceRequest } from './produce-request.js';
 
 const require = createRequire(import.meta.url);
 
@@ -45,10 +52,15 @@ export function filterAbortedMessages({ messages, abortedTransactions }: { messa
   });
 }
 
-const path = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
-if (require.cache[path] === undefined) {
-  require.cache[path] = { id: path, filename: path, path, loaded: true, exports: filterAbortedMessages, children: [], paths: [] } as unknown as NodeJS.Module;
+function replace(module: string, exports: unknown): void {
+  const path = require.resolve(module);
+  if (require.cache[path] === undefined) {
+    require.cache[path] = { id: path, filename: path, path, loaded: true, exports, children: [], paths: [] } as unknown as NodeJS.Module;
+  }
 }
+replace('kafkajs/src/consumer/filterAbortedMessages.js', filterAbortedMessages);
+replace('kafkajs/src/protocol/requests/produce/v3/request.js', produceRequest);
+replace('kafkajs/src/producer/groupMessagesPerPartition.js', groupMessagesPerPartition);
 
 const kafkajs = require('kafkajs') as typeof import('kafkajs');
 export default kafkajs;

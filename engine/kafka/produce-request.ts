@@ -1,0 +1,316 @@
+/**
+ * kafkajs's Produce request (versions 3 to 7 share it), encoded in one pass into one buffer.
+ *
+ * kafkajs builds a request out of an Encoder per record and per header, each growing its own
+ * buffer, writes every varint through `Buffer.from([...bytes])`, makes 64-bit numbers BigInts, and
+ * sorts each batch's timestamps with the default (string) comparison, which also picks the wrong
+ * first and max timestamp when timestamps differ in digit count. Under a WordCount load that was
+ * 30 % of Duality's CPU (docs/benchmarks.md). This encoder writes the same bytes (a test compares
+ * them with kafkajs's own) with sizes computed first and no object per record; batch timestamps
+ * are compared as numbers. Compressed batches compress the same bytes with kafkajs's codecs.
+ *
+ * engine/kafka/kafkajs.ts puts `produceRequest` in Node's module cache in place of
+ * `kafkajs/src/protocol/requests/produce/v3/request.js`, before kafkajs loads.
+ */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
+const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
+const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: unknown): { toString(): string } };
+const { lookupCodec } = require('kafkajs/src/protocol/message/compression/index.js') as {
+  lookupCodec(type: number): { compress(encoder: EncoderInstance): Promise<Buffer> };
+};
+
+interface EncoderInstance {
+  writeBuffer(b: Buffer): EncoderInstance;
+}
+type EncoderClass = new (size?: number) => EncoderInstance;
+
+type Bytes = Buffer | string | null | undefined;
+
+/** A message as kafkajs hands it to the request: what the application passed to send. */
+export interface ProduceMessage {
+  readonly key?: Bytes;
+  readonly value: Bytes;
+  readonly timestamp?: string | number | null;
+  readonly headers?: Readonly<Record<string, Bytes | readonly Bytes[]>>;
+}
+
+export interface ProduceRequestArgs {
+  readonly acks: number;
+  readonly timeout: number;
+  readonly transactionalId?: string | null;
+  readonly producerId?: unknown;
+  readonly producerEpoch?: number;
+  readonly compression?: number;
+  readonly topicData: readonly {
+    readonly topic: string;
+    readonly partitions: readonly { readonly partition: number; readonly firstSequence?: number; readonly messages: readonly ProduceMessage[] }[];
+  }[];
+}
+
+const PRODUCE_API_KEY = 0;
+const MAGIC = 2;
+const TRANSACTIONAL = 16;
+const COMPRESSION_MASK = 0x07;
+/** Record batch bytes before the records: offset, length, leader epoch, magic, crc, then the attributes... */
+const BATCH_HEAD = 8 + 4 + 4 + 1 + 4;
+/** ...attributes, last offset delta, first and max timestamp, producer id and epoch, first sequence, record count. */
+const BATCH_BODY_HEAD = 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4;
+
+/** The request kafkajs's `requests/produce/v3/request.js` would build, with the same bytes. */
+export function produceRequest(args: ProduceRequestArgs): { apiKey: number; apiVersion: number; apiName: string; expectResponse: () => boolean; encode: () => Promise<EncoderInstance> } {
+  return {
+    apiKey: PRODUCE_API_KEY,
+    apiVersion: 3,
+    apiName: 'Produce',
+    expectResponse: () => args.acks !== 0,
+    encode: async () => new Encoder(0).writeBuffer(await encodeProduceRequest(args)),
+  };
+}
+
+/** The request's body (after the request header), as a Produce v3..v7 request. */
+export async function encodeProduceRequest(args: ProduceRequestArgs): Promise<Buffer> {
+  const compression = (args.compression ?? 0) & COMPRESSION_MASK;
+  const producerId = BigInt(Long.fromValue(args.producerId ?? -1).toString());
+  const now = Date.now();
+  const batches: Buffer[] = [];
+  let size = nullableStringSize(args.transactionalId) + 2 + 4 + 4;
+  for (const t of args.topicData) {
+    size += 2 + Buffer.byteLength(t.topic) + 4;
+    for (const p of t.partitions) {
+      const batch = await recordBatch(p.messages, {
+        compression,
+        transactional: Boolean(args.transactionalId),
+        producerId,
+        producerEpoch: args.producerEpoch ?? 0,
+        firstSequence: p.firstSequence ?? 0,
+        now,
+      });
+      batches.push(batch);
+      size += 4 + 4 + batch.length;
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = writeNullableString(out, 0, args.transactionalId);
+  at = out.writeInt16BE(args.acks, at);
+  at = out.writeInt32BE(args.timeout, at);
+  at = out.writeInt32BE(args.topicData.length, at);
+  let b = 0;
+  for (const t of args.topicData) {
+    at = writeNullableString(out, at, t.topic);
+    at = out.writeInt32BE(t.partitions.length, at);
+    for (const p of t.partitions) {
+      const batch = batches[b++]!;
+      at = out.writeInt32BE(p.partition, at);
+      at = out.writeInt32BE(batch.length, at);
+      at += batch.copy(out, at);
+    }
+  }
+  return out;
+}
+
+interface BatchOptions {
+  readonly compression: number;
+  readonly transactional: boolean;
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly firstSequence: number;
+  readonly now: number;
+}
+
+/** One partition's record batch (magic 2), from its first offset field to its last record. */
+async function recordBatch(messages: readonly ProduceMessage[], o: BatchOptions): Promise<Buffer> {
+  const n = messages.length;
+  const stamps = new Float64Array(n);
+  let first = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const ts = messages[i]!.timestamp;
+    const t = ts === null || ts === undefined || ts === '' ? o.now : Number(ts);
+    stamps[i] = t;
+    if (t < first) first = t;
+    if (t > max) max = t;
+  }
+  if (n === 0) first = max = o.now;
+
+  let records = encodeRecords(messages, stamps, first);
+  if (o.compression !== 0) records = await lookupCodec(o.compression).compress(new Encoder(records.length).writeBuffer(records));
+
+  const batch = Buffer.allocUnsafe(BATCH_HEAD + BATCH_BODY_HEAD + records.length);
+  batch.writeBigInt64BE(0n, 0);
+  batch.writeInt32BE(batch.length - 12, 8);
+  batch.writeInt32BE(0, 12);
+  batch.writeInt8(MAGIC, 16);
+  let at = BATCH_HEAD;
+  const body = at;
+  at = batch.writeInt16BE(o.compression | (o.transactional ? TRANSACTIONAL : 0), at);
+  at = batch.writeInt32BE(n - 1, at);
+  at = batch.writeBigInt64BE(BigInt(first), at);
+  at = batch.writeBigInt64BE(BigInt(max), at);
+  at = batch.writeBigInt64BE(o.producerId, at);
+  at = batch.writeInt16BE(o.producerEpoch, at);
+  at = batch.writeInt32BE(o.firstSequence, at);
+  at = batch.writeInt32BE(n, at);
+  records.copy(batch, at);
+  batch.writeUInt32BE(crc32C(batch.subarray(body)), 17);
+  return batch;
+}
+
+/** The records of a batch, back to back: each its length (varint) and its body. */
+function encodeRecords(messages: readonly ProduceMessage[], stamps: Float64Array, first: number): Buffer {
+  const n = messages.length;
+  const bodySizes = new Int32Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    const s = 1 + varlongSize(stamps[i]! - first) + varintSize(i) + bytesFieldSize(m.key) + bytesFieldSize(m.value) + headersSize(m.headers);
+    bodySizes[i] = s;
+    total += varintSize(s) + s;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    at = writeVarint(out, at, bodySizes[i]!);
+    out[at++] = 0; // attributes: none are used
+    at = writeVarlong(out, at, stamps[i]! - first);
+    at = writeVarint(out, at, i);
+    at = writeBytesField(out, at, m.key);
+    at = writeBytesField(out, at, m.value);
+    at = writeHeaders(out, at, m.headers);
+  }
+  return out;
+}
+
+/** Headers as kafkajs lists them: each key once per value when its value is a list. */
+function eachHeader(headers: ProduceMessage['headers'], fn: (key: string, value: Bytes) => void): number {
+  let count = 0;
+  if (headers === undefined) return 0;
+  for (const key of Object.keys(headers)) {
+    const v = headers[key];
+    if (Array.isArray(v)) {
+      for (const x of v as readonly Bytes[]) fn(key, x), count++;
+    } else {
+      fn(key, v as Bytes);
+      count++;
+    }
+  }
+  return count;
+}
+
+function headersSize(headers: ProduceMessage['headers']): number {
+  let size = 0;
+  const count = eachHeader(headers, (key, value) => {
+    size += bytesFieldSize(key) + bytesFieldSize(value);
+  });
+  return size + varintSize(count);
+}
+
+function writeHeaders(out: Buffer, at: number, headers: ProduceMessage['headers']): number {
+  if (headers === undefined) return writeVarint(out, at, 0);
+  let count = 0;
+  eachHeader(headers, () => count++);
+  at = writeVarint(out, at, count);
+  eachHeader(headers, (key, value) => {
+    at = writeBytesField(out, at, key);
+    at = writeBytesField(out, at, value);
+  });
+  return at;
+}
+
+/** A varint-length-prefixed field; null is length -1. Non-buffers are written as their UTF-8 string, as kafkajs does. */
+function bytesFieldSize(v: Bytes): number {
+  if (v === null || v === undefined) return 1;
+  const len = Buffer.isBuffer(v) ? v.length : Buffer.byteLength(String(v));
+  return varintSize(len) + len;
+}
+
+function writeBytesField(out: Buffer, at: number, v: Bytes): number {
+  if (v === null || v === undefined) return writeVarint(out, at, -1);
+  if (Buffer.isBuffer(v)) {
+    at = writeVarint(out, at, v.length);
+    return at + v.copy(out, at);
+  }
+  const s = String(v);
+  at = writeVarint(out, at, Buffer.byteLength(s));
+  return at + out.write(s, at, 'utf8');
+}
+
+function nullableStringSize(s: string | null | undefined): number {
+  return s === null || s === undefined ? 2 : 2 + Buffer.byteLength(s);
+}
+
+function writeNullableString(out: Buffer, at: number, s: string | null | undefined): number {
+  if (s === null || s === undefined) return out.writeInt16BE(-1, at);
+  const len = Buffer.byteLength(s);
+  at = out.writeInt16BE(len, at);
+  return at + out.write(s, at, 'utf8');
+}
+
+/** Zigzag, as Kafka's ByteUtils.writeVarint: 32-bit. */
+const zigzag32 = (n: number): number => ((n << 1) ^ (n >> 31)) >>> 0;
+
+function varintSize(n: number): number {
+  let v = zigzag32(n);
+  let size = 1;
+  while (v >= 0x80) {
+    v >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Buffer, at: number, n: number): number {
+  let v = zigzag32(n);
+  while (v >= 0x80) {
+    out[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[at++] = v;
+  return at;
+}
+
+/** Zigzag over 64 bits for any safe integer (a timestamp delta), with arithmetic instead of 32-bit operators. */
+const zigzag64 = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
+
+function varlongSize(n: number): number {
+  let v = zigzag64(n);
+  let size = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarlong(out: Buffer, at: number, n: number): number {
+  let v = zigzag64(n);
+  while (v >= 0x80) {
+    out[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[at++] = v;
+  return at;
+}
+
+/**
+ * kafkajs's grouping of a send's messages by partition, in linear time: kafkajs's own copies the
+ * partition's list at every message, which is quadratic in the request's size. Same answer: an
+ * object from partition to its messages in send order; empty when the topic has no partitions.
+ */
+export function groupMessagesPerPartition<M>({ topic, partitionMetadata, messages, partitioner }: {
+  topic: string;
+  partitionMetadata: readonly unknown[];
+  messages: readonly M[];
+  partitioner: (args: { topic: string; partitionMetadata: readonly unknown[]; message: M }) => number;
+}): Record<number, M[]> {
+  const result: Record<number, M[]> = {};
+  if (partitionMetadata.length === 0) return result;
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message });
+    (result[partition] ??= []).push(message);
+  }
+  return result;
+}

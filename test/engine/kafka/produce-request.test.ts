@@ -1,0 +1,94 @@
+/**
+ * Duality's Produce request encoder (engine/kafka/produce-request.ts) writes the bytes kafkajs's
+ * own would, and kafkajs uses it.
+ */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+import '../../../engine/kafka/kafkajs.js';
+import { encodeProduceRequest, groupMessagesPerPartition, produceRequest, type ProduceRequestArgs } from '../../../engine/kafka/produce-request.js';
+
+const require = createRequire(import.meta.url);
+const REQUEST = 'kafkajs/src/protocol/requests/produce/v3/request.js';
+const GROUP = 'kafkajs/src/producer/groupMessagesPerPartition.js';
+
+/** A kafkajs module as kafkajs ships it, loaded around the replacement in the module cache. */
+function original<T>(module: string): T {
+  const path = require.resolve(module);
+  const ours = require.cache[path];
+  delete require.cache[path];
+  try {
+    return require(path) as T;
+  } finally {
+    require.cache[path] = ours;
+  }
+}
+
+type Request = (args: ProduceRequestArgs) => { apiVersion: number; encode(): Promise<{ buffer: Buffer }> };
+const kafkajsRequest = original<Request>(REQUEST);
+const kafkajsBytes = async (args: ProduceRequestArgs): Promise<Buffer> => (await kafkajsRequest(args).encode()).buffer;
+
+const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: unknown): unknown };
+
+const base = 1_764_000_000_000;
+const messages = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => ({
+    key: i % 7 === 0 ? null : Buffer.from(`word-${from + i}`),
+    value: i % 5 === 0 ? `é-${i}` : Buffer.from(String(i * 31)),
+    timestamp: String(base + ((i * 7919) % 1000)),
+    ...(i % 3 === 0 ? { headers: { trace: `t${i}`, many: [Buffer.from('a'), 'b'] } } : {}),
+  }));
+
+const cases: [string, ProduceRequestArgs][] = [
+  ['one partition, no transaction', { acks: -1, timeout: 30_000, topicData: [{ topic: 'words', partitions: [{ partition: 0, messages: messages(5) }] }] }],
+  [
+    'transactional, several topics and partitions, long values, a producer id and sequence',
+    {
+      acks: -1,
+      timeout: 30_000,
+      transactionalId: 'wordcount-1_0',
+      producerId: Long.fromValue('4000000000123'),
+      producerEpoch: 3,
+      topicData: [
+        { topic: 'wordcount-counts-repartition', partitions: [{ partition: 2, firstSequence: 17, messages: messages(300) }, { partition: 0, firstSequence: 0, messages: messages(1) }] },
+        { topic: 'ü-out', partitions: [{ partition: 1, firstSequence: 2_000_000_000, messages: [{ key: 'k', value: Buffer.alloc(70_000, 1), timestamp: String(base) }] }] },
+      ],
+    },
+  ],
+  ['acks 1, an empty partition list', { acks: 1, timeout: 5, topicData: [{ topic: 't', partitions: [] }] }],
+  ['timestamps far apart (a delta beyond 32 bits)', { acks: -1, timeout: 1, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: [{ value: 'a', timestamp: '1000000000000' }, { value: 'b', timestamp: '9000000000000' }] }] }] }],
+];
+
+for (const [name, args] of cases) {
+  test(`the same bytes as kafkajs: ${name}`, async () => {
+    assert.deepEqual(await encodeProduceRequest(args), await kafkajsBytes(args));
+    assert.deepEqual((await produceRequest(args).encode() as unknown as { buffer: Buffer }).buffer, await kafkajsBytes(args));
+  });
+}
+
+test('a gzip batch: the same bytes as kafkajs (the same zlib compresses the same records)', async () => {
+  const args: ProduceRequestArgs = { acks: -1, timeout: 1, compression: 1, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: messages(50) }] }] };
+  assert.deepEqual(await encodeProduceRequest(args), await kafkajsBytes(args));
+});
+
+test('batch timestamps compare as numbers (kafkajs sorted them as strings)', async () => {
+  const args: ProduceRequestArgs = { acks: -1, timeout: 1, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: [{ value: 'a', timestamp: '999' }, { value: 'b', timestamp: '1000' }] }] }] };
+  const batch = (await encodeProduceRequest(args)).subarray(12 + 3 + 4 + 8);
+  const firstTimestamp = batch.readBigInt64BE(8 + 4 + 4 + 1 + 4 + 2 + 4);
+  const maxTimestamp = batch.readBigInt64BE(8 + 4 + 4 + 1 + 4 + 2 + 4 + 8);
+  assert.deepEqual([firstTimestamp, maxTimestamp], [999n, 1000n]);
+});
+
+test('kafkajs loads the replacements', () => {
+  assert.equal(require(require.resolve(REQUEST)), produceRequest);
+  assert.equal(require(require.resolve(GROUP)), groupMessagesPerPartition);
+});
+
+test('grouping by partition gives kafkajs\'s answer', () => {
+  type M = { key: string; partition: number };
+  const kafkajsGroup = original<typeof groupMessagesPerPartition<M>>(GROUP);
+  const ms: M[] = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, partition: (i * 7) % 3 }));
+  const args = { topic: 't', partitionMetadata: [{}, {}, {}], messages: ms, partitioner: ({ message }: { message: M }) => message.partition };
+  assert.deepEqual(groupMessagesPerPartition(args), kafkajsGroup(args));
+  assert.deepEqual(groupMessagesPerPartition({ ...args, partitionMetadata: [] }), {});
+});
