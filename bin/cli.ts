@@ -70,7 +70,7 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics]',
+    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-entries N]',
     options: {
       brokers: { type: 'string' },
       port: { type: 'string', short: 'p', default: '8080' },
@@ -78,9 +78,12 @@ const COMMANDS: Record<string, Command> = {
       advertise: { type: 'string' },
       'no-create-topics': { type: 'boolean' },
       'state-dir': { type: 'string', default: './state' },
+      'cache-entries': { type: 'string' },
     },
     async run({ values, positionals }, out) {
       if (positionals.length !== 1) return usage(out, 'run takes exactly one FILE');
+      const cacheEntries = values['cache-entries'] as string | undefined;
+      if (cacheEntries !== undefined && !/^[0-9]{1,9}$/.test(cacheEntries)) return usage(out, `--cache-entries must be a whole number (0 forwards every table update), not "${cacheEntries}"`);
       const port = values.port as string;
       const advertise = values.advertise as string | undefined;
       if (advertise !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):[0-9]{1,5}$/.test(advertise)) return usage(out, `--advertise must be HOST:PORT (how other instances reach this one), not "${advertise}"`);
@@ -94,6 +97,7 @@ const COMMANDS: Record<string, Command> = {
         host: values.host as string,
         ...(values.advertise !== undefined && { advertise: values.advertise as string }),
         noCreateTopics: values['no-create-topics'] === true,
+        ...(cacheEntries !== undefined && { cacheEntries: Number(cacheEntries) }),
         stateDir: values['state-dir'] as string,
         env: process.env,
         out,

@@ -20,7 +20,7 @@ export interface AggregationSpec {
 /**
  * The processor of every aggregation. Records with a null key or value are skipped, as Kafka
  * Streams does. Without a window: read the key's state from the node's store (synchronously when
- * cached), apply, write, forward the table's new value.
+ * cached), apply, write, forward the table's new value (held until the commit when caching is on).
  */
 export function aggregationProcessor(node: GraphNode, spec: AggregationSpec): Processor {
   const window = node.args.window as WindowSpec | undefined;
@@ -34,7 +34,7 @@ export function aggregationProcessor(node: GraphNode, spec: AggregationSpec): Pr
       return whenLoaded(store.get(r.key), (old) => {
         const state = spec.aggregate(old, r);
         store.put(r.key, state);
-        return ctx.forward(withKeyValue(r, r.key, view(state)));
+        return ctx.forwardUpdate(withKeyValue(r, r.key, view(state)));
       });
     };
   });

@@ -41,7 +41,7 @@ export function timeWindowAggregation(node: GraphNode, window: WindowSpec, spec:
         return whenLoaded(store.get(k), (old) => {
           const state = spec.aggregate(old, r);
           store.put(k, state);
-          return final ? undefined : ctx.forward(withKeyValue(r, windowedKey(r.key, start, start + size), view(state)));
+          return final ? undefined : ctx.forwardUpdate(withKeyValue(r, windowedKey(r.key, start, start + size), view(state)));
         });
       });
       const pending = updates.filter((u): u is Promise<void> => u instanceof Promise);

@@ -11,12 +11,18 @@ import { partitionForKey } from '../log/partitioner.js';
 import { serdeFor } from '../serde/index.js';
 import { queryableTables } from './queries.js';
 
+const DEFAULT_CACHE_ENTRIES = 10_000;
+
 export interface EngineOptions {
   readonly graph: TopologyGraph;
   readonly log: Log;
   /** Where each task keeps its stores: `<stateDir>/<name>/<task>/<store>`. */
   readonly stateDir: string;
-  /** Entries each store caches in memory; 0 turns caching off (the topology test runner). */
+  /**
+   * Entries each store caches in memory, and table updates each node holds back until the commit
+   * (ProcessorContext.forwardUpdate); 0 turns caching off (the topology test runner): every
+   * update is forwarded. Default 10,000.
+   */
   readonly cacheEntries?: number;
   /** Whether missing source, sink and dead-letter topics are created (default) or an error (see planTopics). */
   readonly createTopics?: boolean;
@@ -225,8 +231,9 @@ export class Engine {
         await producer.init();
         const pending = { sent: 0 };
         const collector = this.collectorFor(producer, pending);
-        const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cacheEntries: this.options.cacheEntries ?? 10_000 });
-        const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time });
+        const cacheEntries = this.options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
+        const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cacheEntries });
+        const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cacheEntries });
         this.tasks.set(id, { task, stores, producer, pending, committed: new Map() });
         if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });
         this.restoredRecords += stores.restored;
@@ -306,6 +313,7 @@ export class Engine {
     if (this.shared) byProducer.set(this.shared, new Map());
     const committing: { handle: TaskHandle; offsets: Map<string, number> }[] = [];
     for (const handle of this.tasks.values()) {
+      await handle.task.flush();
       handle.stores.flush();
       const offsets = this.offsetsOf(handle);
       if (handle.producer !== this.shared && handle.pending.sent === 0 && !moved(offsets, handle.committed)) continue;

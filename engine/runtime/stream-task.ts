@@ -21,7 +21,25 @@ interface NodeRuntime {
   /** Counted locally on the hot path, read by metrics at scrape time. */
   recordsIn: number;
   recordsOut: number;
+  /** Sends a record to the node's children (set when the node's context is made). */
+  forward: (record: StreamRecord) => Done;
+  /** Table updates held back until the commit (`forwardUpdate`), by key, oldest first. */
+  readonly held: Map<unknown, Held>;
 }
+
+/** A held table update, and the input record that made it: the error policy's record if forwarding it fails. */
+interface Held {
+  readonly record: StreamRecord;
+  readonly input: LogRecord;
+}
+
+/**
+ * A held update's map key: the record's key itself when it is a number or string (a Map compares
+ * those by value); JSON for anything else, behind a NUL that no JSON text starts with (strings that
+ * start with one are taken as JSON too, so no two keys meet).
+ */
+const heldKey = (key: unknown): unknown =>
+  typeof key === 'number' || (typeof key === 'string' && key.charCodeAt(0) !== 0) ? key : `\u0000${JSON.stringify(key)}`;
 
 /** One record in this many has its processing time sampled for the latency histogram. */
 const LATENCY_SAMPLE = 16;
@@ -34,6 +52,8 @@ export interface TaskDeps {
   readonly stores: ReadonlyMap<string, KeyValueStore>;
   /** Set to each record's timestamp as it is processed (changelog records carry it). */
   readonly time: { current: number };
+  /** Table updates a node holds back until the commit (`forwardUpdate`); 0 forwards each at once. */
+  readonly cacheEntries?: number;
 }
 
 /**
@@ -53,6 +73,8 @@ export class StreamTask {
   private lastTopic = '';
   private lastPartition = -1;
   private lastKey = '';
+  /** The input record being processed. */
+  private input: LogRecord | undefined;
   private readonly runtimes: () => Iterable<NodeRuntime>;
 
   constructor(
@@ -68,7 +90,7 @@ export class StreamTask {
     const ownedKv = new Set(graph.stores.filter((s) => s.type === 'key-value').map((s) => `${s.node}\u0000${s.name}`));
     for (const node of graph.nodes) {
       if (!inSub.has(node.id)) continue;
-      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0 };
+      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0, forward: () => undefined, held: new Map() };
       runtimes.set(node.id, rt);
       node.inputs.forEach((parent, input) => runtimes.get(parent)!.children.push({ target: rt, input }));
       if (node.topic && node.type.endsWith('source')) {
@@ -118,18 +140,33 @@ export class StreamTask {
         }
       }
     };
+    rt.forward = materialized
+      ? (record) => {
+          // A table node that owns a store keeps the table's current value there (null deletes).
+          materialized.put(record.key, record.value);
+          return forwardFrom(record, 0);
+        }
+      : (record) => forwardFrom(record, 0);
+    const cacheEntries = this.deps.cacheEntries ?? 0;
     return {
       taskId: this.id,
       get streamTime() {
         return task.streamTime;
       },
-      forward: materialized
-        ? (record) => {
-            // A table node that owns a store keeps the table's current value there (null deletes).
-            materialized.put(record.key, record.value);
-            return forwardFrom(record, 0);
-          }
-        : (record) => forwardFrom(record, 0),
+      forward: rt.forward,
+      forwardUpdate:
+        cacheEntries === 0
+          ? rt.forward
+          : (record) => {
+              const key = heldKey(record.key);
+              // Deleted first, so the key moves to the end: the map stays in order of last update.
+              rt.held.delete(key);
+              rt.held.set(key, { record, input: task.input! });
+              if (rt.held.size <= cacheEntries) return;
+              const [oldest, held] = rt.held.entries().next().value as [unknown, Held];
+              rt.held.delete(oldest);
+              return task.release(rt, held);
+            },
       store: <K, V>(name: string) => {
         const s = this.deps.stores.get(name);
         if (!s) throw new Error(`${rt.node.id}: no store "${name}" in task ${this.id}`);
@@ -149,6 +186,7 @@ export class StreamTask {
       this.lastKey = `${record.topic}:${record.partition}`;
     }
     this.offsets.set(this.lastKey, record.offset + 1);
+    this.input = record;
     const entries = this.entries.get(record.topic);
     if (!entries) return;
     if (++this.processed % LATENCY_SAMPLE !== 0) return this.processFrom(entries, record, 0);
@@ -230,7 +268,60 @@ export class StreamTask {
     }
   }
 
+  /**
+   * Forwards every held table update, node by node in topological order, so that what a node's
+   * updates cause downstream (held updates of later nodes included) goes out in the same flush.
+   * The commit calls it first, before the caches flush.
+   */
+  flush(): Done {
+    for (const rt of this.runtimes()) {
+      if (rt.held.size === 0) continue;
+      const held = [...rt.held.values()];
+      rt.held.clear();
+      const r = this.releaseAll(rt, held, 0);
+      if (r) return r.then(() => this.flush());
+    }
+  }
+
+  private releaseAll(rt: NodeRuntime, held: readonly Held[], from: number): Done {
+    for (let i = from; i < held.length; i++) {
+      const r = this.release(rt, held[i]!);
+      if (r) return r.then(() => this.releaseAll(rt, held, i + 1));
+    }
+  }
+
+  /** Forwards one held update; a failure goes to the error policy with the input record that made the update. */
+  private release(rt: NodeRuntime, held: Held): Done {
+    // The update's own time while it goes on (changelog records downstream carry it), then back to
+    // the record being processed, when a full cache let this one go.
+    const time = this.deps.time;
+    const was = time.current;
+    const fail = (e: unknown): void => {
+      time.current = was;
+      this.deps.policy.handle(e, held.input, this.id, this.currentNode, this.deps.collector);
+    };
+    let r: Done;
+    try {
+      time.current = held.record.timestamp;
+      r = rt.forward(held.record);
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    if (!r) {
+      time.current = was;
+      return;
+    }
+    return r.then(() => {
+      time.current = was;
+    }, fail);
+  }
+
+  /** Held updates are dropped: they belong to input the task has not committed, and will read again. */
   close(): void {
-    for (const rt of this.runtimes()) rt.processor.close?.();
+    for (const rt of this.runtimes()) {
+      rt.held.clear();
+      rt.processor.close?.();
+    }
   }
 }

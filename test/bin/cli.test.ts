@@ -57,6 +57,9 @@ test('usage errors exit 2; --help and --version exit 0', async () => {
   assert.equal((await run(['frobnicate'])).code, 2);
   assert.equal((await run(['describe', wordcount, '--format', 'svg'])).code, 2);
   assert.equal((await run(['describe', wordcount, '--nope'])).code, 2);
+  const cache = await run(['run', wordcount, '--cache-entries', 'lots']);
+  assert.equal(cache.code, 2);
+  assert.match(cache.err, /--cache-entries must be a whole number \(0 forwards every table update\), not "lots"/);
   const help = await run(['--help']);
   assert.equal(help.code, 0);
   for (const cmd of ["validate", "test", "describe"]) assert.match(help.out, new RegExp(`^  ${cmd} `, "m"));

@@ -137,7 +137,8 @@ describe('exactly-once on Kafka', { timeout: 300_000 }, () => {
     }
     const lines = await writer.stop();
     const last = start();
-    await assertExactlyOnce(broker!.log, output, lines, () => said.slice(-6).join(' | '));
+    // duality run as deployed: its record cache folds updates between commits.
+    await assertExactlyOnce(broker!.log, output, lines, () => said.slice(-6).join(' | '), true);
     last.child.kill('SIGTERM');
     said.push(...last.stderr);
   }, 240_000);

@@ -126,3 +126,63 @@ test('latency samples kept between /metrics scrapes are bounded (a long run nobo
   await log.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Processes in batches, committing after each, as `run` does, until nothing more arrives. */
+async function runBatches(engine: Engine): Promise<void> {
+  while ((await engine.runOnce(10_000, 0)) > 0) await engine.commit();
+  await engine.commit();
+}
+
+/** Each output record of WordCount as `word=count`, in log order. */
+async function counts(log: EmbeddedLog): Promise<string[]> {
+  const out = await log.read({ topic: 'WordsWithCountsTopic', partition: 0 }, 0, 1_000_000);
+  return out.map((r) => `${r.key!.toString()}=${r.value!.readBigInt64BE()}`);
+}
+
+test('with caching on, a table holds its updates until the commit: each key\'s latest value goes out once per commit', async () => {
+  const log = EmbeddedLog.inMemory();
+  const engine = new Engine({ graph: wordcount, log, stateDir: mkdtempSync(join(tmpdir(), 'duality-engine-')), logger: () => undefined });
+  await engine.start();
+  await post(log, 'TextLinesTopic', ['a b a', 'b a']);
+  await runBatches(engine);
+  await post(log, 'TextLinesTopic', ['b']);
+  await runBatches(engine);
+  // Kafka Streams' record cache: a=1, a=2, a=3 fold into a=3 (in order of last update); the second commit has b=3 only.
+  assert.deepEqual(await counts(log), ['b=2', 'a=3', 'b=3']);
+  await engine.stop();
+});
+
+test('with caching off (cacheEntries 0, as topology tests run) every update goes out; a full cache lets its oldest update go', async () => {
+  for (const [cacheEntries, expected] of [
+    [0, ['a=1', 'b=1', 'a=2', 'b=2', 'a=3']],
+    [1, ['a=1', 'b=1', 'a=2', 'b=2', 'a=3']],
+    [2, ['b=2', 'a=3']],
+  ] as const) {
+    const log = EmbeddedLog.inMemory();
+    const engine = new Engine({ graph: wordcount, log, stateDir: mkdtempSync(join(tmpdir(), 'duality-engine-')), cacheEntries, logger: () => undefined });
+    await engine.start();
+    await post(log, 'TextLinesTopic', ['a b a', 'b a']);
+    await runBatches(engine);
+    assert.deepEqual(await counts(log), expected, `cacheEntries ${cacheEntries}`);
+    await engine.stop();
+  }
+});
+
+test('a held update that fails downstream at the commit goes to the dead-letter topic with the input record that made it', async () => {
+  const graph = graphOf(
+    'version: 1\nname: totals\nstreams:\n  xs: {topic: xs, value: json}\n  checked:\n    from: totals\n    steps: [toStream, {mapValues: "value == 3 ? int(\'not a number\') : value"}]\n    to: {topic: checked, value: json}\ntables:\n  totals:\n    from: xs\n    steps: [groupByKey, {sum: value.n}]\n',
+  );
+  const log = EmbeddedLog.inMemory();
+  const engine = new Engine({ graph, log, stateDir: mkdtempSync(join(tmpdir(), 'duality-engine-')), logger: () => undefined });
+  await engine.start();
+  const p = log.producer();
+  const rec = (key: string, n: number) => ({ topic: 'xs', key: Buffer.from(key), value: Buffer.from(JSON.stringify({ n })), timestamp: 0 });
+  p.send([rec('a', 1), rec('b', 5), rec('a', 2)]);
+  await p.flush();
+  await runBatches(engine);
+  const read = async (topic: string) => (await log.read({ topic, partition: 0 }, 0, 100)).map((r) => `${r.key}=${r.value}`);
+  assert.deepEqual(await read('checked'), ['b=5']);
+  assert.deepEqual(await read('totals-dlq'), ['a={"n":2}']);
+  assert.deepEqual(await readTable(engine, 'totals'), { a: 3, b: 5 });
+  await engine.stop();
+});
