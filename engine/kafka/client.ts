@@ -96,15 +96,18 @@ export function toLogRecord(topic: string, partition: number, m: KafkaMessage): 
   return { topic, partition, offset: Number(m.offset), key: m.key ?? null, value: m.value ?? null, timestamp: Number(m.timestamp), headers: toHeaders(m.headers) };
 }
 
+/** Most records carry no headers: they share one empty object. */
+const NO_HEADERS: Headers = Object.freeze({}) as Headers;
+
 /** Kafka allows a header key more than once; like Java's `lastHeader`, the last one wins. */
 function toHeaders(h: IHeaders | undefined): Headers {
-  const out: Headers = {};
-  if (!h) return out;
-  for (const [k, v] of Object.entries(h)) {
+  let out: Headers | undefined;
+  for (const k in h) {
+    const v = h[k];
     const last = Array.isArray(v) ? v[v.length - 1] : v;
-    if (last !== undefined) out[k] = typeof last === 'string' ? Buffer.from(last) : last;
+    if (last !== undefined) (out ??= {})[k] = typeof last === 'string' ? Buffer.from(last) : last;
   }
-  return out;
+  return out ?? NO_HEADERS;
 }
 
 /**
@@ -112,13 +115,15 @@ function toHeaders(h: IHeaders | undefined): Headers {
  * kafkajs replaces a falsy timestamp with the wall clock, and the number 0 is falsy.
  */
 export function toMessage(r: ProducedRecord, partition: number): Message {
-  return { key: r.key, value: r.value, partition, timestamp: String(r.timestamp), ...(r.headers ? { headers: r.headers } : {}) };
+  const m: Message = { key: r.key, value: r.value, partition, timestamp: String(r.timestamp) };
+  if (r.headers) m.headers = r.headers;
+  return m;
 }
 
 /** Roughly what a record costs on the wire, to keep each produce request well under the broker's limit. */
 export function recordSize(r: ProducedRecord): number {
   let n = 32 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const [k, v] of Object.entries(r.headers ?? {})) n += k.length + v.length + 8;
+  for (const k in r.headers) n += k.length + r.headers[k]!.length + 8;
   return n;
 }
 

@@ -1,11 +1,13 @@
 /**
- * kafkajs, with three of its modules replaced in Node's module cache before kafkajs loads:
+ * kafkajs, with four of its modules replaced in Node's module cache before kafkajs loads:
  *
  * - `src/consumer/filterAbortedMessages.js`, a fix: how a read_committed fetch drops the records
  *   of aborted transactions (below);
  * - `src/protocol/requests/produce/v3/request.js` (Produce v3..v7) and
  *   `src/producer/groupMessagesPerPartition.js`, for speed: the same bytes and the same grouping
- *   in linear time without an object per record (engine/kafka/produce-request.ts).
+ *   in linear time without an object per record (engine/kafka/produce-request.ts);
+ * - `src/protocol/recordBatch/record/v0/decoder.js`, for speed: the same records decoded with
+ *   numbers instead of a BigInt wrapper per field (engine/kafka/record-decoder.ts).
  *
  * kafkajs (unmaintained since 2023) walks the fetch response's aborted transactions in the order the
  * broker lists them and takes at most one per record. The broker lists them in the order they
@@ -20,6 +22,7 @@
  */
 import { createRequire } from 'node:module';
 import { groupMessagesPerPartition, produceRequest } from './produce-request.js';
+import { decodeRecord } from './record-decoder.js';
 
 const require = createRequire(import.meta.url);
 
@@ -61,6 +64,7 @@ function replace(module: string, exports: unknown): void {
 replace('kafkajs/src/consumer/filterAbortedMessages.js', filterAbortedMessages);
 replace('kafkajs/src/protocol/requests/produce/v3/request.js', produceRequest);
 replace('kafkajs/src/producer/groupMessagesPerPartition.js', groupMessagesPerPartition);
+replace('kafkajs/src/protocol/recordBatch/record/v0/decoder.js', decodeRecord);
 
 const kafkajs = require('kafkajs') as typeof import('kafkajs');
 export default kafkajs;

@@ -55,8 +55,13 @@ export interface TaskHandle {
   committed: ReadonlyMap<string, number>;
 }
 
-/** Commit at the latest after this many input records, whatever the interval. */
-export const MAX_UNCOMMITTED = 50_000;
+/**
+ * Commit at the latest after this many records consumed and produced, whatever the interval: it
+ * bounds what a commit holds in memory (a transaction's records under exactly_once). Each commit
+ * stalls processing while the producer drains, so it is not small: at 50,000, WordCount committed
+ * 40 times where the interval asked for 8, and ran 20 % slower (docs/benchmarks.md).
+ */
+export const MAX_UNCOMMITTED = 500_000;
 /** How long a transaction's offsets may take to show in the group's offsets after the transaction completed. */
 const STABLE_WAIT_MS = 500;
 /** A close that a dead broker holds up is given up on after this long. */
@@ -329,7 +334,7 @@ export class Engine {
       if (failed) throw failed.reason;
     } else if (this.shared) {
       await this.shared.flush();
-      await this.consumer.commit(byProducer.get(this.shared)!);
+        await this.consumer.commit(byProducer.get(this.shared)!);
     }
     for (const { handle, offsets } of committing) {
       handle.pending.sent = 0;

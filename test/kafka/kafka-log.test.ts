@@ -94,6 +94,30 @@ describe('KafkaLog on the broker', { timeout: 120_000 }, () => {
     assert.deepEqual(events.at(-1), `revoked ${t}:0 ${t}:1 ${t}:2`, 'close revokes everything');
   });
 
+  brokerTest(missing, 'records go out in the background in send order; once a send fails, none after it is written', async () => {
+    const { log } = broker!;
+    const t = await topic('early', 2);
+    const producer = log.producer();
+    // 2,500 records, one send each, in bursts: requests leave while later records are still being sent.
+    const records: ProducedRecord[] = Array.from({ length: 2500 }, (_, i) => ({ topic: t, key: null, value: buf(`v${i}`), timestamp: i, partition: i % 2 }));
+    for (const [i, r] of records.entries()) {
+      producer.send([r]);
+      if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const acks = await producer.flush();
+    assert.deepEqual(acks.map((a) => `${a.partition}@${a.offset}`), records.map((_, i) => `${i % 2}@${Math.floor(i / 2)}`));
+
+    // A send to a partition the topic lacks fails; what is sent after it must not overtake it.
+    for (let i = 0; i < 10; i++) producer.send([{ topic: t, key: null, value: buf('bad'), timestamp: 0, partition: 9 }]);
+    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 1500; i++) producer.send([{ topic: t, key: null, value: buf('after'), timestamp: 0, partition: 0 }]);
+    await assert.rejects(producer.flush(), /cannot produce to partition 9/);
+    producer.send([{ topic: t, key: null, value: buf('later'), timestamp: 0, partition: 1 }]);
+    await assert.rejects(producer.flush(), /cannot produce to partition 9/, 'the producer stays failed: the engine replaces it');
+    await producer.close();
+    assert.deepEqual(await log.endOffsets(t), [1250, 1250]);
+  });
+
   brokerTest(missing, 'headers, timestamps (0 too), null and empty keys and values come back as sent, by poll and by read', async () => {
     const { log } = broker!;
     const t = await topic('shapes', 1);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import '../../../engine/kafka/kafkajs.js';
-import { encodeProduceRequest, groupMessagesPerPartition, produceRequest, type ProduceRequestArgs } from '../../../engine/kafka/produce-request.js';
+import { crc32C, encodeProduceRequest, groupMessagesPerPartition, produceRequest, type ProduceRequestArgs } from '../../../engine/kafka/produce-request.js';
 
 const require = createRequire(import.meta.url);
 const REQUEST = 'kafkajs/src/protocol/requests/produce/v3/request.js';
@@ -91,4 +91,11 @@ test('grouping by partition gives kafkajs\'s answer', () => {
   const args = { topic: 't', partitionMetadata: [{}, {}, {}], messages: ms, partitioner: ({ message }: { message: M }) => message.partition };
   assert.deepEqual(groupMessagesPerPartition(args), kafkajsGroup(args));
   assert.deepEqual(groupMessagesPerPartition({ ...args, partitionMetadata: [] }), {});
+});
+
+test('CRC-32C: the check value of "123456789" (0xe3069283), and kafkajs\'s answer for every length up to 64', () => {
+  const kafkajsCrc = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
+  assert.equal(crc32C(Buffer.from('123456789')), 0xe3069283);
+  const bytes = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 151 + 7) & 0xff));
+  for (let n = 0; n <= 64; n++) assert.equal(crc32C(bytes.subarray(0, n)), kafkajsCrc(bytes.subarray(0, n)), `${n} bytes`);
 });

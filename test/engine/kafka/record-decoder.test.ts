@@ -1,0 +1,59 @@
+/**
+ * Duality's record decoder (engine/kafka/record-decoder.ts) answers what kafkajs's own does, and
+ * kafkajs uses it.
+ */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+import '../../../engine/kafka/kafkajs.js';
+import { decodeRecord, type BatchContext } from '../../../engine/kafka/record-decoder.js';
+
+const require = createRequire(import.meta.url);
+const DECODER = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
+type Decoder = { buffer: Buffer; offset: number };
+const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => Decoder;
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => { buffer: Buffer };
+
+function kafkajsDecoder(): typeof decodeRecord {
+  const path = require.resolve(DECODER);
+  const ours = require.cache[path];
+  delete require.cache[path];
+  try {
+    return require(path) as typeof decodeRecord;
+  } finally {
+    require.cache[path] = ours;
+  }
+}
+
+const records = [
+  { offsetDelta: 0, timestampDelta: 0, key: Buffer.from('k'), value: Buffer.from('v') },
+  { offsetDelta: 7, timestampDelta: 123_456, key: null, value: null },
+  { offsetDelta: 70_000, timestampDelta: 2 ** 40, key: 'é', value: Buffer.alloc(300, 9), headers: { a: '1', b: ['x', 'y', 'z'], c: Buffer.from([0, 1]) } },
+];
+const contexts: BatchContext[] = [
+  { firstOffset: '0', firstTimestamp: '1764000000000', magicByte: 2, timestampType: 0, maxTimestamp: '1764000000001' },
+  { firstOffset: '9007199254000000', firstTimestamp: '-1', magicByte: 2, isControlBatch: true, timestampType: 0 },
+  { firstOffset: '42', firstTimestamp: '5', magicByte: 2, timestampType: 1, maxTimestamp: '1764000000999' },
+];
+
+test('records decode as kafkajs decodes them: offsets, timestamps (create and log-append time), keys, values, headers', () => {
+  const theirs = kafkajsDecoder();
+  assert.notEqual(theirs, decodeRecord);
+  for (const record of records) {
+    for (const context of contexts) {
+      // The batch decoder hands each record its own bytes, after the length prefix.
+      const bytes = encodeRecord(record).buffer;
+      const body = (at: number): Buffer => bytes.subarray(at);
+      const prefix = new Decoder(bytes);
+      (prefix as unknown as { readVarInt(): number }).readVarInt();
+      const a = new Decoder(body(prefix.offset));
+      const b = new Decoder(body(prefix.offset));
+      assert.deepEqual(decodeRecord(a, context), theirs(b, context));
+      assert.equal(a.offset, b.offset);
+    }
+  }
+});
+
+test('kafkajs loads the replacement', () => {
+  assert.equal(require(require.resolve(DECODER)), decodeRecord);
+});
