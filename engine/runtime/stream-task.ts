@@ -7,6 +7,7 @@ import type { GraphNode, Subtopology, TopologyGraph } from '../api/topology-grap
 import { forwardAsIs } from '../../operators/runtime.js';
 import { mergeProcessor, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
 import type { ErrorPolicy } from './error-policy.js';
+import { HeldUpdates, type Held } from './held-updates.js';
 
 interface Edge {
   readonly target: NodeRuntime;
@@ -23,23 +24,9 @@ interface NodeRuntime {
   recordsOut: number;
   /** Sends a record to the node's children (set when the node's context is made). */
   forward: (record: StreamRecord) => Done;
-  /** Table updates held back until the commit (`forwardUpdate`), by key, oldest first. */
-  readonly held: Map<unknown, Held>;
+  /** Table updates held back until the commit (`forwardUpdate`). */
+  readonly held: HeldUpdates;
 }
-
-/** A held table update, and the input record that made it: the error policy's record if forwarding it fails. */
-interface Held {
-  readonly record: StreamRecord;
-  readonly input: LogRecord;
-}
-
-/**
- * A held update's map key: the record's key itself when it is a number or string (a Map compares
- * those by value); JSON for anything else, behind a NUL that no JSON text starts with (strings that
- * start with one are taken as JSON too, so no two keys meet).
- */
-const heldKey = (key: unknown): unknown =>
-  typeof key === 'number' || (typeof key === 'string' && key.charCodeAt(0) !== 0) ? key : `\u0000${JSON.stringify(key)}`;
 
 /** One record in this many has its processing time sampled for the latency histogram. */
 const LATENCY_SAMPLE = 16;
@@ -90,7 +77,7 @@ export class StreamTask {
     const ownedKv = new Set(graph.stores.filter((s) => s.type === 'key-value').map((s) => `${s.node}\u0000${s.name}`));
     for (const node of graph.nodes) {
       if (!inSub.has(node.id)) continue;
-      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0, forward: () => undefined, held: new Map() };
+      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0, forward: () => undefined, held: new HeldUpdates() };
       runtimes.set(node.id, rt);
       node.inputs.forEach((parent, input) => runtimes.get(parent)!.children.push({ target: rt, input }));
       if (node.topic && node.type.endsWith('source')) {
@@ -158,14 +145,9 @@ export class StreamTask {
         cacheEntries === 0
           ? rt.forward
           : (record) => {
-              const key = heldKey(record.key);
-              // Deleted first, so the key moves to the end: the map stays in order of last update.
-              rt.held.delete(key);
-              rt.held.set(key, { record, input: task.input! });
+              rt.held.hold(record, task.input!);
               if (rt.held.size <= cacheEntries) return;
-              const [oldest, held] = rt.held.entries().next().value as [unknown, Held];
-              rt.held.delete(oldest);
-              return task.release(rt, held);
+              return task.release(rt, rt.held.takeOldest()!);
             },
       store: <K, V>(name: string) => {
         const s = this.deps.stores.get(name);
@@ -276,9 +258,7 @@ export class StreamTask {
   flush(): Done {
     for (const rt of this.runtimes()) {
       if (rt.held.size === 0) continue;
-      const held = [...rt.held.values()];
-      rt.held.clear();
-      const r = this.releaseAll(rt, held, 0);
+      const r = this.releaseAll(rt, rt.held.takeAll(), 0);
       if (r) return r.then(() => this.flush());
     }
   }
