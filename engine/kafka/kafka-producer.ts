@@ -1,5 +1,5 @@
 import kafkajs from './kafkajs.js';
-import type { Kafka, Message, PartitionMetadata, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import type { Kafka, Message, PartitionMetadata, Producer, RecordMetadata, TopicMessages, Transaction } from 'kafkajs';
 import type { LogProducer, ProducedRecord, TopicPartition } from '../api/log.js';
 import { Partitioner } from '../log/partitioner.js';
 import { parseTpKey } from '../log/topic-state.js';
@@ -27,9 +27,10 @@ type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] 
  * response gives a base offset per partition, and a partition's records take consecutive offsets
  * in send order.
  *
- * With a transactionalId, records become visible only through `commitTransaction`, which opens a
- * Kafka transaction, sends them, adds the consumed offsets (`sendOffsets`) and commits; on any
- * failure it aborts, so neither the records nor the offsets count.
+ * With a transactionalId, the first record sent after a commit opens a Kafka transaction, and
+ * records go out in the background into it, as without one; they become visible only through
+ * `commitTransaction`, which waits for them, adds the consumed offsets (`sendOffsets`) and commits.
+ * On any failure it aborts, so neither the records nor the offsets count.
  */
 export class KafkaProducer implements LogProducer {
   private buffer: ProducedRecord[] = [];
@@ -37,11 +38,15 @@ export class KafkaProducer implements LogProducer {
   private readonly ready: Promise<void>;
   private readonly partitioner = new Partitioner();
   private closed = false;
-  /** The background send while one runs (plain producers). */
+  /** The background send while one runs. */
   private sender: Promise<void> | undefined;
-  /** Where the records sent since the last flush went, in send order: the flush answers them. */
+  /** The open transaction records go into (transactional producers). */
+  private txn: Transaction | undefined;
+  /** Whether a commit is under way: records sent meanwhile wait for the next transaction. */
+  private committing = false;
+  /** Where the records sent since the last flush or commit went, in send order. */
   private acks: (TopicPartition & { offset: number })[] = [];
-  /** The first send that failed: later flushes fail with it. */
+  /** The first send that failed: later flushes fail with it (a transaction's abort clears it). */
   private failure: unknown;
 
   constructor(
@@ -79,7 +84,7 @@ export class KafkaProducer implements LogProducer {
       if (!Number.isFinite(r.timestamp)) throw new Error(`kafka: cannot produce to topic "${r.topic}": timestamp ${r.timestamp} is not a number of milliseconds`);
     }
     for (const r of records) this.buffer.push(r);
-    if (this.transactionalId === undefined && this.sender === undefined) this.sender = this.sendBuffered();
+    if (this.sender === undefined && !this.committing) this.sender = this.sendBuffered();
   }
 
   async flush(): Promise<(TopicPartition & { offset: number })[]> {
@@ -94,11 +99,11 @@ export class KafkaProducer implements LogProducer {
   }
 
   /**
-   * Without a transaction, records go out as Kafka's producer sends them: in the background, one
-   * request at a time (kafkajs's idempotent producer has one in flight per broker), each taking
-   * what was buffered while the one before it travelled. Under load requests grow (up to
-   * REQUEST_BYTES); when idle a record leaves at once. Once a send fails, nothing after it is
-   * sent (it would overtake the lost records): flushes fail, and the engine replaces the producer.
+   * Records go out as Kafka's producer sends them: in the background, one request at a time
+   * (kafkajs's idempotent producer has one in flight per broker), each taking what was buffered
+   * while the one before it travelled. Under load requests grow (up to REQUEST_BYTES); when idle a
+   * record leaves at once. Once a send fails, nothing after it is sent (it would overtake the lost
+   * records): flushes and commits fail, and the engine replaces the producer.
    */
   private async sendBuffered(): Promise<void> {
     try {
@@ -106,7 +111,8 @@ export class KafkaProducer implements LogProducer {
       while (this.buffer.length > 0 && this.failure === undefined) {
         const records = this.buffer;
         this.buffer = [];
-        for (const ack of await this.sendAll(this.producer, records)) this.acks.push(ack);
+        const target = this.transactionalId === undefined ? this.producer : (this.txn ??= await this.producer.transaction());
+        for (const ack of await this.sendAll(target, records)) this.acks.push(ack);
       }
     } catch (e) {
       this.failure ??= e;
@@ -118,23 +124,35 @@ export class KafkaProducer implements LogProducer {
   async commitTransaction(groupId: string, offsets: ReadonlyMap<string, number>): Promise<void> {
     this.checkOpen();
     if (this.transactionalId === undefined) throw new Error('kafka: commitTransaction needs a producer created with a transactionalId');
-    const records = this.buffer;
-    this.buffer = [];
-    if (records.length === 0 && offsets.size === 0) return;
-    await this.ready;
-    const txn = await this.producer.transaction();
-    let acks: (TopicPartition & { offset: number })[] = [];
+    this.committing = true;
     try {
-      acks = await this.sendAll(txn, records);
-      if (offsets.size > 0) await txn.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
-      await txn.commit();
+      while (this.sender !== undefined) await this.sender;
+      if (this.failure !== undefined) {
+        // An abort that fails too leaves the outcome to the next producer of this id, whose init
+        // aborts the transaction.
+        await this.txn?.abort().catch(() => undefined);
+        this.txn = undefined;
+        throw this.failure;
+      }
+      if (this.txn === undefined && offsets.size === 0) return;
+      const txn = this.txn ?? (await this.producer.transaction());
+      this.txn = undefined;
+      const acks = this.acks;
+      this.acks = [];
+      try {
+        if (offsets.size > 0) await txn.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
+        await txn.commit();
+      } catch (e) {
+        await txn.abort().catch(() => undefined);
+        throw e;
+      }
+      await this.untilVisible(acks);
     } catch (e) {
-      // An abort that fails too leaves the outcome to the next producer of this id, whose init
-      // aborts the transaction unless the commit had gone through.
-      await txn.abort().catch(() => undefined);
       throw new Error(`kafka: the transaction of "${this.transactionalId}" failed: ${(e as Error).message}`, { cause: e });
+    } finally {
+      this.committing = false;
+      if (this.buffer.length > 0 && this.sender === undefined && !this.closed) this.sender = this.sendBuffered();
     }
-    await this.untilVisible(acks);
   }
 
   /**
@@ -160,17 +178,25 @@ export class KafkaProducer implements LogProducer {
     }
   }
 
-  /** Nothing reaches the broker before a commit, so aborting is dropping the buffer. */
+  /** Drops what was sent since the last commit: the buffer, and the open transaction, aborted. */
   async abortTransaction(): Promise<void> {
     this.buffer = [];
+    while (this.sender !== undefined) await this.sender;
+    this.buffer = [];
+    this.acks = [];
+    this.failure = undefined;
+    const txn = this.txn;
+    this.txn = undefined;
+    await txn?.abort();
   }
 
-  /** A plain producer flushes what it still holds (as Kafka's close does); a transactional one drops it. */
+  /** A plain producer flushes what it still holds (as Kafka's close does); a transactional one aborts it. */
   async close(): Promise<void> {
     if (this.closed) return;
     try {
       // What a failed producer still holds is lost already: the engine reprocesses it.
       if (this.transactionalId === undefined && this.failure === undefined) await this.flush();
+      if (this.transactionalId !== undefined) await this.abortTransaction().catch(() => undefined);
     } finally {
       this.buffer = [];
       this.closed = true;
