@@ -1,11 +1,9 @@
-import type { LogRecord } from '../api/log.js';
 import type { StreamRecord } from '../api/processor.js';
 
-/** A held table update, and the input record that made it: the error policy's record if forwarding it fails. */
+/** A held table update. */
 export interface Held {
   readonly key: unknown;
   record: StreamRecord;
-  input: LogRecord;
   /** The number of its latest update. */
   seq: number;
 }
@@ -30,15 +28,14 @@ export class HeldUpdates {
   }
 
   /** Holds `record` as its key's latest update. */
-  hold(record: StreamRecord, input: LogRecord): void {
+  hold(record: StreamRecord): void {
     const key = heldKey(record.key);
     let h = this.byKey.get(key);
     if (h === undefined) {
-      h = { key, record, input, seq: 0 };
+      h = { key, record, seq: 0 };
       this.byKey.set(key, h);
     } else {
       h.record = record;
-      h.input = input;
     }
     h.seq = ++this.seq;
     this.entries.push(h);

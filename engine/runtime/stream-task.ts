@@ -28,6 +28,13 @@ interface NodeRuntime {
   readonly held: HeldUpdates;
 }
 
+/** What is known of the input record that made a held update: where it was, its timestamp and headers. */
+const inputOf = (r: StreamRecord): LogRecord => {
+  const headers: Record<string, Buffer> = {};
+  for (const k in r.headers) headers[k] = Buffer.from(r.headers[k]!, 'utf8');
+  return { topic: r.topic, partition: r.partition, offset: r.offset, key: null, value: null, timestamp: r.timestamp, headers };
+};
+
 /** One record in this many has its processing time sampled for the latency histogram. */
 const LATENCY_SAMPLE = 16;
 /** Samples kept between two scrapes of /metrics. */
@@ -60,8 +67,6 @@ export class StreamTask {
   private lastTopic = '';
   private lastPartition = -1;
   private lastKey = '';
-  /** The input record being processed. */
-  private input: LogRecord | undefined;
   private readonly runtimes: () => Iterable<NodeRuntime>;
 
   constructor(
@@ -145,7 +150,7 @@ export class StreamTask {
         cacheEntries === 0
           ? rt.forward
           : (record) => {
-              rt.held.hold(record, task.input!);
+              rt.held.hold(record);
               if (rt.held.size <= cacheEntries) return;
               return task.release(rt, rt.held.takeOldest()!);
             },
@@ -168,7 +173,6 @@ export class StreamTask {
       this.lastKey = `${record.topic}:${record.partition}`;
     }
     this.offsets.set(this.lastKey, record.offset + 1);
-    this.input = record;
     const entries = this.entries.get(record.topic);
     if (!entries) return;
     if (++this.processed % LATENCY_SAMPLE !== 0) return this.processFrom(entries, record, 0);
@@ -270,7 +274,12 @@ export class StreamTask {
     }
   }
 
-  /** Forwards one held update; a failure goes to the error policy with the input record that made the update. */
+  /**
+   * Forwards one held update. A failure goes to the error policy with the place, timestamp and
+   * headers of the input record that made the update, not its bytes: as in Kafka Streams (KIP-1034),
+   * a cache does not keep the raw input of what it holds, so a dead-letter record of a held update
+   * has a null key and value.
+   */
   private release(rt: NodeRuntime, held: Held): Done {
     // The update's own time while it goes on (changelog records downstream carry it), then back to
     // the record being processed, when a full cache let this one go.
@@ -278,7 +287,7 @@ export class StreamTask {
     const was = time.current;
     const fail = (e: unknown): void => {
       time.current = was;
-      this.deps.policy.handle(e, held.input, this.id, this.currentNode, this.deps.collector);
+      this.deps.policy.handle(e, inputOf(held.record), this.id, this.currentNode, this.deps.collector);
     };
     let r: Done;
     try {
