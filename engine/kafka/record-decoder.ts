@@ -39,61 +39,63 @@ export interface DecodedRecord {
 
 const LOG_APPEND_TIME = 1;
 
+/** Records without headers share one (kafkajs only reads them). */
+const NO_HEADERS: DecodedRecord['headers'] = Object.freeze({}) as DecodedRecord['headers'];
+
+/** The buffer being read and where: module state rather than an object per record (decoding is synchronous). */
+let buf: Buffer = Buffer.alloc(0);
+let at = 0;
+
 export function decodeRecord(decoder: Decoder, batchContext: BatchContext = {}): DecodedRecord {
   const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
-  const r = new Reader(decoder.buffer, decoder.offset);
-  const attributes = r.buf.readInt8(r.at++);
-  const timestampDelta = r.varlong();
+  buf = decoder.buffer;
+  at = decoder.offset;
+  const attributes = buf.readInt8(at++);
+  const timestampDelta = varlong();
   const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : String(Number(firstTimestamp) + timestampDelta);
-  const offset = String(Number(firstOffset) + r.varint());
-  const key = r.bytes();
-  const value = r.bytes();
-  const headers: DecodedRecord['headers'] = {};
-  for (let n = r.varint(); n > 0; n--) {
-    const k = r.bytes()?.toString('utf8') ?? 'null';
-    const v = r.bytes();
+  const offset = String(Number(firstOffset) + varint());
+  const key = bytes();
+  const value = bytes();
+  let headers = NO_HEADERS;
+  for (let n = varint(); n > 0; n--) {
+    if (headers === NO_HEADERS) headers = {};
+    const k = bytes()?.toString('utf8') ?? 'null';
+    const v = bytes();
     const had = headers[k];
     headers[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
   }
-  decoder.offset = r.at;
+  decoder.offset = at;
   return { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: isControlBatch, batchContext };
 }
 
-class Reader {
-  constructor(
-    readonly buf: Buffer,
-    public at: number,
-  ) {}
-
-  /** An unsigned varint of up to 64 bits, as a number (exact below 2^53). */
-  private uvarint(): number {
-    let result = 0;
-    let scale = 1;
-    for (;;) {
-      const b = this.buf[this.at++];
-      if (b === undefined) throw new RangeError('a record ends inside a varint');
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
+/** An unsigned varint of up to 64 bits, as a number (exact below 2^53). */
+function uvarint(): number {
+  let result = 0;
+  let scale = 1;
+  for (;;) {
+    const b = buf[at++];
+    if (b === undefined) throw new RangeError('a record ends inside a varint');
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) return result;
+    scale *= 128;
   }
+}
 
-  varint(): number {
-    const v = this.uvarint();
-    return (v >>> 1) ^ -(v & 1);
-  }
+function varint(): number {
+  const v = uvarint();
+  return (v >>> 1) ^ -(v & 1);
+}
 
-  varlong(): number {
-    const v = this.uvarint();
-    return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
-  }
+function varlong(): number {
+  const v = uvarint();
+  return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+}
 
-  /** Length-prefixed bytes, a view of the buffer; length -1 is null. */
-  bytes(): Buffer | null {
-    const len = this.varint();
-    if (len < 0) return null;
-    const out = this.buf.subarray(this.at, this.at + len);
-    this.at += len;
-    return out;
-  }
+/** Length-prefixed bytes, a view of the buffer; length -1 is null. */
+function bytes(): Buffer | null {
+  const len = varint();
+  if (len < 0) return null;
+  const out = buf.subarray(at, at + len);
+  at += len;
+  return out;
 }
