@@ -280,6 +280,8 @@ export async function run(args: string[]): Promise<void> {
     const ratios = [
       `ratio duality/kafka-streams wordcount throughput: ${ratio(dAlo.linesPerSec, ksAlo.linesPerSec)}`,
       `ratio duality/kafkajs-consume: ${ratio(dAlo.linesPerSec, ceiling.linesPerSec)}`,
+      // The same ceiling for the peer: what a WordCount, with its repartition hop, gets of a bare read.
+      `ratio kafka-streams/kafkajs-consume: ${ratio(ksAlo.linesPerSec, ceiling.linesPerSec)}`,
       `ratio duality/kafka-streams wordcount throughput exactly-once: ${ratio(dEos.linesPerSec, ksEos.linesPerSec)}`,
       `ratio duality/kafka-streams wordcount throughput with start-up: ${ratio(ksAlo.withStartup, dAlo.withStartup)}`,
       `ratio duality/kafka-streams p99 latency: ${ratio(dLat.p99, ksLat.p99)}`,
