@@ -132,7 +132,8 @@ export interface Log {
   read(tp: TopicPartition, offset: number, maxRecords: number): Promise<LogRecord[]>;
   /** The end offset of each partition of a topic. */
   endOffsets(topic: string): Promise<number[]>;
-  producer(options?: { transactionalId?: string }): LogProducer;
+  /** `offsets: false`: nobody reads what `flush` answers, so the producer need not keep it (it may answer []). */
+  producer(options?: { transactionalId?: string; offsets?: boolean }): LogProducer;
   /** A new member of `groupId`; `endpoint` is advertised to the other members (see GroupMember). */
   consumer(groupId: string, options?: { endpoint?: string }): LogConsumer;
   /**

@@ -183,9 +183,9 @@ export class KafkaLog implements Log {
   }
 
 
-  producer(options?: { transactionalId?: string }): LogProducer {
+  producer(options?: { transactionalId?: string; offsets?: boolean }): LogProducer {
     this.checkOpen();
-    return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), (t) => this.endOffsets(t), options?.transactionalId);
+    return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), (t) => this.endOffsets(t), options?.transactionalId, options?.offsets !== false);
   }
 
   consumer(groupId: string, options?: { endpoint?: string }): LogConsumer {

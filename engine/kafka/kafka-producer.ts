@@ -24,6 +24,8 @@ function laneOf(topic: string, partition: number): number {
 /** How long a committed transaction's records may take to become readable before that is an error. */
 const VISIBLE_WAIT_MS = 10_000;
 
+type Ack = TopicPartition & { offset: number };
+
 type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] }): Promise<RecordMetadata[]> };
 
 /**
@@ -56,8 +58,14 @@ export class KafkaProducer implements LogProducer {
   private txn: Transaction | undefined;
   /** Whether a commit is under way: records sent meanwhile wait for the next transaction. */
   private committing = false;
-  /** Where the records sent since the last flush or commit went, in send order. */
-  private acks: (TopicPartition & { offset: number })[] = [];
+  /**
+   * Where the records sent since the last flush went, in send order; undefined when nobody asks
+   * (the engine's producers): an object per record kept until the commit would be most of what the
+   * garbage collector has to move.
+   */
+  private acks: Ack[] | undefined;
+  /** The end offset, per topic and partition, of what the open transaction wrote: its commit waits until they are readable. */
+  private ends = new Map<string, Map<number, number>>();
   /** The first send that failed: later flushes fail with it (a transaction's abort clears it). */
   private failure: unknown;
 
@@ -66,7 +74,9 @@ export class KafkaProducer implements LogProducer {
     private readonly partitionsOf: (topic: string) => Promise<PartitionMetadata[]>,
     private readonly endOffsets: (topic: string) => Promise<number[]>,
     private readonly transactionalId?: string,
+    offsets = true,
   ) {
+    if (offsets) this.acks = [];
     const create = (): Producer =>
       kafka.producer({
         createPartitioner: Partitioners.DefaultPartitioner,
@@ -109,8 +119,8 @@ export class KafkaProducer implements LogProducer {
     if (this.transactionalId !== undefined) return [];
     while (this.sender !== undefined) await this.sender;
     if (this.failure !== undefined) throw this.failure;
-    const acks = this.acks;
-    this.acks = [];
+    const acks = this.acks ?? [];
+    if (this.acks) this.acks = [];
     return acks;
   }
 
@@ -132,9 +142,10 @@ export class KafkaProducer implements LogProducer {
         const partitions = await this.choosePartitions(records);
         if (this.transactionalId !== undefined) {
           this.txn ??= await this.producer.transaction();
-          for (const ack of await this.sendAll(this.txn, records, partitions)) this.acks.push(ack);
+          await this.sendAll(this.txn, records, partitions);
         } else {
-          for (const ack of await this.sendOverLanes(records, partitions)) this.acks.push(ack);
+          const acks = await this.sendOverLanes(records, partitions);
+          if (acks) for (const ack of acks) this.acks!.push(ack);
         }
       }
     } catch (e) {
@@ -160,8 +171,8 @@ export class KafkaProducer implements LogProducer {
       if (this.txn === undefined && offsets.size === 0) return;
       const txn = this.txn ?? (await this.producer.transaction());
       this.txn = undefined;
-      const acks = this.acks;
-      this.acks = [];
+      const ends = this.ends;
+      this.ends = new Map();
       try {
         if (offsets.size > 0) await txn.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
         await txn.commit();
@@ -169,7 +180,7 @@ export class KafkaProducer implements LogProducer {
         await txn.abort().catch(() => undefined);
         throw e;
       }
-      await this.untilVisible(acks);
+      await this.untilVisible(ends);
     } catch (e) {
       throw new Error(`kafka: the transaction of "${this.transactionalId}" failed: ${(e as Error).message}`, { cause: e });
     } finally {
@@ -183,13 +194,7 @@ export class KafkaProducer implements LogProducer {
    * readable (read_committed) land on the partitions a moment later. Waiting for them keeps the
    * contract (visible when the commit resolves) and the checkpoints the engine takes right after.
    */
-  private async untilVisible(acks: readonly (TopicPartition & { offset: number })[]): Promise<void> {
-    const need = new Map<string, Map<number, number>>();
-    for (const a of acks) {
-      const parts = need.get(a.topic) ?? new Map<number, number>();
-      parts.set(a.partition, Math.max(parts.get(a.partition) ?? 0, a.offset + 1));
-      need.set(a.topic, parts);
-    }
+  private async untilVisible(need: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void> {
     const deadline = Date.now() + VISIBLE_WAIT_MS;
     for (const [topic, parts] of need) {
       for (;;) {
@@ -206,7 +211,8 @@ export class KafkaProducer implements LogProducer {
     this.buffer = [];
     while (this.sender !== undefined) await this.sender;
     this.buffer = [];
-    this.acks = [];
+    if (this.acks) this.acks = [];
+    this.ends = new Map();
     this.failure = undefined;
     const txn = this.txn;
     this.txn = undefined;
@@ -228,31 +234,39 @@ export class KafkaProducer implements LogProducer {
   }
 
   /** Sends each lane its records, side by side; answers where each record went, in their order. */
-  private async sendOverLanes(records: readonly ProducedRecord[], partitions: readonly number[]): Promise<(TopicPartition & { offset: number })[]> {
-    const byLane = new Map<number, number[]>();
+  private async sendOverLanes(records: readonly ProducedRecord[], partitions: readonly number[]): Promise<Ack[] | undefined> {
+    // Per lane: its records, their partitions, and where they stand among all.
+    const lanes = new Map<number, { records: ProducedRecord[]; partitions: number[]; at: number[] }>();
     for (let i = 0; i < records.length; i++) {
       const lane = laneOf(records[i]!.topic, partitions[i]!);
-      let list = byLane.get(lane);
-      if (!list) byLane.set(lane, (list = []));
-      list.push(i);
+      let share = lanes.get(lane);
+      if (!share) lanes.set(lane, (share = { records: [], partitions: [], at: [] }));
+      share.records.push(records[i]!);
+      share.partitions.push(partitions[i]!);
+      if (this.acks) share.at.push(i);
     }
-    const out = new Array<TopicPartition & { offset: number }>(records.length);
+    const out = this.acks && new Array<Ack>(records.length);
     await Promise.all(
-      [...byLane].map(async ([lane, indexes]) => {
-        const acks = await this.sendAll(this.lanes[lane]!, indexes.map((i) => records[i]!), indexes.map((i) => partitions[i]!));
-        indexes.forEach((i, j) => (out[i] = acks[j]!));
+      [...lanes].map(async ([lane, share]) => {
+        const acks = await this.sendAll(this.lanes[lane]!, share.records, share.partitions);
+        if (out && acks) share.at.forEach((i, j) => (out[i] = acks[j]!));
       }),
     );
     return out;
   }
 
-  private async sendAll(sender: Sender, records: readonly ProducedRecord[], partitions: readonly number[]): Promise<(TopicPartition & { offset: number })[]> {
-    const out = new Array<TopicPartition & { offset: number }>(records.length);
+  /** Sends in requests of at most REQUEST_BYTES; answers where each record went when the producer keeps that. */
+  private async sendAll(sender: Sender, records: readonly ProducedRecord[], partitions: readonly number[]): Promise<Ack[] | undefined> {
+    const out = this.acks && new Array<Ack>(records.length);
     // Requests go one after another, so each partition's records keep their order.
     for (let start = 0; start < records.length; ) {
       let end = start;
       let bytes = 0;
-      while (end < records.length && end - start < REQUEST_RECORDS && (end === start || bytes + recordSize(records[end]!) <= REQUEST_BYTES)) bytes += recordSize(records[end++]!);
+      for (; end < records.length && end - start < REQUEST_RECORDS; end++) {
+        const size = recordSize(records[end]!);
+        if (end > start && bytes + size > REQUEST_BYTES) break;
+        bytes += size;
+      }
       const byTopicMessages = new Map<string, Message[]>();
       for (let i = start; i < end; i++) {
         const r = records[i]!;
@@ -274,8 +288,16 @@ export class KafkaProducer implements LogProducer {
         const byPartition = next.get(topic);
         const offset = byPartition?.[partition];
         if (offset === undefined || Number.isNaN(offset)) throw new Error(`kafka: the broker's answer has no offset for ${topic}:${partition}`);
-        out[i] = { topic, partition, offset };
+        if (out) out[i] = { topic, partition, offset };
         byPartition![partition] = offset + 1;
+      }
+      // Now past each partition's last record: what the transaction's commit waits to see readable.
+      if (this.transactionalId !== undefined) {
+        for (const [topic, byPartition] of next) {
+          let ends = this.ends.get(topic);
+          if (!ends) this.ends.set(topic, (ends = new Map()));
+          byPartition.forEach((end, partition) => ends.set(partition, Math.max(ends.get(partition) ?? 0, end)));
+        }
       }
       start = end;
     }

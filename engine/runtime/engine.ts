@@ -134,7 +134,7 @@ export class Engine {
 
   private sharedProducer(): LogProducer {
     const { graph, log } = this.options;
-    return log.producer(this.transactional ? { transactionalId: `${graph.name}-0` } : {});
+    return log.producer(this.transactional ? { transactionalId: `${graph.name}-0`, offsets: false } : { offsets: false });
   }
 
   /** Produced records count toward the commit threshold too: they wait in the producer until then. */
@@ -231,7 +231,7 @@ export class Engine {
       for (const p of [...parts].sort((a, b) => a - b)) {
         const id = `${sub.id}_${p}`;
         if (this.tasks.has(id)) continue;
-        const producer = this.shared ?? this.options.log.producer({ transactionalId: `${graph.name}-${id}` });
+        const producer = this.shared ?? this.options.log.producer({ transactionalId: `${graph.name}-${id}`, offsets: false });
         // Fences the task's former owner and settles its open transaction before anything is read.
         await producer.init();
         const pending = { sent: 0 };
