@@ -111,13 +111,13 @@ function toHeaders(h: IHeaders | undefined): Headers {
 }
 
 /**
- * A record for kafkajs with its partition already chosen. The timestamp goes as a string because
- * kafkajs replaces a falsy timestamp with the wall clock, and the number 0 is falsy.
+ * A record for kafkajs with its partition already chosen. The timestamp stays a number: Duality's
+ * request encoder (produce-request.ts) reads it as one, 0 included, where kafkajs's own took a
+ * falsy timestamp for none.
  */
 export function toMessage(r: ProducedRecord, partition: number): Message {
-  const m: Message = { key: r.key, value: r.value, partition, timestamp: String(r.timestamp) };
-  if (r.headers) m.headers = r.headers;
-  return m;
+  // One literal of one shape: headers may be undefined, which the encoder reads as none.
+  return { key: r.key, value: r.value, partition, timestamp: r.timestamp, headers: r.headers } as unknown as Message;
 }
 
 /** Roughly what a record costs on the wire, to keep each produce request well under the broker's limit. */

@@ -14,11 +14,18 @@ const REQUEST_RECORDS = 50_000;
 /** kafkajs producers a plain producer sends through side by side (see sendBuffered). */
 const LANES = 4;
 
+/** A hash of each topic's name, computed once: lanes are chosen per record. */
+const topicHashes = new Map<string, number>();
+
 /** A partition's lane: always the same one, so its records keep their order. */
 function laneOf(topic: string, partition: number): number {
-  let h = partition;
-  for (let i = 0; i < topic.length; i++) h = (Math.imul(h, 31) + topic.charCodeAt(i)) | 0;
-  return (h >>> 0) % LANES;
+  let h = topicHashes.get(topic);
+  if (h === undefined) {
+    h = 0;
+    for (let i = 0; i < topic.length; i++) h = (Math.imul(h, 31) + topic.charCodeAt(i)) | 0;
+    topicHashes.set(topic, h);
+  }
+  return ((h + partition) >>> 0) % LANES;
 }
 
 /** How long a committed transaction's records may take to become readable before that is an error. */
