@@ -45,6 +45,10 @@ const NO_HEADERS: DecodedRecord['headers'] = Object.freeze({}) as DecodedRecord[
 /** The buffer being read and where: module state rather than an object per record (decoding is synchronous). */
 let buf: Buffer = Buffer.alloc(0);
 let at = 0;
+/** The batch of the record before, and its first offset and timestamp as numbers: parsed once a batch. */
+let batch: BatchContext | undefined;
+let baseOffset = 0;
+let baseTimestamp = 0;
 
 export function decodeRecord(decoder: Decoder, batchContext: BatchContext = {}): DecodedRecord {
   const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
@@ -52,8 +56,13 @@ export function decodeRecord(decoder: Decoder, batchContext: BatchContext = {}):
   at = decoder.offset;
   const attributes = buf.readInt8(at++);
   const timestampDelta = varlong();
-  const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : String(Number(firstTimestamp) + timestampDelta);
-  const offset = String(Number(firstOffset) + varint());
+  if (batchContext !== batch) {
+    batch = batchContext;
+    baseOffset = Number(firstOffset);
+    baseTimestamp = Number(firstTimestamp);
+  }
+  const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp ? maxTimestamp : String(baseTimestamp + timestampDelta);
+  const offset = String(baseOffset + varint());
   const key = bytes();
   const value = bytes();
   let headers = NO_HEADERS;
