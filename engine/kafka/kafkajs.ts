@@ -1,13 +1,14 @@
 /**
- * kafkajs, with four of its modules replaced in Node's module cache before kafkajs loads:
+ * kafkajs, with five of its modules replaced in Node's module cache before kafkajs loads:
  *
  * - `src/consumer/filterAbortedMessages.js`, a fix: how a read_committed fetch drops the records
  *   of aborted transactions (below);
  * - `src/protocol/requests/produce/v3/request.js` (Produce v3..v7) and
  *   `src/producer/groupMessagesPerPartition.js`, for speed: the same bytes and the same grouping
  *   in linear time without an object per record (engine/kafka/produce-request.ts);
- * - `src/protocol/recordBatch/record/v0/decoder.js`, for speed: the same records decoded with
- *   numbers instead of a BigInt wrapper per field (engine/kafka/record-decoder.ts).
+ * - `src/protocol/recordBatch/record/v0/decoder.js` and `src/protocol/recordBatch/v0/decoder.js`,
+ *   for speed: the same records decoded with numbers instead of a BigInt wrapper per field, in one
+ *   pass over a batch (engine/kafka/record-decoder.ts, record-batch-decoder.ts).
  *
  * kafkajs (unmaintained since 2023) walks the fetch response's aborted transactions in the order the
  * broker lists them and takes at most one per record. The broker lists them in the order they
@@ -22,6 +23,7 @@
  */
 import { createRequire } from 'node:module';
 import { groupMessagesPerPartition, produceRequest } from './produce-request.js';
+import { decodeRecordBatch } from './record-batch-decoder.js';
 import { decodeRecord } from './record-decoder.js';
 
 const require = createRequire(import.meta.url);
@@ -65,6 +67,7 @@ replace('kafkajs/src/consumer/filterAbortedMessages.js', filterAbortedMessages);
 replace('kafkajs/src/protocol/requests/produce/v3/request.js', produceRequest);
 replace('kafkajs/src/producer/groupMessagesPerPartition.js', groupMessagesPerPartition);
 replace('kafkajs/src/protocol/recordBatch/record/v0/decoder.js', decodeRecord);
+replace('kafkajs/src/protocol/recordBatch/v0/decoder.js', decodeRecordBatch);
 
 const kafkajs = require('kafkajs') as typeof import('kafkajs');
 export default kafkajs;

@@ -51,9 +51,33 @@ let baseOffset = 0;
 let baseTimestamp = 0;
 
 export function decodeRecord(decoder: Decoder, batchContext: BatchContext = {}): DecodedRecord {
+  const record = decodeRecordAt(decoder.buffer, decoder.offset, batchContext);
+  decoder.offset = at;
+  return record;
+}
+
+/**
+ * The records of a batch, `count` of them back to back from `start` of `buffer`, each after its
+ * length (a varint), as kafkajs's batch decoder would decode them one slice and Decoder at a time.
+ */
+export function decodeRecords(buffer: Buffer, start: number, count: number, batchContext: BatchContext): DecodedRecord[] {
+  const records = new Array<DecodedRecord>(count);
+  buf = buffer;
+  at = start;
+  for (let i = 0; i < count; i++) {
+    const length = varint();
+    if (length < 0 || at + length > buffer.length) throw new RangeError(`record ${i} of a batch has length ${length}, beyond the batch's ${buffer.length - at} bytes left`);
+    const end = at + length;
+    records[i] = decodeRecordAt(buffer, at, batchContext);
+    at = end;
+  }
+  return records;
+}
+
+function decodeRecordAt(buffer: Buffer, start: number, batchContext: BatchContext): DecodedRecord {
   const { firstOffset, firstTimestamp, magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
-  buf = decoder.buffer;
-  at = decoder.offset;
+  buf = buffer;
+  at = start;
   const attributes = buf.readInt8(at++);
   const timestampDelta = varlong();
   if (batchContext !== batch) {
@@ -73,7 +97,6 @@ export function decodeRecord(decoder: Decoder, batchContext: BatchContext = {}):
     const had = headers[k];
     headers[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
   }
-  decoder.offset = at;
   return { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord: isControlBatch, batchContext };
 }
 

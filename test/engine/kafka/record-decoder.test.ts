@@ -57,3 +57,41 @@ test('records decode as kafkajs decodes them: offsets, timestamps (create and lo
 test('kafkajs loads the replacement', () => {
   assert.equal(require(require.resolve(DECODER)), decodeRecord);
 });
+
+const BATCH_DECODER = 'kafkajs/src/protocol/recordBatch/v0/decoder.js';
+type BatchDecoder = (d: Decoder) => Promise<unknown>;
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: (o: object) => Promise<{ buffer: Buffer }> };
+const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: unknown): unknown };
+
+function kafkajsBatchDecoder(): BatchDecoder {
+  const path = require.resolve(BATCH_DECODER);
+  const ours = require.cache[path];
+  delete require.cache[path];
+  try {
+    return require(path) as BatchDecoder;
+  } finally {
+    require.cache[path] = ours;
+  }
+}
+
+test('record batches decode as kafkajs decodes them: plain, gzip, transactional, and a batch cut off at the end of a fetch', async () => {
+  const theirs = kafkajsBatchDecoder();
+  const ours = require(require.resolve(BATCH_DECODER)) as BatchDecoder;
+  assert.notEqual(ours, theirs, 'kafkajs loads the replacement');
+  const batchRecords = records.map((r, i) => encodeRecord({ ...r, offsetDelta: i }));
+  for (const options of [
+    { compression: 0 },
+    { compression: 1 },
+    { compression: 0, transactional: true, producerId: Long.fromValue('4000000000123'), producerEpoch: 2, firstSequence: 9, firstOffset: Long.fromValue(77) },
+    { compression: 0, records: [] as unknown[] },
+  ]) {
+    const bytes = (await RecordBatch({ records: batchRecords, firstTimestamp: 1_764_000_000_000, maxTimestamp: 1_764_000_000_500, lastOffsetDelta: batchRecords.length - 1, ...options })).buffer;
+    const a = new Decoder(bytes);
+    const b = new Decoder(bytes);
+    assert.deepEqual(await ours(a), await theirs(b), JSON.stringify(options));
+    assert.equal(a.offset, b.offset);
+    const cut = bytes.subarray(0, bytes.length - 3);
+    await assert.rejects(ours(new Decoder(cut)), (e: Error) => e.name === 'KafkaJSPartialMessageError');
+    await assert.rejects(theirs(new Decoder(cut)), (e: Error) => e.name === 'KafkaJSPartialMessageError');
+  }
+});
