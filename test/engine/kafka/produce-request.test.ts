@@ -6,23 +6,12 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import '../../../engine/kafka/kafkajs.js';
+import { original } from './kafkajs-original.js';
 import { crc32C, encodeProduceRequest, groupMessagesPerPartition, produceRequest, type ProduceRequestArgs } from '../../../engine/kafka/produce-request.js';
 
 const require = createRequire(import.meta.url);
 const REQUEST = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 const GROUP = 'kafkajs/src/producer/groupMessagesPerPartition.js';
-
-/** A kafkajs module as kafkajs ships it, loaded around the replacement in the module cache. */
-function original<T>(module: string): T {
-  const path = require.resolve(module);
-  const ours = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path) as T;
-  } finally {
-    require.cache[path] = ours;
-  }
-}
 
 type Request = (args: ProduceRequestArgs) => { apiVersion: number; encode(): Promise<{ buffer: Buffer }> };
 const kafkajsRequest = original<Request>(REQUEST);

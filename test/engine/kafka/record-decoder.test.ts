@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import '../../../engine/kafka/kafkajs.js';
 import { decodeRecord, type BatchContext } from '../../../engine/kafka/record-decoder.js';
+import { original } from './kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
 const DECODER = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
@@ -14,16 +15,7 @@ type Decoder = { buffer: Buffer; offset: number };
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => Decoder;
 const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: object) => { buffer: Buffer };
 
-function kafkajsDecoder(): typeof decodeRecord {
-  const path = require.resolve(DECODER);
-  const ours = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path) as typeof decodeRecord;
-  } finally {
-    require.cache[path] = ours;
-  }
-}
+const kafkajsDecoder = (): typeof decodeRecord => original<typeof decodeRecord>(DECODER);
 
 const records = [
   { offsetDelta: 0, timestampDelta: 0, key: Buffer.from('k'), value: Buffer.from('v') },
@@ -63,16 +55,7 @@ type BatchDecoder = (d: Decoder) => Promise<unknown>;
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: (o: object) => Promise<{ buffer: Buffer }> };
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: unknown): unknown };
 
-function kafkajsBatchDecoder(): BatchDecoder {
-  const path = require.resolve(BATCH_DECODER);
-  const ours = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path) as BatchDecoder;
-  } finally {
-    require.cache[path] = ours;
-  }
-}
+const kafkajsBatchDecoder = (): BatchDecoder => original<BatchDecoder>(BATCH_DECODER);
 
 test('record batches decode as kafkajs decodes them: plain, gzip, transactional, and a batch cut off at the end of a fetch', async () => {
   const theirs = kafkajsBatchDecoder();
