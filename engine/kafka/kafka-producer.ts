@@ -274,11 +274,18 @@ export class KafkaProducer implements LogProducer {
         if (end > start && bytes + size > REQUEST_BYTES) break;
         bytes += size;
       }
+      // Records come in runs of one topic: the list is looked up when the topic changes.
       const byTopicMessages = new Map<string, Message[]>();
+      let topic: string | undefined;
+      let list: Message[] = [];
       for (let i = start; i < end; i++) {
         const r = records[i]!;
-        let list = byTopicMessages.get(r.topic);
-        if (!list) byTopicMessages.set(r.topic, (list = []));
+        if (r.topic !== topic) {
+          topic = r.topic;
+          const known = byTopicMessages.get(topic);
+          if (known) list = known;
+          else byTopicMessages.set(topic, (list = []));
+        }
         list.push(toMessage(r, partitions[i]!));
       }
       const res = await sender.sendBatch({ acks: -1, topicMessages: [...byTopicMessages].map(([topic, messages]) => ({ topic, messages })) });
@@ -289,10 +296,14 @@ export class KafkaProducer implements LogProducer {
         if (!byPartition) next.set(m.topicName, (byPartition = []));
         byPartition[m.partition] = Number(m.baseOffset);
       }
+      let byPartition: number[] | undefined;
+      topic = undefined;
       for (let i = start; i < end; i++) {
-        const { topic } = records[i]!;
+        if (records[i]!.topic !== topic) {
+          topic = records[i]!.topic;
+          byPartition = next.get(topic);
+        }
         const partition = partitions[i]!;
-        const byPartition = next.get(topic);
         const offset = byPartition?.[partition];
         if (offset === undefined || Number.isNaN(offset)) throw new Error(`kafka: the broker's answer has no offset for ${topic}:${partition}`);
         if (out) out[i] = { topic, partition, offset };
