@@ -26,7 +26,8 @@ const decodeHeaders = (h: Headers): Readonly<Record<string, string>> => {
   return out ?? NONE;
 };
 
-const encodeHeaders = (h: Readonly<Record<string, string>>): Headers => {
+/** A record's headers as the log carries them; records without headers share one empty object. */
+export const encodeHeaders = (h: Readonly<Record<string, string>>): Headers => {
   let out: Headers | undefined;
   for (const k in h) (out ??= {})[k] = Buffer.from(h[k]!, 'utf8');
   return out ?? NO_HEADERS;

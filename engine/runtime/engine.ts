@@ -334,7 +334,7 @@ export class Engine {
       if (failed) throw failed.reason;
     } else if (this.shared) {
       await this.shared.flush();
-        await this.consumer.commit(byProducer.get(this.shared)!);
+      await this.consumer.commit(byProducer.get(this.shared)!);
     }
     for (const { handle, offsets } of committing) {
       handle.pending.sent = 0;

@@ -5,7 +5,7 @@ import type { RecordCollector } from '../api/serde.js';
 import type { KeyValueStore } from '../api/store.js';
 import type { GraphNode, Subtopology, TopologyGraph } from '../api/topology-graph.js';
 import { forwardAsIs } from '../../operators/runtime.js';
-import { mergeProcessor, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
+import { encodeHeaders, mergeProcessor, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
 import type { ErrorPolicy } from './error-policy.js';
 import { HeldUpdates, type Held } from './held-updates.js';
 
@@ -29,11 +29,7 @@ interface NodeRuntime {
 }
 
 /** What is known of the input record that made a held update: where it was, its timestamp and headers. */
-const inputOf = (r: StreamRecord): LogRecord => {
-  const headers: Record<string, Buffer> = {};
-  for (const k in r.headers) headers[k] = Buffer.from(r.headers[k]!, 'utf8');
-  return { topic: r.topic, partition: r.partition, offset: r.offset, key: null, value: null, timestamp: r.timestamp, headers };
-};
+const inputOf = (r: StreamRecord): LogRecord => ({ topic: r.topic, partition: r.partition, offset: r.offset, key: null, value: null, timestamp: r.timestamp, headers: encodeHeaders(r.headers) });
 
 /** One record in this many has its processing time sampled for the latency histogram. */
 const LATENCY_SAMPLE = 16;
