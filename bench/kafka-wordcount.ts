@@ -9,10 +9,12 @@
  * - end-to-end latency at a fixed 5,000 lines/s: input records carry the wall clock, output
  *   records the timestamp of the input that updated them, so latency = when this process reads
  *   the output record - its timestamp;
- * - with `--profile`, the Duality at-least-once throughput run goes under `node --cpu-prof`; the
- *   profile is summarised (self time per function and per area) and kept as kafka-wordcount.cpuprofile.
+ * - the CPU time each contender's process used from ready to done, all its threads (/proc);
+ * - with `--profile`, one more Duality at-least-once throughput run, under `node --cpu-prof` (the
+ *   measured runs go without it); the profile is summarised (self time per function and per area)
+ *   and kept as kafka-wordcount.cpuprofile.
  *
- * `--duality-only` measures just Duality at-least-once (and profiles it with `--profile`), for
+ * `--duality-only` measures just Duality at-least-once (profiled instead with `--profile`), for
  * working on Duality's speed; it prints no ratios.
  *
  * A full run (not `--quick`) writes its section of docs/benchmarks.md. Topics, groups and temp
@@ -53,6 +55,8 @@ interface Throughput {
   readonly outputRecords?: number;
   /** Commits made by then, where the contender tells. */
   readonly commits?: number;
+  /** CPU seconds the contender's process used from ready to done, all threads. */
+  readonly cpuSeconds?: number;
 }
 
 interface Latency {
@@ -141,10 +145,15 @@ async function throughput(b: Bench, label: string, slug: string, guarantee: Guar
   const c = start(run);
   try {
     const ready = await c.ready;
+    const cpuAtReady = c.proc.cpuSeconds();
     const done = await watcher.untilDone(() => c.proc.failure());
+    const cpuAtDone = c.proc.cpuSeconds();
+    const cpuSeconds = cpuAtReady !== undefined && cpuAtDone !== undefined ? cpuAtDone - cpuAtReady : undefined;
     const commits = await c.commits?.();
-    const t = { label, seconds: (done - ready) / 1000, withStartup: (done - launched) / 1000, linesPerSec: (b.lines * 1000) / (done - ready), outputRecords: watcher.records, ...(commits !== undefined && { commits }) };
-    const extra = `${fmt(t.outputRecords)} output records${commits !== undefined ? `, ${fmt(commits)} commits` : ''}`;
+    const seconds = (done - ready) / 1000;
+    const t = { label, seconds, withStartup: (done - launched) / 1000, linesPerSec: b.lines / seconds, outputRecords: watcher.records, ...(commits !== undefined && { commits }), ...(cpuSeconds !== undefined && { cpuSeconds }) };
+    const cpu = cpuSeconds === undefined ? '' : `, ${cpuSeconds.toFixed(1)} cpu s (${(cpuSeconds / seconds).toFixed(2)} cores, ${((cpuSeconds * 1e6) / b.lines).toFixed(1)} µs a line)`;
+    const extra = `${fmt(t.outputRecords)} output records${commits !== undefined ? `, ${fmt(commits)} commits` : ''}${cpu}`;
     console.log(`${label}: ${fmt(t.linesPerSec)} lines/s, ${fmt(t.linesPerSec * WORDS_PER_LINE)} words/s (${t.seconds.toFixed(2)} s; ${t.withStartup.toFixed(2)} s with start-up; ${extra})`);
     return t;
   } finally {
@@ -258,24 +267,27 @@ export async function run(args: string[]): Promise<void> {
     const b: Bench = { prefix, cleanup, tmp, input, lines: nLines, expected };
 
     const duality = (r: WordCountRun): Contender => startDuality(r, cleanup);
-    // Under --profile, this run is the profiled one (V8's sampling profiler costs a few per cent).
-    const profileDir = profile ? join(tmp, 'cpu-prof') : undefined;
-    const dAloLabel = `duality wordcount at-least-once (commit 1000 ms${profile ? ', under --cpu-prof' : ''})`;
-    const dAloRun = (): Promise<Throughput> => throughput(b, dAloLabel, 'duality-alo', 'at_least_once', (r) => startDuality(r, cleanup, profileDir));
+    // The profiled run is one of its own: V8's sampling profiler slows what it samples, so the
+    // measured runs go without it.
+    const profileDir = join(tmp, 'cpu-prof');
+    const profiled = async (): Promise<ProfileSummary> => {
+      await throughput(b, 'duality wordcount at-least-once (commit 1000 ms, under --cpu-prof)', 'duality-prof', 'at_least_once', (r) => startDuality(r, cleanup, profileDir));
+      return readProfile(profileDir);
+    };
+    const dAloRun = (): Promise<Throughput> => throughput(b, 'duality wordcount at-least-once (commit 1000 ms)', 'duality-alo', 'at_least_once', duality);
     if (args.includes('--duality-only')) {
-      await dAloRun();
-      if (profileDir) readProfile(profileDir);
+      await (profile ? profiled() : dAloRun());
       return;
     }
     const kstreams = (r: WordCountRun): Contender => startKafkaStreams(r, COMMIT_MS[r.guarantee], cleanup);
     const ceiling = await kafkajsCeiling(b);
     const ksAlo = await throughput(b, 'kafka-streams wordcount at-least-once (commit 1000 ms)', 'ks-alo', 'at_least_once', kstreams);
     const dAlo = await dAloRun();
-    const prof = profileDir ? readProfile(profileDir) : undefined;
     const ksEos = await throughput(b, 'kafka-streams wordcount exactly_once_v2 (commit 100 ms)', 'ks-eos', 'exactly_once', kstreams);
     const dEos = await throughput(b, 'duality wordcount exactly-once (commit 100 ms)', 'duality-eos', 'exactly_once', duality);
     const dLat = await latency(b, 'duality at-least-once', 'lat-duality', latencySeconds, warmup, duality);
     const ksLat = await latency(b, 'kafka-streams at-least-once', 'lat-ks', latencySeconds, warmup, kstreams);
+    const prof = profile ? await profiled() : undefined;
 
     const ratios = [
       `ratio duality/kafka-streams wordcount throughput: ${ratio(dAlo.linesPerSec, ksAlo.linesPerSec)}`,
@@ -283,6 +295,8 @@ export async function run(args: string[]): Promise<void> {
       // The same ceiling for the peer: what a WordCount, with its repartition hop, gets of a bare read.
       `ratio kafka-streams/kafkajs-consume: ${ratio(ksAlo.linesPerSec, ceiling.linesPerSec)}`,
       `ratio duality/kafka-streams wordcount throughput exactly-once: ${ratio(dEos.linesPerSec, ksEos.linesPerSec)}`,
+      // Above 1: Duality spends less CPU (all threads of its process) on the same input.
+      ...(dAlo.cpuSeconds !== undefined && ksAlo.cpuSeconds !== undefined ? [`ratio kafka-streams/duality cpu seconds at-least-once: ${ratio(ksAlo.cpuSeconds, dAlo.cpuSeconds)}`] : []),
       `ratio duality/kafka-streams wordcount throughput with start-up: ${ratio(ksAlo.withStartup, dAlo.withStartup)}`,
       `ratio duality/kafka-streams p99 latency: ${ratio(dLat.p99, ksLat.p99)}`,
     ];
@@ -294,9 +308,9 @@ export async function run(args: string[]): Promise<void> {
     if (quick) console.log('(--quick: docs/benchmarks.md left as it is; a full run writes it)');
     else {
       const table = (rows: readonly Throughput[]): string[] => [
-        '| contender | lines/s | words/s | seconds | with start-up | output records | commits |',
-        '|---|---:|---:|---:|---:|---:|---:|',
-        ...rows.map((t) => `| ${t.label} | ${fmt(t.linesPerSec)} | ${fmt(t.linesPerSec * WORDS_PER_LINE)} | ${t.seconds.toFixed(2)} | ${t.withStartup.toFixed(2)} | ${t.outputRecords === undefined ? '' : fmt(t.outputRecords)} | ${t.commits === undefined ? '' : fmt(t.commits)} |`),
+        '| contender | lines/s | words/s | seconds | with start-up | cpu s (cores) | output records | commits |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|',
+        ...rows.map((t) => `| ${t.label} | ${fmt(t.linesPerSec)} | ${fmt(t.linesPerSec * WORDS_PER_LINE)} | ${t.seconds.toFixed(2)} | ${t.withStartup.toFixed(2)} | ${t.cpuSeconds === undefined ? '' : `${t.cpuSeconds.toFixed(1)} (${(t.cpuSeconds / t.seconds).toFixed(2)})`} | ${t.outputRecords === undefined ? '' : fmt(t.outputRecords)} | ${t.commits === undefined ? '' : fmt(t.commits)} |`),
       ];
       writeSection(join(ROOT, 'docs/benchmarks.md'), [
         '## WordCount on Kafka: the figures',

@@ -13,6 +13,8 @@ import { BROKERS, sleep, type Cleanup } from './cluster.js';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const KSTREAMS = join(ROOT, 'bench/kstreams');
 const JAR = join(KSTREAMS, 'target/kstreams-wordcount.jar');
+/** The unit of /proc's CPU times (USER_HZ): 100 on Linux for x86 and arm. */
+const CLOCK_TICKS = 100;
 
 /** A child process with its output in lines, stopped with SIGTERM (then SIGKILL) by `stop`. */
 export class Proc {
@@ -20,9 +22,11 @@ export class Proc {
   readonly stderr: string[] = [];
   exitCode: number | null | undefined;
   readonly exited: Promise<number | null>;
+  private readonly pid: number | undefined;
   private readonly waiters: (() => void)[] = [];
 
   constructor(readonly label: string, private readonly child: ChildProcess) {
+    this.pid = child.pid;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? null : 0)))));
     void this.exited.then(() => this.wake());
     const lines = (into: string[]) => {
@@ -40,6 +44,23 @@ export class Proc {
 
   private wake(): void {
     for (const w of this.waiters.splice(0)) w();
+  }
+
+  /**
+   * CPU seconds the process has used so far, all its threads (a JVM's compiler and collector
+   * threads, Node's too): user + system time from /proc/<pid>/stat; undefined once it has exited.
+   * Less noisy than a wall-clock rate on a shared machine, and it shows what a rate costs.
+   */
+  cpuSeconds(): number | undefined {
+    if (this.pid === undefined || this.exitCode !== undefined) return undefined;
+    try {
+      // The fields after the command name, which is in parentheses and may hold spaces.
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Why it is no longer running, if it is not: the exit status and the end of its stderr. */
@@ -99,7 +120,9 @@ export function startDuality(run: WordCountRun, cleanup: Cleanup, profileDir?: s
     .replace('topic: TextLinesTopic', `topic: ${run.input}`)
     .replace('topic: WordsWithCountsTopic', `topic: ${run.output}`);
   writeFileSync(file, `${yaml}processing:\n  guarantee: ${run.guarantee}\n`);
-  const node = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // DUALITY_NODE_FLAGS: node flags for Duality's process only, for experiments (--max-semi-space-size=64).
+  const extra = (process.env.DUALITY_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const node = [...extra, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const args = [...node, join(ROOT, 'bin/duality.js'), 'run', file, '--brokers', BROKERS, '--port', '0', '--state-dir', join(run.stateDir, 'state')];
   const proc = new Proc('duality', cleanup.child(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })));
   const url = proc.line(/ running on .*http:\/\//, 30_000).then((l) => /http:\/\/[^\s,]+/.exec(l.line)![0]);
