@@ -4,8 +4,13 @@
  * consumes TOPIC from the beginning in a fresh group with an empty handler (it only counts) and
  * prints `joined <epoch ms>` when the group assigned it partitions and `done <epoch ms>` once
  * RECORDS records were read. Nothing is committed: this is what the client alone can read.
+ *
+ * kafkajs is the engine's (engine/kafka/kafkajs.ts), whose batches keep their records as bytes
+ * until they are taken: each record is decoded into the engine's LogRecord, as Duality's consumer
+ * takes them, so that the ceiling still reads every record.
  */
 import kafkajs from '../../engine/kafka/kafkajs.js';
+import type { FetchedBatch } from '../../engine/kafka/fetched-batch.js';
 
 const [brokers, topic, groupId, wanted] = process.argv.slice(2);
 if (!brokers || !topic || !groupId || !wanted) {
@@ -24,7 +29,7 @@ await new Promise<void>((resolve, reject) => {
   void consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
-      read += batch.messages.length;
+      read += (batch as unknown as FetchedBatch).records().length;
       if (read >= total) resolve();
     },
   });

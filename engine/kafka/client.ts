@@ -1,6 +1,6 @@
 import kafkajs from './kafkajs.js';
-import type { IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
-import type { Headers, LogRecord, ProducedRecord } from '../api/log.js';
+import type { Kafka, Message } from 'kafkajs';
+import type { ProducedRecord } from '../api/log.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -90,25 +90,6 @@ export function isRetriable(e: unknown): boolean {
 /** The errors that mean "the group moved on to a new generation": rejoin, then try again. */
 export const isRebalanceError = (e: unknown): boolean =>
   ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP'].includes(errorType(e) ?? '');
-
-/** A fetched message as the engine sees it: numbers for offsets and timestamps, one Buffer per header. */
-export function toLogRecord(topic: string, partition: number, m: KafkaMessage): LogRecord {
-  return { topic, partition, offset: Number(m.offset), key: m.key ?? null, value: m.value ?? null, timestamp: Number(m.timestamp), headers: toHeaders(m.headers) };
-}
-
-/** Most records carry no headers: they share one empty object. */
-const NO_HEADERS: Headers = Object.freeze({}) as Headers;
-
-/** Kafka allows a header key more than once; like Java's `lastHeader`, the last one wins. */
-function toHeaders(h: IHeaders | undefined): Headers {
-  let out: Headers | undefined;
-  for (const k in h) {
-    const v = h[k];
-    const last = Array.isArray(v) ? v[v.length - 1] : v;
-    if (last !== undefined) (out ??= {})[k] = typeof last === 'string' ? Buffer.from(last) : last;
-  }
-  return out ?? NO_HEADERS;
-}
 
 /**
  * A record for kafkajs with its partition already chosen. The timestamp stays a number: Duality's

@@ -1,13 +1,13 @@
 import type { LogRecord } from '../api/log.js';
+import type { RecordCursor } from './record-set.js';
 
 /** How a queued batch ended: all handed out, set aside by a pause, or dropped (rebalance, seek, close). */
 export type Outcome = 'taken' | 'paused' | 'dropped';
 
 export interface Entry {
   readonly key: string;
-  readonly records: readonly LogRecord[];
-  /** Records before this index were handed out. */
-  readonly next: number;
+  /** The offset of the last record handed out; -1 before the first. */
+  readonly last: number;
   readonly outcome: Outcome | undefined;
   /** Resolves when the entry has an outcome, or after `ms`, whichever is first. */
   settled(ms: number): Promise<void>;
@@ -15,10 +15,10 @@ export interface Entry {
 
 interface Slot {
   key: string;
-  records: readonly LogRecord[];
+  /** The batch's records, decoded as they are taken: a queued batch holds bytes, not an object per record. */
+  records: RecordCursor;
   /** The offset after the fetched batch, markers included: where the partition stands once it is all taken. */
   end: number;
-  next: number;
   outcome: Outcome | undefined;
   wake: () => void;
   done: Promise<void>;
@@ -35,16 +35,16 @@ export class HandOff {
   /** After `take`: per partition, the offset after the last record it handed out (after its batch, once all of it is). */
   readonly lastTaken = new Map<string, number>();
 
-  add(key: string, records: readonly LogRecord[], end = records[records.length - 1]!.offset + 1): Entry {
+  /** Queues a batch's records (at least one); `end` is where the partition stands after them. */
+  add(key: string, records: RecordCursor, end: number): Entry {
     let wake!: () => void;
     const done = new Promise<void>((r) => (wake = r));
-    const slot: Slot = { key, records, end, next: 0, outcome: undefined, wake, done };
+    const slot: Slot = { key, records, end, outcome: undefined, wake, done };
     this.slots.push(slot);
     return {
       key,
-      records,
-      get next() {
-        return slot.next;
+      get last() {
+        return records.last;
       },
       get outcome() {
         return slot.outcome;
@@ -70,13 +70,12 @@ export class HandOff {
     while (out.length < max && progressed) {
       progressed = false;
       for (const s of order) {
-        const k = Math.min(chunk, max - out.length, s.records.length - s.next);
+        const k = Math.min(chunk, max - out.length);
         if (s.outcome || k <= 0) continue;
-        for (let i = 0; i < k; i++) out.push(s.records[s.next + i]!);
-        s.next += k;
-        progressed = true;
-        if (s.next < s.records.length) this.lastTaken.set(s.key, s.records[s.next - 1]!.offset + 1);
-        else {
+        if (s.records.next(out, k) > 0) progressed = true;
+        if (s.records.remaining > 0) {
+          if (s.records.last >= 0) this.lastTaken.set(s.key, s.records.last + 1);
+        } else {
           this.lastTaken.set(s.key, s.end);
           this.settle(s, 'taken');
         }

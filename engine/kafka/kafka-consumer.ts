@@ -3,7 +3,8 @@ import type { Consumer, EachBatchPayload, GroupDescription, Kafka } from 'kafkaj
 import { tpKey, type GroupMember, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
 import { parseTpKey } from '../log/topic-state.js';
 import { copartitionedAssigner, parseMemberInfo, type MemberInfo } from './assigners.js';
-import { HEARTBEAT_MS, isRebalanceError, RetriableError, SESSION_TIMEOUT_MS, toLogRecord, errorType } from './client.js';
+import { HEARTBEAT_MS, isRebalanceError, RetriableError, SESSION_TIMEOUT_MS, errorType } from './client.js';
+import type { FetchedBatch } from './fetched-batch.js';
 import { HandOff } from './hand-off.js';
 import { Signal } from './signal.js';
 
@@ -126,14 +127,11 @@ export class KafkaConsumer implements LogConsumer {
     }
     if (isStale() || this.paused.has(key) || this.closing) return;
     const from = this.positions.get(key);
-    const records: LogRecord[] = [];
-    for (const m of batch.messages) {
-      const r = toLogRecord(batch.topic, batch.partition, m);
-      if (from === undefined || r.offset >= from) records.push(r);
-    }
+    // kafkajs's Batch is Duality's (fetched-batch.ts): its records are decoded as poll takes them.
+    const records = (batch as unknown as FetchedBatch).cursor(from);
     // After the last message fetched, transaction markers included (kafkajs never hands those out).
-    const end = Math.max(Number(batch.lastOffset()) + 1, records.length > 0 ? records[records.length - 1]!.offset + 1 : 0);
-    if (records.length === 0) {
+    const end = Number(batch.lastOffset()) + 1;
+    if (records.remaining === 0) {
       // Nothing but markers (or aborted records) past where the engine is: it stands after them.
       if (from !== undefined && end > from) this.positions.set(key, end);
       if (from !== undefined) resolveOffset(String(from - 1));
@@ -145,9 +143,9 @@ export class KafkaConsumer implements LogConsumer {
       await entry.settled(HEARTBEAT_MS);
       if (!entry.outcome) await this.heartbeat(heartbeat);
     }
-    // kafkajs fetches next from the resolved offset; the last record's offset also covers a trailing marker.
-    if (entry.outcome === 'taken') resolveOffset(records[records.length - 1]!.offset.toString());
-    else if (entry.outcome === 'paused' && entry.next > 0) resolveOffset(records[entry.next - 1]!.offset.toString());
+    // kafkajs fetches next from the resolved offset: past the batch's markers once all of it was taken.
+    if (entry.outcome === 'taken') resolveOffset(batch.lastOffset());
+    else if (entry.outcome === 'paused' && entry.last >= 0) resolveOffset(String(entry.last));
   }
 
   /** A heartbeat that finds the group rebalancing stops handing out every queued record. */

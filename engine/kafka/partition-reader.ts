@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { tpKey, type LogRecord, type TopicPartition } from '../api/log.js';
 import { onePartitionAssigner } from './assigners.js';
-import { HEARTBEAT_MS, SESSION_TIMEOUT_MS, toLogRecord } from './client.js';
+import { HEARTBEAT_MS, SESSION_TIMEOUT_MS } from './client.js';
+import type { FetchedBatch } from './fetched-batch.js';
 import { Signal } from './signal.js';
 
 /** A read that sees nothing arrive for this long while records should be there fails, rather than hang. */
@@ -114,12 +115,10 @@ export class PartitionReader {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload): Promise<void> {
     if (isStale() || this.closed) return;
-    for (const m of batch.messages) {
-      const r = toLogRecord(batch.topic, batch.partition, m);
-      if (r.offset >= this.covered) this.buffer.push(r);
-    }
+    // kafkajs's Batch is Duality's (fetched-batch.ts).
+    for (const r of (batch as unknown as FetchedBatch).records(this.covered)) this.buffer.push(r);
     this.advance(Number(batch.lastOffset()) + 1);
-    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+    resolveOffset(batch.lastOffset());
     // Back-pressure: keep the group session alive while the caller works through the buffer.
     while (this.buffer.length >= AHEAD && !this.closed) {
       await this.signal.wait(HEARTBEAT_MS);
