@@ -1,6 +1,5 @@
 import kafkajs from './kafkajs.js';
-import type { Kafka, Message } from 'kafkajs';
-import type { ProducedRecord } from '../api/log.js';
+import type { Kafka } from 'kafkajs';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -90,22 +89,5 @@ export function isRetriable(e: unknown): boolean {
 /** The errors that mean "the group moved on to a new generation": rejoin, then try again. */
 export const isRebalanceError = (e: unknown): boolean =>
   ['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR_FOR_GROUP'].includes(errorType(e) ?? '');
-
-/**
- * A record for kafkajs with its partition already chosen. The timestamp stays a number: Duality's
- * request encoder (produce-request.ts) reads it as one, 0 included, where kafkajs's own took a
- * falsy timestamp for none.
- */
-export function toMessage(r: ProducedRecord, partition: number): Message {
-  // One literal of one shape: headers may be undefined, which the encoder reads as none.
-  return { key: r.key, value: r.value, partition, timestamp: r.timestamp, headers: r.headers } as unknown as Message;
-}
-
-/** Roughly what a record costs on the wire, to keep each produce request well under the broker's limit. */
-export function recordSize(r: ProducedRecord): number {
-  let n = 32 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const k in r.headers) n += k.length + r.headers[k]!.length + 8;
-  return n;
-}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -3,14 +3,13 @@ import type { Kafka, Message, PartitionMetadata, Producer, RecordMetadata, Topic
 import type { LogProducer, ProducedRecord, TopicPartition } from '../api/log.js';
 import { Partitioner } from '../log/partitioner.js';
 import { parseTpKey } from '../log/topic-state.js';
-import { recordSize, RetriableError, sleep, toMessage } from './client.js';
+import { RetriableError, sleep } from './client.js';
+import { RecordAccumulator, type EncodedBatch } from './record-accumulator.js';
 
 const { Partitioners } = kafkajs;
 
-/** Bytes per produce request: well below the broker's default message.max.bytes (1 MB) per partition batch. */
+/** Bytes per produce request, besides one batch that is bigger on its own (a batch stays below the broker's message.max.bytes, 1 MB, unless one record is bigger). */
 const REQUEST_BYTES = 512 * 1024;
-/** Records per produce request, besides the bytes: small records (a word and a count) fill a request at about 16,000. */
-const REQUEST_RECORDS = 50_000;
 /** kafkajs producers a plain producer sends through side by side (see sendBuffered). */
 const LANES = 4;
 
@@ -31,20 +30,19 @@ function laneOf(topic: string, partition: number): number {
 /** How long a committed transaction's records may take to become readable before that is an error. */
 const VISIBLE_WAIT_MS = 10_000;
 
-type Ack = TopicPartition & { offset: number };
-
 type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] }): Promise<RecordMetadata[]> };
 
 /**
- * A kafkajs producer behind the engine's buffer-then-flush interface. `send` buffers (it keeps the
- * records' Buffers until they are sent) and, without a transaction, sends each full request's
- * worth in the background; `flush` sends the rest with acks=-1 and resolves once the broker has
- * everything on every in-sync replica. Idempotent, so a retried request is not written twice.
+ * A kafkajs producer behind the engine's buffer-then-flush interface. `send` encodes each record
+ * at once into its partition's batch (record-accumulator.ts, as Java's RecordAccumulator does), so
+ * nothing of the record object outlives the call; without a transaction, batches go out in the
+ * background; `flush` sends the rest with acks=-1 and resolves once the broker has everything on
+ * every in-sync replica. Idempotent, so a retried request is not written twice.
  *
- * Partitions are chosen here, with the engine's Partitioner (Java's murmur2, so a key lands
- * where a Java producer would put it; the embedded log uses it too), because `flush` must answer each record's offset: a
- * response gives a base offset per partition, and a partition's records take consecutive offsets
- * in send order.
+ * Partitions are chosen here, at send, with the engine's Partitioner (Java's murmur2, so a key
+ * lands where a Java producer would put it; the embedded log uses it too). A topic's partition
+ * count is read from kafkajs's metadata the first time the topic is sent to; its records wait
+ * (in order) until it is known.
  *
  * With a transactionalId, the first record sent after a commit opens a Kafka transaction, and
  * records go out in the background into it, as without one; they become visible only through
@@ -52,7 +50,10 @@ type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] 
  * On any failure it aborts, so neither the records nor the offsets count.
  */
 export class KafkaProducer implements LogProducer {
-  private buffer: ProducedRecord[] = [];
+  private readonly accumulator = new RecordAccumulator();
+  /** Records of topics whose partition count is not known yet, in send order; with their place among the acks. */
+  private waiting: { record: ProducedRecord; ack: number }[] = [];
+  private readonly partitionCounts = new Map<string, number>();
   private readonly producer: Producer;
   /** kafkajs producers that send side by side, each for its share of the partitions: the first is `producer`. */
   private readonly lanes: Producer[];
@@ -66,11 +67,10 @@ export class KafkaProducer implements LogProducer {
   /** Whether a commit is under way: records sent meanwhile wait for the next transaction. */
   private committing = false;
   /**
-   * Where the records sent since the last flush went, in send order; undefined when nobody asks
-   * (the engine's producers): an object per record kept until the commit would be most of what the
-   * garbage collector has to move.
+   * Where each record sent since the last flush went, in send order, as its batch and its place in
+   * it; undefined when nobody asks (the engine's producers).
    */
-  private acks: Ack[] | undefined;
+  private acks: { batches: (EncodedBatch | undefined)[]; index: number[] } | undefined;
   /** The end offset, per topic and partition, of what the open transaction wrote: its commit waits until they are readable. */
   private ends = new Map<string, Map<number, number>>();
   /** The first send that failed: later flushes fail with it (a transaction's abort clears it). */
@@ -83,7 +83,7 @@ export class KafkaProducer implements LogProducer {
     private readonly transactionalId?: string,
     offsets = true,
   ) {
-    if (offsets) this.acks = [];
+    if (offsets) this.acks = { batches: [], index: [] };
     const create = (): Producer =>
       kafka.producer({
         createPartitioner: Partitioners.DefaultPartitioner,
@@ -116,8 +116,48 @@ export class KafkaProducer implements LogProducer {
     for (const r of records) {
       if (!Number.isFinite(r.timestamp)) throw new Error(`kafka: cannot produce to topic "${r.topic}": timestamp ${r.timestamp} is not a number of milliseconds`);
     }
-    for (const r of records) this.buffer.push(r);
+    for (const r of records) {
+      const n = this.partitionCounts.get(r.topic);
+      if (n === undefined || this.waiting.length > 0) {
+        this.waiting.push({ record: r, ack: this.reserveAck() });
+        continue;
+      }
+      this.append(r, n, this.reserveAck());
+    }
     if (this.sender === undefined && !this.committing) this.sender = this.sendBuffered();
+  }
+
+  /** A place among the acks for the next record, or -1 when nobody asks. */
+  private reserveAck(): number {
+    if (!this.acks) return -1;
+    this.acks.batches.push(undefined);
+    return this.acks.index.push(0) - 1;
+  }
+
+  /** Encodes a record into its partition's batch. A partition the topic lacks fails the producer, as a failed send would. */
+  private append(r: ProducedRecord, partitions: number, ack: number): void {
+    if (this.failure !== undefined) return;
+    let p = r.partition;
+    if (p === undefined) p = this.partitioner.partition(r.topic, r.key, partitions);
+    else if (!Number.isInteger(p) || p < 0 || p >= partitions) {
+      this.failure = new Error(`kafka: cannot produce to partition ${p} of topic "${r.topic}": it has partitions 0..${partitions - 1}`);
+      return;
+    }
+    const batch = this.accumulator.append(r.topic, p, r.key, r.value, r.timestamp, r.headers);
+    if (ack >= 0) {
+      this.acks!.batches[ack] = batch;
+      this.acks!.index[ack] = batch.count - 1;
+    }
+  }
+
+  /** Learns the partition counts of the waiting records' topics, then encodes them, in order. */
+  private async appendWaiting(): Promise<void> {
+    for (const { record } of this.waiting) {
+      if (!this.partitionCounts.has(record.topic)) this.partitionCounts.set(record.topic, (await this.partitionsOf(record.topic)).length);
+    }
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const { record, ack } of waiting) this.append(record, this.partitionCounts.get(record.topic)!, ack);
   }
 
   async flush(): Promise<(TopicPartition & { offset: number })[]> {
@@ -126,33 +166,33 @@ export class KafkaProducer implements LogProducer {
     if (this.transactionalId !== undefined) return [];
     while (this.sender !== undefined) await this.sender;
     if (this.failure !== undefined) throw this.failure;
-    const acks = this.acks ?? [];
-    if (this.acks) this.acks = [];
-    return acks;
+    if (!this.acks) return [];
+    const { batches, index } = this.acks;
+    this.acks = { batches: [], index: [] };
+    return batches.map((b, i) => ({ topic: b!.topic, partition: b!.partition, offset: b!.baseOffset + index[i]! }));
   }
 
   /**
    * Records go out as Kafka's producer sends them: in the background, each round of requests
-   * taking what was buffered while the round before it travelled. Under load requests grow (up to
-   * REQUEST_BYTES); when idle a record leaves at once. kafkajs's idempotent producer has one
-   * request in flight per broker, where Kafka's has five; so a plain producer sends through LANES
-   * kafkajs producers side by side, each for a fixed share of the partitions (a partition's
-   * records keep their order). Once a send fails, nothing after it is sent (it would overtake the
-   * lost records): flushes and commits fail, and the engine replaces the producer.
+   * taking the batches filled while the round before it travelled. Under load batches grow (up to
+   * BATCH_BYTES); when idle a record leaves at once. kafkajs's idempotent producer has one request
+   * in flight per broker, where Kafka's has five; so a plain producer sends through LANES kafkajs
+   * producers side by side, each for a fixed share of the partitions (a partition's records keep
+   * their order). Once a send fails, nothing after it is sent (it would overtake the lost
+   * records): flushes and commits fail, and the engine replaces the producer.
    */
   private async sendBuffered(): Promise<void> {
     try {
       await this.ready;
-      while (this.buffer.length > 0 && this.failure === undefined) {
-        const records = this.buffer;
-        this.buffer = [];
-        const partitions = await this.choosePartitions(records);
+      while ((this.accumulator.size > 0 || this.waiting.length > 0) && this.failure === undefined) {
+        if (this.waiting.length > 0) await this.appendWaiting();
+        const batches = this.accumulator.drain();
+        if (batches.length === 0) continue;
         if (this.transactionalId !== undefined) {
           this.txn ??= await this.producer.transaction();
-          await this.sendAll(this.txn, records, partitions);
+          await this.sendAll(this.txn, batches);
         } else {
-          const acks = await this.sendOverLanes(records, partitions);
-          if (acks) for (const ack of acks) this.acks!.push(ack);
+          await this.sendOverLanes(batches);
         }
       }
     } catch (e) {
@@ -192,7 +232,7 @@ export class KafkaProducer implements LogProducer {
       throw new Error(`kafka: the transaction of "${this.transactionalId}" failed: ${(e as Error).message}`, { cause: e });
     } finally {
       this.committing = false;
-      if (this.buffer.length > 0 && this.sender === undefined && !this.closed) this.sender = this.sendBuffered();
+      if ((this.accumulator.size > 0 || this.waiting.length > 0) && this.sender === undefined && !this.closed) this.sender = this.sendBuffered();
     }
   }
 
@@ -213,17 +253,22 @@ export class KafkaProducer implements LogProducer {
     }
   }
 
-  /** Drops what was sent since the last commit: the buffer, and the open transaction, aborted. */
+  /** Drops what was sent since the last commit: what is not sent yet, and the open transaction, aborted. */
   async abortTransaction(): Promise<void> {
-    this.buffer = [];
+    this.dropUnsent();
     while (this.sender !== undefined) await this.sender;
-    this.buffer = [];
-    if (this.acks) this.acks = [];
+    this.dropUnsent();
     this.ends = new Map();
     this.failure = undefined;
     const txn = this.txn;
     this.txn = undefined;
     await txn?.abort();
+  }
+
+  private dropUnsent(): void {
+    this.accumulator.clear();
+    this.waiting = [];
+    if (this.acks) this.acks = { batches: [], index: [] };
   }
 
   /** A plain producer flushes what it still holds (as Kafka's close does); a transactional one aborts it. */
@@ -234,106 +279,64 @@ export class KafkaProducer implements LogProducer {
       if (this.transactionalId === undefined && this.failure === undefined) await this.flush();
       if (this.transactionalId !== undefined) await this.abortTransaction().catch(() => undefined);
     } finally {
-      this.buffer = [];
+      this.accumulator.clear();
+      this.waiting = [];
       this.closed = true;
       await Promise.all(this.lanes.map((p) => p.disconnect()));
     }
   }
 
-  /** Sends each lane its records, side by side; answers where each record went, in their order. */
-  private async sendOverLanes(records: readonly ProducedRecord[], partitions: readonly number[]): Promise<Ack[] | undefined> {
-    // Per lane: its records, their partitions, and where they stand among all.
-    const lanes = new Map<number, { records: ProducedRecord[]; partitions: number[]; at: number[] }>();
-    for (let i = 0; i < records.length; i++) {
-      const lane = laneOf(records[i]!.topic, partitions[i]!);
+  /** Sends each lane the batches of its partitions, side by side. */
+  private async sendOverLanes(batches: readonly EncodedBatch[]): Promise<void> {
+    const lanes = new Map<number, EncodedBatch[]>();
+    for (const b of batches) {
+      const lane = laneOf(b.topic, b.partition);
       let share = lanes.get(lane);
-      if (!share) lanes.set(lane, (share = { records: [], partitions: [], at: [] }));
-      share.records.push(records[i]!);
-      share.partitions.push(partitions[i]!);
-      if (this.acks) share.at.push(i);
+      if (!share) lanes.set(lane, (share = []));
+      share.push(b);
     }
-    const out = this.acks && new Array<Ack>(records.length);
-    await Promise.all(
-      [...lanes].map(async ([lane, share]) => {
-        const acks = await this.sendAll(this.lanes[lane]!, share.records, share.partitions);
-        if (out && acks) share.at.forEach((i, j) => (out[i] = acks[j]!));
-      }),
-    );
-    return out;
+    await Promise.all([...lanes].map(([lane, share]) => this.sendAll(this.lanes[lane]!, share)));
   }
 
-  /** Sends in requests of at most REQUEST_BYTES; answers where each record went when the producer keeps that. */
-  private async sendAll(sender: Sender, records: readonly ProducedRecord[], partitions: readonly number[]): Promise<Ack[] | undefined> {
-    const out = this.acks && new Array<Ack>(records.length);
-    // Requests go one after another, so each partition's records keep their order.
-    for (let start = 0; start < records.length; ) {
-      let end = start;
+  /**
+   * Sends batches in requests of about REQUEST_BYTES, one after another, each partition's batches
+   * in order and at most one of them per request (kafkajs gives a request one batch a partition);
+   * each batch learns the offset the broker gave its first record.
+   */
+  private async sendAll(sender: Sender, batches: readonly EncodedBatch[]): Promise<void> {
+    for (let start = 0; start < batches.length; ) {
+      const inRequest = new Set<string>();
+      const byTopicBatches = new Map<string, EncodedBatch[]>();
       let bytes = 0;
-      for (; end < records.length && end - start < REQUEST_RECORDS; end++) {
-        const size = recordSize(records[end]!);
-        if (end > start && bytes + size > REQUEST_BYTES) break;
-        bytes += size;
+      let end = start;
+      for (; end < batches.length; end++) {
+        const b = batches[end]!;
+        const key = `${b.topic}:${b.partition}`;
+        if (end > start && (inRequest.has(key) || bytes + b.size > REQUEST_BYTES)) break;
+        inRequest.add(key);
+        bytes += b.size;
+        let list = byTopicBatches.get(b.topic);
+        if (!list) byTopicBatches.set(b.topic, (list = []));
+        list.push(b);
       }
-      // Records come in runs of one topic: the list is looked up when the topic changes.
-      const byTopicMessages = new Map<string, Message[]>();
-      let topic: string | undefined;
-      let list: Message[] = [];
+      const topicMessages = [...byTopicBatches].map(([topic, messages]) => ({ topic, messages: messages as unknown as Message[] }));
+      const res = await sender.sendBatch({ acks: -1, topicMessages });
+      const base = new Map<string, number>();
+      for (const m of res) base.set(`${m.topicName}:${m.partition}`, Number(m.baseOffset));
       for (let i = start; i < end; i++) {
-        const r = records[i]!;
-        if (r.topic !== topic) {
-          topic = r.topic;
-          const known = byTopicMessages.get(topic);
-          if (known) list = known;
-          else byTopicMessages.set(topic, (list = []));
-        }
-        list.push(toMessage(r, partitions[i]!));
-      }
-      const res = await sender.sendBatch({ acks: -1, topicMessages: [...byTopicMessages].map(([topic, messages]) => ({ topic, messages })) });
-      // A partition's records take consecutive offsets from the base offset the broker answers.
-      const next = new Map<string, number[]>();
-      for (const m of res) {
-        let byPartition = next.get(m.topicName);
-        if (!byPartition) next.set(m.topicName, (byPartition = []));
-        byPartition[m.partition] = Number(m.baseOffset);
-      }
-      let byPartition: number[] | undefined;
-      topic = undefined;
-      for (let i = start; i < end; i++) {
-        if (records[i]!.topic !== topic) {
-          topic = records[i]!.topic;
-          byPartition = next.get(topic);
-        }
-        const partition = partitions[i]!;
-        const offset = byPartition?.[partition];
-        if (offset === undefined || Number.isNaN(offset)) throw new Error(`kafka: the broker's answer has no offset for ${topic}:${partition}`);
-        if (out) out[i] = { topic, partition, offset };
-        byPartition![partition] = offset + 1;
-      }
-      // Now past each partition's last record: what the transaction's commit waits to see readable.
-      if (this.transactionalId !== undefined) {
-        for (const [topic, byPartition] of next) {
-          let ends = this.ends.get(topic);
-          if (!ends) this.ends.set(topic, (ends = new Map()));
-          byPartition.forEach((end, partition) => ends.set(partition, Math.max(ends.get(partition) ?? 0, end)));
+        const b = batches[i]!;
+        const offset = base.get(`${b.topic}:${b.partition}`);
+        if (offset === undefined || Number.isNaN(offset)) throw new Error(`kafka: the broker's answer has no offset for ${b.topic}:${b.partition}`);
+        b.baseOffset = offset;
+        // Now past the partition's last record: what the transaction's commit waits to see readable.
+        if (this.transactionalId !== undefined) {
+          let ends = this.ends.get(b.topic);
+          if (!ends) this.ends.set(b.topic, (ends = new Map()));
+          ends.set(b.partition, Math.max(ends.get(b.partition) ?? 0, offset + b.count));
         }
       }
       start = end;
     }
-    return out;
-  }
-
-  /** Each record's partition: the one it names, else Kafka's (murmur2 of the key, round-robin without one). */
-  private async choosePartitions(records: readonly ProducedRecord[]): Promise<number[]> {
-    const counts = new Map<string, number>();
-    for (const r of records) if (!counts.has(r.topic)) counts.set(r.topic, (await this.partitionsOf(r.topic)).length);
-    return records.map((r) => {
-      const n = counts.get(r.topic)!;
-      if (r.partition === undefined) return this.partitioner.partition(r.topic, r.key, n);
-      if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n) {
-        throw new Error(`kafka: cannot produce to partition ${r.partition} of topic "${r.topic}": it has partitions 0..${n - 1}`);
-      }
-      return r.partition;
-    });
   }
 
   private checkOpen(): void {

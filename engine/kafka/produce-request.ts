@@ -13,6 +13,8 @@
  * `kafkajs/src/protocol/requests/produce/v3/request.js`, before kafkajs loads.
  */
 import { createRequire } from 'node:module';
+import { BATCH_HEADER, EncodedBatch } from './record-accumulator.js';
+import { varintSize, varlongSize, writeVarint, writeVarlong } from './varint.js';
 
 const require = createRequire(import.meta.url);
 const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
@@ -45,7 +47,7 @@ export interface ProduceRequestArgs {
   readonly compression?: number;
   readonly topicData: readonly {
     readonly topic: string;
-    readonly partitions: readonly { readonly partition: number; readonly firstSequence?: number; readonly messages: readonly ProduceMessage[] }[];
+    readonly partitions: readonly { readonly partition: number; readonly firstSequence?: number; readonly messages: readonly ProduceMessage[] | EncodedBatch }[];
   }[];
 }
 
@@ -120,7 +122,8 @@ interface BatchOptions {
 }
 
 /** One partition's record batch (magic 2), from its first offset field to its last record. */
-async function recordBatch(messages: readonly ProduceMessage[], o: BatchOptions): Promise<Buffer> {
+async function recordBatch(messages: readonly ProduceMessage[] | EncodedBatch, o: BatchOptions): Promise<Buffer> {
+  if (messages instanceof EncodedBatch) return encodedBatch(messages, o);
   const n = messages.length;
   const stamps = new Float64Array(n);
   let first = Infinity;
@@ -138,6 +141,26 @@ async function recordBatch(messages: readonly ProduceMessage[], o: BatchOptions)
   if (o.compression !== 0) records = await lookupCodec(o.compression).compress(new Encoder(records.length).writeBuffer(records));
 
   const batch = Buffer.allocUnsafe(BATCH_HEAD + BATCH_BODY_HEAD + records.length);
+  records.copy(batch, BATCH_HEAD + BATCH_BODY_HEAD);
+  return writeBatchHeader(batch, n, first, max, o);
+}
+
+/**
+ * A batch whose records the accumulator encoded as they were sent: its header is written into the
+ * room left before them (a retried request writes it again, with its new sequence number).
+ */
+async function encodedBatch(b: EncodedBatch, o: BatchOptions): Promise<Buffer> {
+  if (o.compression !== 0) {
+    const records = await lookupCodec(o.compression).compress(new Encoder(b.size - BATCH_HEADER).writeBuffer(b.bytes.subarray(BATCH_HEADER)));
+    const out = Buffer.allocUnsafe(BATCH_HEADER + records.length);
+    records.copy(out, BATCH_HEADER);
+    return writeBatchHeader(out, b.count, b.firstTimestamp, b.maxTimestamp, o);
+  }
+  return writeBatchHeader(b.bytes, b.count, b.firstTimestamp, b.maxTimestamp, o);
+}
+
+/** Writes a batch's header into `batch[0..61)`, before its records, and its CRC; returns `batch`. */
+function writeBatchHeader(batch: Buffer, n: number, first: number, max: number, o: BatchOptions): Buffer {
   batch.writeBigInt64BE(0n, 0);
   batch.writeInt32BE(batch.length - 12, 8);
   batch.writeInt32BE(0, 12);
@@ -151,8 +174,7 @@ async function recordBatch(messages: readonly ProduceMessage[], o: BatchOptions)
   at = batch.writeBigInt64BE(o.producerId, at);
   at = batch.writeInt16BE(o.producerEpoch, at);
   at = batch.writeInt32BE(o.firstSequence, at);
-  at = batch.writeInt32BE(n, at);
-  records.copy(batch, at);
+  batch.writeInt32BE(n, at);
   batch.writeUInt32BE(crc32C(batch.subarray(body)), 17);
   return batch;
 }
@@ -248,52 +270,6 @@ function writeNullableString(out: Buffer, at: number, s: string | null | undefin
   return at + out.write(s, at, 'utf8');
 }
 
-/** Zigzag, as Kafka's ByteUtils.writeVarint: 32-bit. */
-const zigzag32 = (n: number): number => ((n << 1) ^ (n >> 31)) >>> 0;
-
-function varintSize(n: number): number {
-  let v = zigzag32(n);
-  let size = 1;
-  while (v >= 0x80) {
-    v >>>= 7;
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Buffer, at: number, n: number): number {
-  let v = zigzag32(n);
-  while (v >= 0x80) {
-    out[at++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[at++] = v;
-  return at;
-}
-
-/** Zigzag over 64 bits for any safe integer (a timestamp delta), with arithmetic instead of 32-bit operators. */
-const zigzag64 = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
-
-function varlongSize(n: number): number {
-  let v = zigzag64(n);
-  let size = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarlong(out: Buffer, at: number, n: number): number {
-  let v = zigzag64(n);
-  while (v >= 0x80) {
-    out[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[at++] = v;
-  return at;
-}
-
 /** CRC-32C (Castagnoli), as a record batch's checksum: slicing by 8, eight tables of 256. */
 const CRC_TABLES = (() => {
   const t = new Int32Array(8 * 256);
@@ -346,6 +322,12 @@ export function groupMessagesPerPartition<M>({ topic, partitionMetadata, message
   const result: Record<number, M[]> = {};
   if (partitionMetadata.length === 0) return result;
   for (const message of messages) {
+    // A partition's batch encoded by the accumulator is its whole list of messages.
+    if (message instanceof EncodedBatch) {
+      if (result[message.partition] !== undefined) throw new Error(`kafka: two batches for partition ${message.partition} of topic "${topic}" in one request`);
+      result[message.partition] = message as unknown as M[];
+      continue;
+    }
     const partition = partitioner({ topic, partitionMetadata, message });
     (result[partition] ??= []).push(message);
   }

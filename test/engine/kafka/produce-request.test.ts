@@ -1,6 +1,7 @@
 /**
  * Duality's Produce request encoder (engine/kafka/produce-request.ts) writes the bytes kafkajs's
- * own would, and kafkajs uses it.
+ * own would, for kafkajs's messages and for the batches the record accumulator encoded
+ * (engine/kafka/record-accumulator.ts); and kafkajs uses it.
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -8,6 +9,9 @@ import { test } from 'node:test';
 import '../../../engine/kafka/kafkajs.js';
 import { original } from './kafkajs-original.js';
 import { crc32C, encodeProduceRequest, groupMessagesPerPartition, produceRequest, type ProduceRequestArgs } from '../../../engine/kafka/produce-request.js';
+import { BATCH_BYTES, RecordAccumulator, type EncodedBatch } from '../../../engine/kafka/record-accumulator.js';
+import { FetchedBatch } from '../../../engine/kafka/fetched-batch.js';
+import { decodeRecordSet } from '../../../engine/kafka/record-set.js';
 
 const require = createRequire(import.meta.url);
 const REQUEST = 'kafkajs/src/protocol/requests/produce/v3/request.js';
@@ -18,6 +22,7 @@ const kafkajsRequest = original<Request>(REQUEST);
 const kafkajsBytes = async (args: ProduceRequestArgs): Promise<Buffer> => (await kafkajsRequest(args).encode()).buffer;
 
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: unknown): unknown };
+const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => unknown;
 
 const base = 1_764_000_000_000;
 const messages = (n: number, from = 0) =>
@@ -87,4 +92,65 @@ test('CRC-32C: the check value of "123456789" (0xe3069283), and kafkajs\'s answe
   assert.equal(crc32C(Buffer.from('123456789')), 0xe3069283);
   const bytes = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 151 + 7) & 0xff));
   for (let n = 0; n <= 64; n++) assert.equal(crc32C(bytes.subarray(0, n)), kafkajsCrc(bytes.subarray(0, n)), `${n} bytes`);
+});
+
+/** The accumulator's batch of `ms` (their partition 0): what the engine's producer hands kafkajs. */
+function accumulated(ms: readonly { key: Buffer | string | null; value: Buffer | string | null; timestamp: string; headers?: Record<string, unknown> }[]): EncodedBatch[] {
+  const acc = new RecordAccumulator();
+  const bytes = (v: Buffer | string | null): Buffer | null => (v === null ? null : Buffer.from(v));
+  for (const m of ms) {
+    // The engine keeps a header's last value (as Java's lastHeader); kafkajs would write every one.
+    const headers = m.headers && Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, Buffer.from((Array.isArray(v) ? v[v.length - 1] : v) as string)]));
+    acc.append('words', 0, bytes(m.key), bytes(m.value), Number(m.timestamp), headers);
+  }
+  return acc.drain();
+}
+
+test('records the accumulator encoded as they were sent: the same request bytes as kafkajs writes for them', async () => {
+  // In timestamp order: kafkajs's batch starts at the smallest timestamp, the accumulator's (as Java's) at the first.
+  const ms = messages(300)
+    .sort((a, b) => Number(a.timestamp) - Number(b.timestamp))
+    .map((m) => ({ ...m, ...(m.headers && { headers: { trace: m.headers.trace, many: 'b' } }) }));
+  for (const transactional of [false, true]) {
+    const common = { acks: -1, timeout: 30_000, ...(transactional && { transactionalId: 'wordcount-1_0', producerId: Long.fromValue('4000000000123'), producerEpoch: 3 }) };
+    const [batch] = accumulated(ms);
+    const ours = await encodeProduceRequest({ ...common, topicData: [{ topic: 'words', partitions: [{ partition: 0, firstSequence: 17, messages: batch! }] }] });
+    const theirs = await kafkajsBytes({ ...common, topicData: [{ topic: 'words', partitions: [{ partition: 0, firstSequence: 17, messages: ms }] }] });
+    assert.deepEqual(ours, theirs, transactional ? 'transactional' : 'plain');
+    // A retry writes the header again, with its new sequence number.
+    const retried = await encodeProduceRequest({ ...common, topicData: [{ topic: 'words', partitions: [{ partition: 0, firstSequence: 18, messages: batch! }] }] });
+    assert.deepEqual(retried, await kafkajsBytes({ ...common, topicData: [{ topic: 'words', partitions: [{ partition: 0, firstSequence: 18, messages: ms }] }] }));
+  }
+});
+
+test('accumulated records read back as sent: out-of-order timestamps, nulls, headers, a value bigger than a batch; full batches close', async () => {
+  const acc = new RecordAccumulator();
+  const big = Buffer.alloc(BATCH_BYTES + 10, 7);
+  const sent = [
+    { key: Buffer.from('a'), value: Buffer.from('1'), timestamp: 5_000, headers: { h: Buffer.from('x') } },
+    { key: null, value: null, timestamp: 1_000 },
+    { key: Buffer.from('é'), value: big, timestamp: 2 ** 42 },
+    { key: Buffer.from('after'), value: Buffer.from('the big one'), timestamp: 4_000 },
+  ];
+  for (const r of sent) acc.append('t', 3, r.key, r.value, r.timestamp, r.headers);
+  assert.equal(acc.size, 4);
+  const batches = acc.drain();
+  assert.equal(acc.size, 0);
+  // The big value filled its batch, which closed; the last record opened the next.
+  assert.deepEqual(batches.map((b) => b.count), [3, 1]);
+  const got = [];
+  for (const [i, b] of batches.entries()) {
+    const request = await encodeProduceRequest({ acks: -1, timeout: 1, topicData: [{ topic: 't', partitions: [{ partition: 3, messages: b }] }] });
+    // The request's record set: after transactional id (-1), acks, timeout, topic count, topic, partition count, partition.
+    const at = 2 + 2 + 4 + 4 + 2 + 1 + 4 + 4;
+    const set = request.subarray(at);
+    set.writeBigInt64BE(BigInt(i === 0 ? 0 : 3), 4); // the offset the broker would give the batch
+    const decoder = new Decoder(set) as never;
+    const fetched = new FetchedBatch('t', '0', { partition: 3, highWatermark: '4', messages: await decodeRecordSet(decoder) });
+    got.push(...fetched.records());
+  }
+  assert.deepEqual(
+    got.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers, offset: r.offset })),
+    sent.map((r, offset) => ({ key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers ?? {}, offset })),
+  );
 });
