@@ -7,7 +7,7 @@ import type { GraphNode, Subtopology, TopologyGraph } from '../api/topology-grap
 import { forwardAsIs } from '../../operators/runtime.js';
 import { encodeHeaders, mergeProcessor, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
 import type { ErrorPolicy } from './error-policy.js';
-import { HeldUpdates, type Held } from './held-updates.js';
+import { HeldUpdates } from './held-updates.js';
 
 interface Edge {
   readonly target: NodeRuntime;
@@ -263,7 +263,7 @@ export class StreamTask {
     }
   }
 
-  private releaseAll(rt: NodeRuntime, held: readonly Held[], from: number): Done {
+  private releaseAll(rt: NodeRuntime, held: readonly StreamRecord[], from: number): Done {
     for (let i = from; i < held.length; i++) {
       const r = this.release(rt, held[i]!);
       if (r) return r.then(() => this.releaseAll(rt, held, i + 1));
@@ -276,19 +276,19 @@ export class StreamTask {
    * a cache does not keep the raw input of what it holds, so a dead-letter record of a held update
    * has a null key and value.
    */
-  private release(rt: NodeRuntime, held: Held): Done {
+  private release(rt: NodeRuntime, held: StreamRecord): Done {
     // The update's own time while it goes on (changelog records downstream carry it), then back to
     // the record being processed, when a full cache let this one go.
     const time = this.deps.time;
     const was = time.current;
     const fail = (e: unknown): void => {
       time.current = was;
-      this.deps.policy.handle(e, inputOf(held.record), this.id, this.currentNode, this.deps.collector);
+      this.deps.policy.handle(e, inputOf(held), this.id, this.currentNode, this.deps.collector);
     };
     let r: Done;
     try {
-      time.current = held.record.timestamp;
-      r = rt.forward(held.record);
+      time.current = held.timestamp;
+      r = rt.forward(held);
     } catch (e) {
       fail(e);
       return;

@@ -4,7 +4,7 @@ import type { StreamRecord } from '../../../engine/api/processor.js';
 import { HeldUpdates } from '../../../engine/runtime/held-updates.js';
 
 const rec = (key: unknown, value: unknown): StreamRecord => ({ key, value, timestamp: 0, headers: {}, topic: 'in', partition: 0, offset: 0 });
-const shown = (held: { record: StreamRecord }[]): string[] => held.map((h) => `${JSON.stringify(h.record.key)}=${h.record.value}`);
+const shown = (held: StreamRecord[]): string[] => held.map((r) => `${JSON.stringify(r.key)}=${r.value}`);
 
 test('the latest update per key, in order of each key\'s last update', () => {
   const h = new HeldUpdates();
@@ -31,5 +31,38 @@ test('keys of every kind stay apart: numbers, strings, objects, and strings that
   for (const k of keys) h.hold(rec(k, 'x'));
   h.hold(rec({ id: 1 }, 'y'));
   assert.equal(h.size, keys.length);
-  assert.deepEqual(h.takeAll().map((x) => x.record.key), [...keys.filter((k) => JSON.stringify(k) !== '{"id":1}'), { id: 1 }]);
+  assert.deepEqual(h.takeAll().map((r) => r.key), [...keys.filter((k) => JSON.stringify(k) !== '{"id":1}'), { id: 1 }]);
+});
+
+test('a held update goes on with its record\'s fields: timestamp, headers, topic, partition, offset, source', () => {
+  const h = new HeldUpdates();
+  const r: StreamRecord = { key: 'k', value: { n: 1 }, timestamp: 1_764_000_000_123, headers: { trace: 'x' }, topic: 'words', partition: 3, offset: 2 ** 40, source: 'left' };
+  h.hold(rec('k', 0));
+  h.hold(r);
+  assert.deepEqual(h.takeAll(), [r]);
+});
+
+test('thousands of keys, evicted and held again while the log grows: the same answers as a Map kept in update order', () => {
+  const h = new HeldUpdates();
+  const model = new Map<unknown, unknown>();
+  let seed = 7;
+  const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  for (let i = 0; i < 20_000; i++) {
+    const key = next() % 3 === 0 ? next() % 500 : `w${next() % 1500}`;
+    const value = i;
+    h.hold(rec(key, value));
+    model.delete(key);
+    model.set(key, value);
+    if (i % 7 === 0) {
+      const oldest = h.takeOldest()!;
+      const [k, v] = model.entries().next().value!;
+      model.delete(k);
+      assert.deepEqual([oldest.key, oldest.value], [k, v]);
+    }
+  }
+  assert.equal(h.size, model.size);
+  assert.deepEqual(h.takeAll().map((r) => [r.key, r.value]), [...model]);
+  h.hold(rec(Number.NaN, 1));
+  h.hold(rec(Number.NaN, 2));
+  assert.deepEqual(h.takeAll().map((r) => r.value), [2]);
 });
