@@ -14,7 +14,8 @@
  *   measured runs go without it); the profile is summarised (self time per function and per area)
  *   and kept as kafka-wordcount.cpuprofile.
  *
- * `--duality-only` measures just Duality at-least-once (profiled instead with `--profile`), for
+ * `--duality-only` measures just Duality at-least-once (`--exactly-once`: exactly-once; profiled
+ * instead with `--profile`), for
  * working on Duality's speed; it prints no ratios.
  *
  * A full run (not `--quick`) writes its section of docs/benchmarks.md. Topics, groups and temp
@@ -39,6 +40,7 @@ const WORDS_PER_LINE = 10;
 const LATENCY_RATE = 5_000;
 /** Duality's commit intervals (docs/runtime.md), given to Kafka Streams too. */
 const COMMIT_MS = { at_least_once: 1000, exactly_once: 100 } as const;
+const GUARANTEE_LABEL = { at_least_once: 'at-least-once (commit 1000 ms)', exactly_once: 'exactly-once (commit 100 ms)' } as const;
 
 type Guarantee = WordCountRun['guarantee'];
 
@@ -270,13 +272,15 @@ export async function run(args: string[]): Promise<void> {
     // The profiled run is one of its own: V8's sampling profiler slows what it samples, so the
     // measured runs go without it.
     const profileDir = join(tmp, 'cpu-prof');
-    const profiled = async (): Promise<ProfileSummary> => {
-      await throughput(b, 'duality wordcount at-least-once (commit 1000 ms, under --cpu-prof)', 'duality-prof', 'at_least_once', (r) => startDuality(r, cleanup, profileDir));
+    const profiled = async (guarantee: Guarantee = 'at_least_once'): Promise<ProfileSummary> => {
+      await throughput(b, `duality wordcount ${GUARANTEE_LABEL[guarantee]} (under --cpu-prof)`, 'duality-prof', guarantee, (r) => startDuality(r, cleanup, profileDir));
       return readProfile(profileDir);
     };
-    const dAloRun = (): Promise<Throughput> => throughput(b, 'duality wordcount at-least-once (commit 1000 ms)', 'duality-alo', 'at_least_once', duality);
+    const dAloRun = (): Promise<Throughput> => throughput(b, `duality wordcount ${GUARANTEE_LABEL.at_least_once}`, 'duality-alo', 'at_least_once', duality);
     if (args.includes('--duality-only')) {
-      await (profile ? profiled() : dAloRun());
+      const guarantee: Guarantee = args.includes('--exactly-once') ? 'exactly_once' : 'at_least_once';
+      if (profile) await profiled(guarantee);
+      else await throughput(b, `duality wordcount ${GUARANTEE_LABEL[guarantee]}`, 'duality-only', guarantee, duality);
       return;
     }
     const kstreams = (r: WordCountRun): Contender => startKafkaStreams(r, COMMIT_MS[r.guarantee], cleanup);
@@ -284,7 +288,7 @@ export async function run(args: string[]): Promise<void> {
     const ksAlo = await throughput(b, 'kafka-streams wordcount at-least-once (commit 1000 ms)', 'ks-alo', 'at_least_once', kstreams);
     const dAlo = await dAloRun();
     const ksEos = await throughput(b, 'kafka-streams wordcount exactly_once_v2 (commit 100 ms)', 'ks-eos', 'exactly_once', kstreams);
-    const dEos = await throughput(b, 'duality wordcount exactly-once (commit 100 ms)', 'duality-eos', 'exactly_once', duality);
+    const dEos = await throughput(b, `duality wordcount ${GUARANTEE_LABEL.exactly_once}`, 'duality-eos', 'exactly_once', duality);
     const dLat = await latency(b, 'duality at-least-once', 'lat-duality', latencySeconds, warmup, duality);
     const ksLat = await latency(b, 'kafka-streams at-least-once', 'lat-ks', latencySeconds, warmup, kstreams);
     const prof = profile ? await profiled() : undefined;

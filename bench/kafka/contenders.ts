@@ -5,7 +5,7 @@
  * 200, Kafka Streams reaches RUNNING, kafkajs joins its group.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BROKERS, sleep, type Cleanup } from './cluster.js';
@@ -25,7 +25,8 @@ export class Proc {
   private readonly pid: number | undefined;
   private readonly waiters: (() => void)[] = [];
 
-  constructor(readonly label: string, private readonly child: ChildProcess) {
+  /** `log`: a file that gets a copy of every line the process prints (DUALITY_BENCH_LOG). */
+  constructor(readonly label: string, private readonly child: ChildProcess, log?: string) {
     this.pid = child.pid;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? null : 0)))));
     void this.exited.then(() => this.wake());
@@ -35,6 +36,7 @@ export class Proc {
         const parts = (rest + d.toString()).split('\n');
         rest = parts.pop()!;
         into.push(...parts);
+        if (log !== undefined && parts.length > 0) appendFileSync(log, `${parts.join('\n')}\n`);
         this.wake();
       };
     };
@@ -120,11 +122,12 @@ export function startDuality(run: WordCountRun, cleanup: Cleanup, profileDir?: s
     .replace('topic: TextLinesTopic', `topic: ${run.input}`)
     .replace('topic: WordsWithCountsTopic', `topic: ${run.output}`);
   writeFileSync(file, `${yaml}processing:\n  guarantee: ${run.guarantee}\n`);
-  // DUALITY_NODE_FLAGS: node flags for Duality's process only, for experiments (--max-semi-space-size=64).
+  // For experiments: DUALITY_NODE_FLAGS, node flags for Duality's process only (--trace-gc);
+  // DUALITY_BENCH_LOG, a file that gets what it prints.
   const extra = (process.env.DUALITY_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const node = [...extra, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const args = [...node, join(ROOT, 'bin/duality.js'), 'run', file, '--brokers', BROKERS, '--port', '0', '--state-dir', join(run.stateDir, 'state')];
-  const proc = new Proc('duality', cleanup.child(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })));
+  const proc = new Proc('duality', cleanup.child(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } })), process.env.DUALITY_BENCH_LOG);
   const url = proc.line(/ running on .*http:\/\//, 30_000).then((l) => /http:\/\/[^\s,]+/.exec(l.line)![0]);
   url.catch(() => undefined);
   // Scraped every 10 s while it runs, as Prometheus would. Unscraped, the engine keeps every
