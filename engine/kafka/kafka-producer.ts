@@ -3,7 +3,6 @@ import type { Kafka, Message, PartitionMetadata, Producer, RecordMetadata, Topic
 import type { LogProducer, ProducedRecord, TopicPartition } from '../api/log.js';
 import { Partitioner } from '../log/partitioner.js';
 import { parseTpKey } from '../log/topic-state.js';
-import { RetriableError, sleep } from './client.js';
 import { RecordAccumulator, type EncodedBatch } from './record-accumulator.js';
 
 const { Partitioners } = kafkajs;
@@ -27,9 +26,6 @@ function laneOf(topic: string, partition: number): number {
   return ((h + partition) >>> 0) % LANES;
 }
 
-/** How long a committed transaction's records may take to become readable before that is an error. */
-const VISIBLE_WAIT_MS = 10_000;
-
 type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] }): Promise<RecordMetadata[]> };
 
 /**
@@ -47,7 +43,10 @@ type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] 
  * With a transactionalId, the first record sent after a commit opens a Kafka transaction, and
  * records go out in the background into it, as without one; they become visible only through
  * `commitTransaction`, which waits for them, adds the consumed offsets (`sendOffsets`) and commits.
- * On any failure it aborts, so neither the records nor the offsets count.
+ * On any failure it aborts, so neither the records nor the offsets count. As with Java's
+ * producer, the commit resolves once the coordinator has decided: the markers that make the
+ * records readable land a moment later, and the next producer of the id (a task's new owner)
+ * registers only once they have (the coordinator completes the transaction first).
  */
 export class KafkaProducer implements LogProducer {
   private readonly accumulator = new RecordAccumulator();
@@ -71,15 +70,12 @@ export class KafkaProducer implements LogProducer {
    * it; undefined when nobody asks (the engine's producers).
    */
   private acks: { batches: (EncodedBatch | undefined)[]; index: number[] } | undefined;
-  /** The end offset, per topic and partition, of what the open transaction wrote: its commit waits until they are readable. */
-  private ends = new Map<string, Map<number, number>>();
   /** The first send that failed: later flushes fail with it (a transaction's abort clears it). */
   private failure: unknown;
 
   constructor(
     kafka: Kafka,
     private readonly partitionsOf: (topic: string) => Promise<PartitionMetadata[]>,
-    private readonly endOffsets: (topic: string) => Promise<number[]>,
     private readonly transactionalId?: string,
     offsets = true,
   ) {
@@ -218,8 +214,6 @@ export class KafkaProducer implements LogProducer {
       if (this.txn === undefined && offsets.size === 0) return;
       const txn = this.txn ?? (await this.producer.transaction());
       this.txn = undefined;
-      const ends = this.ends;
-      this.ends = new Map();
       try {
         if (offsets.size > 0) await txn.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
         await txn.commit();
@@ -227,7 +221,6 @@ export class KafkaProducer implements LogProducer {
         await txn.abort().catch(() => undefined);
         throw e;
       }
-      await this.untilVisible(ends);
     } catch (e) {
       throw new Error(`kafka: the transaction of "${this.transactionalId}" failed: ${(e as Error).message}`, { cause: e });
     } finally {
@@ -236,29 +229,11 @@ export class KafkaProducer implements LogProducer {
     }
   }
 
-  /**
-   * The commit returns once the coordinator has decided; the markers that make the records
-   * readable (read_committed) land on the partitions a moment later. Waiting for them keeps the
-   * contract (visible when the commit resolves) and the checkpoints the engine takes right after.
-   */
-  private async untilVisible(need: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void> {
-    const deadline = Date.now() + VISIBLE_WAIT_MS;
-    for (const [topic, parts] of need) {
-      for (;;) {
-        const ends = await this.endOffsets(topic);
-        if ([...parts].every(([p, end]) => (ends[p] ?? 0) >= end)) break;
-        if (Date.now() > deadline) throw new RetriableError(`kafka: the transaction of "${this.transactionalId}" committed, but its records in ${topic} did not become readable within ${VISIBLE_WAIT_MS / 1000} s`);
-        await sleep(5);
-      }
-    }
-  }
-
   /** Drops what was sent since the last commit: what is not sent yet, and the open transaction, aborted. */
   async abortTransaction(): Promise<void> {
     this.dropUnsent();
     while (this.sender !== undefined) await this.sender;
     this.dropUnsent();
-    this.ends = new Map();
     this.failure = undefined;
     const txn = this.txn;
     this.txn = undefined;
@@ -328,12 +303,6 @@ export class KafkaProducer implements LogProducer {
         const offset = base.get(`${b.topic}:${b.partition}`);
         if (offset === undefined || Number.isNaN(offset)) throw new Error(`kafka: the broker's answer has no offset for ${b.topic}:${b.partition}`);
         b.baseOffset = offset;
-        // Now past the partition's last record: what the transaction's commit waits to see readable.
-        if (this.transactionalId !== undefined) {
-          let ends = this.ends.get(b.topic);
-          if (!ends) this.ends.set(b.topic, (ends = new Map()));
-          ends.set(b.partition, Math.max(ends.get(b.partition) ?? 0, offset + b.count));
-        }
       }
       start = end;
     }

@@ -115,6 +115,12 @@ export class Engine {
   private uncommitted = 0;
   private lock: StateDirLock | undefined;
   private lastCommit = Date.now();
+  /**
+   * The stores' disk writes of the last commit, still landing while processing goes on (LevelDB
+   * on its own threads; a store reads what is in flight): the next commit, and closing a task,
+   * wait for them first. A crash before they land only makes the next restore replay more.
+   */
+  private persisting: Promise<unknown> = Promise.resolve();
   private readonly say: (line: string) => void;
 
   constructor(private readonly options: EngineOptions) {
@@ -267,15 +273,22 @@ export class Engine {
     tps.forEach((tp, i) => this.consumer.seek(tp, Math.max(first[i] ?? 0, second[i] ?? 0)));
   }
 
-  /** Commits (unless after a failure), then closes the tasks of these partitions; null: of all. */
-  private async revoke(tps: TopicPartition[] | null): Promise<void> {
+  /**
+   * Commits (unless after a failure, or `committed`: the caller just did), then closes the tasks of
+   * these partitions; null: of all.
+   */
+  private async revoke(tps: TopicPartition[] | null, committed = false): Promise<void> {
     if (this.tasks.size === 0) return;
-    if (this.state !== 'failed' && !this.dirty) await this.commit();
+    const clean = committed || (this.state !== 'failed' && !this.dirty);
+    if (clean && !committed) await this.commit();
+    // A store closes once its writes have landed; after a failure they may have failed too.
+    if (clean) await this.persisting;
+    else await this.persisting.catch(() => undefined);
     const gone = tps && new Set(tps.map((tp) => `${tp.topic}:${tp.partition}`));
     for (const [id, h] of this.tasks) {
       if (gone && !h.task.subtopology.sourceTopics.some((t) => gone.has(`${t}:${h.task.partition}`))) continue;
       h.task.close();
-      await h.stores.close();
+      await h.stores.close(clean);
       this.tasks.delete(id);
       for (const t of h.task.subtopology.sourceTopics) this.routes.delete(`${t}:${h.task.partition}`);
       // A closed task's producer drops what it did not commit (a transactional one aborts).
@@ -308,10 +321,12 @@ export class Engine {
 
   /**
    * The commit, in its one order: caches flush (changelog records go to the collector), the log
-   * commits output, changelogs and input offsets together, stores write to disk, checkpoints record
-   * the changelog offsets the stores now hold.
+   * commits output, changelogs and input offsets together, stores write to disk (landing while
+   * processing goes on, awaited by the next commit), checkpoints record the changelog offsets the
+   * stores now hold.
    */
   async commit(): Promise<void> {
+    await this.persisting;
     // Per producer, the offsets of the tasks that write through it. A task with a producer of its
     // own that neither sent records nor moved since its last commit has nothing to commit.
     const byProducer = new Map<LogProducer, Map<string, number>>();
@@ -340,7 +355,11 @@ export class Engine {
       handle.pending.sent = 0;
       handle.committed = offsets;
     }
-    for (const { stores } of this.tasks.values()) await stores.persist();
+    // Each task's stores take their pending writes now; they land while processing goes on.
+    const landings = await Promise.all([...this.tasks.values()].map(({ stores }) => stores.persist()));
+    const persisting = Promise.all(landings.map((l) => l.landed));
+    persisting.catch(() => undefined);
+    this.persisting = persisting;
     this.lastCommit = Date.now();
     this.uncommitted = 0;
     this.commits++;
@@ -428,7 +447,7 @@ export class Engine {
     await this.consumer.close();
     if (!failed) await this.commit();
     this.dirty = true;
-    await this.revoke(null);
+    await this.revoke(null, !failed);
     await this.shared?.close();
     await this.lock?.release();
     this.state = 'stopped';

@@ -8,6 +8,7 @@ import { compileTopology } from '../../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { Engine } from '../../../engine/runtime/engine.js';
 import { readTable } from '../../../engine/runtime/queries.js';
+import { taskDir } from '../../../engine/state/state-dir.js';
 import { ROOT } from '../../root.js';
 
 function graphOf(text: string): TopologyGraph {
@@ -55,6 +56,32 @@ test('stores deleted from the state directory are restored from their changelog'
   const after = await countOnce(dir, ['x']);
   assert.deepEqual(after.table, { x: 2, y: 2, z: 3 });
   assert.ok(after.restored >= 3, `restored ${after.restored} records`);
+});
+
+test('a commit takes the checkpoint once the changelog has moved on by 10,000 records; a clean stop takes it always', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'duality-engine-'));
+  const log = await EmbeddedLog.open(join(dir, 'log'));
+  const engine = new Engine({ graph: wordcount, log, stateDir: join(dir, 'state'), logger: () => undefined });
+  const checkpoints = (): number[] =>
+    [0].map((p) => JSON.parse(readFileSync(join(taskDir(join(dir, 'state'), 'wordcount', `1_${p}`), '.checkpoint'), 'utf8'))['word-counts'] as number);
+  const changelogEnd = async (): Promise<number[]> => log.endOffsets('wordcount-word-counts-changelog');
+  await engine.start();
+  await post(log, 'TextLinesTopic', ['a b', 'b c']);
+  await engine.runUntilIdle();
+  assert.ok((await changelogEnd())[0]! >= 3);
+  assert.deepEqual(checkpoints(), [0], 'three changelog records: the checkpoint stays');
+  // 10,000 distinct words: 10,000 more changelog records at the next commit.
+  await post(log, 'TextLinesTopic', Array.from({ length: 1000 }, (_, i) => Array.from({ length: 10 }, (_, j) => `w${i * 10 + j}`).join(' ')));
+  await engine.runUntilIdle();
+  const [end] = await changelogEnd();
+  assert.ok(end! >= 10_003, `changelog at ${end}`);
+  await engine.commit();
+  assert.ok(checkpoints()[0]! >= 10_000, `checkpoint ${checkpoints()[0]} once 10,000 records were written`);
+  await post(log, 'TextLinesTopic', ['a']);
+  await engine.runUntilIdle();
+  await engine.stop();
+  assert.deepEqual(checkpoints(), await changelogEnd(), 'a clean stop checkpoints the end');
+  await log.close();
 });
 
 test('output becomes visible only when the engine commits', async () => {
