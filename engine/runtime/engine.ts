@@ -184,7 +184,9 @@ export class Engine {
 
   private async join(): Promise<void> {
     const { graph, log } = this.options;
-    this.state = 'restoring';
+    // Trying the log again after a failure is still recovering (so /readyz says, with the reason)
+    // until the join gets its tasks: their restore then shows as restoring.
+    if (this.state !== 'recovering') this.state = 'restoring';
     const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true, say: this.say });
     await log.createTopics(plan.create);
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
