@@ -185,7 +185,7 @@ export class KafkaLog implements Log {
 
   producer(options?: { transactionalId?: string; offsets?: boolean }): LogProducer {
     this.checkOpen();
-    return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), options?.transactionalId, options?.offsets !== false);
+    return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), (t) => this.endOffsets(t), options?.transactionalId, options?.offsets !== false);
   }
 
   consumer(groupId: string, options?: { endpoint?: string }): LogConsumer {

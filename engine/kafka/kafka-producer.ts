@@ -3,12 +3,15 @@ import type { Kafka, Message, PartitionMetadata, Producer, RecordMetadata, Topic
 import type { LogProducer, ProducedRecord, TopicPartition } from '../api/log.js';
 import { Partitioner } from '../log/partitioner.js';
 import { parseTpKey } from '../log/topic-state.js';
+import { RetriableError, sleep } from './client.js';
 import { RecordAccumulator, type EncodedBatch } from './record-accumulator.js';
 
 const { Partitioners } = kafkajs;
 
 /** Bytes per produce request, besides one batch that is bigger on its own (a batch stays below the broker's message.max.bytes, 1 MB, unless one record is bigger). */
 const REQUEST_BYTES = 512 * 1024;
+/** How long a committed transaction's records may take to become readable before that is an error. */
+const COMPLETE_WAIT_MS = 10_000;
 /** kafkajs producers a plain producer sends through side by side (see sendBuffered). */
 const LANES = 4;
 
@@ -45,8 +48,9 @@ type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] 
  * `commitTransaction`, which waits for them, adds the consumed offsets (`sendOffsets`) and commits.
  * On any failure it aborts, so neither the records nor the offsets count. As with Java's
  * producer, the commit resolves once the coordinator has decided: the markers that make the
- * records readable land a moment later, and the next producer of the id (a task's new owner)
- * registers only once they have (the coordinator completes the transaction first).
+ * records readable land a moment later. This producer's next transaction begins once they have
+ * (`begin`); the next producer of the id (a task's new owner) registers only once they have (the
+ * coordinator completes the transaction first).
  */
 export class KafkaProducer implements LogProducer {
   private readonly accumulator = new RecordAccumulator();
@@ -72,10 +76,16 @@ export class KafkaProducer implements LogProducer {
   private acks: { batches: (EncodedBatch | undefined)[]; index: number[] } | undefined;
   /** The first send that failed: later flushes fail with it (a transaction's abort clears it). */
   private failure: unknown;
+  /** The end offset, per topic and partition, of what the open transaction wrote. */
+  private ends = new Map<string, Map<number, number>>();
+  /** The last committed transaction's markers landing: the next transaction of the id begins after them. */
+  private completing: Promise<void> = Promise.resolve();
 
   constructor(
     kafka: Kafka,
     private readonly partitionsOf: (topic: string) => Promise<PartitionMetadata[]>,
+    /** read_committed end offsets (the last stable offset) of each partition of a topic. */
+    private readonly endOffsets: (topic: string) => Promise<number[]>,
     private readonly transactionalId?: string,
     offsets = true,
   ) {
@@ -185,7 +195,7 @@ export class KafkaProducer implements LogProducer {
         const batches = this.accumulator.drain();
         if (batches.length === 0) continue;
         if (this.transactionalId !== undefined) {
-          this.txn ??= await this.producer.transaction();
+          this.txn ??= await this.begin();
           await this.sendAll(this.txn, batches);
         } else {
           await this.sendOverLanes(batches);
@@ -212,8 +222,10 @@ export class KafkaProducer implements LogProducer {
         throw this.failure;
       }
       if (this.txn === undefined && offsets.size === 0) return;
-      const txn = this.txn ?? (await this.producer.transaction());
+      const txn = this.txn ?? (await this.begin());
       this.txn = undefined;
+      const ends = this.ends;
+      this.ends = new Map();
       try {
         if (offsets.size > 0) await txn.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
         await txn.commit();
@@ -221,6 +233,7 @@ export class KafkaProducer implements LogProducer {
         await txn.abort().catch(() => undefined);
         throw e;
       }
+      this.completing = this.untilComplete(ends);
     } catch (e) {
       throw new Error(`kafka: the transaction of "${this.transactionalId}" failed: ${(e as Error).message}`, { cause: e });
     } finally {
@@ -229,11 +242,41 @@ export class KafkaProducer implements LogProducer {
     }
   }
 
+  /**
+   * A new transaction, once the one before it is complete. The coordinator answers a
+   * transaction's id with CONCURRENT_TRANSACTIONS while the one before is still completing (its
+   * markers being written); kafkajs would retry that with seconds of backoff, and under load the
+   * retries ran out. So the commit resolves when decided, as Java's does, and the producer's next
+   * transaction waits, in the background while the engine goes on, until the markers are readable.
+   */
+  private async begin(): Promise<Transaction> {
+    await this.completing;
+    return this.producer.transaction();
+  }
+
+  /** Resolves once what a committed transaction wrote is readable (read_committed); a failure fails the producer. */
+  private async untilComplete(need: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void> {
+    try {
+      const deadline = Date.now() + COMPLETE_WAIT_MS;
+      for (const [topic, parts] of need) {
+        for (;;) {
+          const ends = await this.endOffsets(topic);
+          if ([...parts].every(([p, end]) => (ends[p] ?? 0) >= end)) break;
+          if (Date.now() > deadline) throw new RetriableError(`kafka: the transaction of "${this.transactionalId}" committed, but its records in ${topic} did not become readable within ${COMPLETE_WAIT_MS / 1000} s`);
+          await sleep(5);
+        }
+      }
+    } catch (e) {
+      this.failure ??= e;
+    }
+  }
+
   /** Drops what was sent since the last commit: what is not sent yet, and the open transaction, aborted. */
   async abortTransaction(): Promise<void> {
     this.dropUnsent();
     while (this.sender !== undefined) await this.sender;
     this.dropUnsent();
+    this.ends = new Map();
     this.failure = undefined;
     const txn = this.txn;
     this.txn = undefined;
@@ -303,6 +346,12 @@ export class KafkaProducer implements LogProducer {
         const offset = base.get(`${b.topic}:${b.partition}`);
         if (offset === undefined || Number.isNaN(offset)) throw new Error(`kafka: the broker's answer has no offset for ${b.topic}:${b.partition}`);
         b.baseOffset = offset;
+        // Now past the partition's last record: what the next transaction waits to see readable.
+        if (this.transactionalId !== undefined) {
+          let ends = this.ends.get(b.topic);
+          if (!ends) this.ends.set(b.topic, (ends = new Map()));
+          ends.set(b.partition, Math.max(ends.get(b.partition) ?? 0, offset + b.count));
+        }
       }
       start = end;
     }
