@@ -78,8 +78,7 @@ export interface LogProducer {
   flush(): Promise<(TopicPartition & { offset: number })[]>;
   /**
    * Exactly-once: records sent since the last commit, and the consumed offsets of `groupId`, become
-   * visible together or not at all. Resolves once that is decided; on Kafka, as with Java's
-   * producer, the records become readable a moment later (when the transaction's markers land).
+   * visible together or not at all, when this resolves.
    */
   commitTransaction(groupId: string, offsets: ReadonlyMap<string, number>): Promise<void>;
   /** Drops what was sent since the last flush or commit. */

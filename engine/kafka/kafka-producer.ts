@@ -11,7 +11,7 @@ const { Partitioners } = kafkajs;
 /** Bytes per produce request, besides one batch that is bigger on its own (a batch stays below the broker's message.max.bytes, 1 MB, unless one record is bigger). */
 const REQUEST_BYTES = 512 * 1024;
 /** How long a committed transaction's records may take to become readable before that is an error. */
-const COMPLETE_WAIT_MS = 10_000;
+const VISIBLE_WAIT_MS = 10_000;
 /** kafkajs producers a plain producer sends through side by side (see sendBuffered). */
 const LANES = 4;
 
@@ -46,11 +46,8 @@ type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] 
  * With a transactionalId, the first record sent after a commit opens a Kafka transaction, and
  * records go out in the background into it, as without one; they become visible only through
  * `commitTransaction`, which waits for them, adds the consumed offsets (`sendOffsets`) and commits.
- * On any failure it aborts, so neither the records nor the offsets count. As with Java's
- * producer, the commit resolves once the coordinator has decided: the markers that make the
- * records readable land a moment later. This producer's next transaction begins once they have
- * (`begin`); the next producer of the id (a task's new owner) registers only once they have (the
- * coordinator completes the transaction first).
+ * On any failure it aborts, so neither the records nor the offsets count. The commit resolves
+ * once what it wrote is readable (untilVisible).
  */
 export class KafkaProducer implements LogProducer {
   private readonly accumulator = new RecordAccumulator();
@@ -78,8 +75,6 @@ export class KafkaProducer implements LogProducer {
   private failure: unknown;
   /** The end offset, per topic and partition, of what the open transaction wrote. */
   private ends = new Map<string, Map<number, number>>();
-  /** The last committed transaction's markers landing: the next transaction of the id begins after them. */
-  private completing: Promise<void> = Promise.resolve();
 
   constructor(
     kafka: Kafka,
@@ -195,7 +190,7 @@ export class KafkaProducer implements LogProducer {
         const batches = this.accumulator.drain();
         if (batches.length === 0) continue;
         if (this.transactionalId !== undefined) {
-          this.txn ??= await this.begin();
+          this.txn ??= await this.producer.transaction();
           await this.sendAll(this.txn, batches);
         } else {
           await this.sendOverLanes(batches);
@@ -222,7 +217,7 @@ export class KafkaProducer implements LogProducer {
         throw this.failure;
       }
       if (this.txn === undefined && offsets.size === 0) return;
-      const txn = this.txn ?? (await this.begin());
+      const txn = this.txn ?? (await this.producer.transaction());
       this.txn = undefined;
       const ends = this.ends;
       this.ends = new Map();
@@ -233,7 +228,7 @@ export class KafkaProducer implements LogProducer {
         await txn.abort().catch(() => undefined);
         throw e;
       }
-      this.completing = this.untilComplete(ends);
+      await this.untilVisible(ends);
     } catch (e) {
       throw new Error(`kafka: the transaction of "${this.transactionalId}" failed: ${(e as Error).message}`, { cause: e });
     } finally {
@@ -243,31 +238,22 @@ export class KafkaProducer implements LogProducer {
   }
 
   /**
-   * A new transaction, once the one before it is complete. The coordinator answers a
-   * transaction's id with CONCURRENT_TRANSACTIONS while the one before is still completing (its
-   * markers being written); kafkajs would retry that with seconds of backoff, and under load the
-   * retries ran out. So the commit resolves when decided, as Java's does, and the producer's next
-   * transaction waits, in the background while the engine goes on, until the markers are readable.
+   * The commit resolves once the coordinator has decided; the markers that make the records
+   * readable (read_committed) land on the partitions a moment later. Until they have, the
+   * coordinator answers the id's next transaction with CONCURRENT_TRANSACTIONS (which kafkajs
+   * retries with seconds of backoff): so the commit waits for them, each task's transaction on
+   * its own, as the contract says (visible when the commit resolves). Waiting instead at the next
+   * transaction's start, in the background, stalled two instances sharing the tasks in CI.
    */
-  private async begin(): Promise<Transaction> {
-    await this.completing;
-    return this.producer.transaction();
-  }
-
-  /** Resolves once what a committed transaction wrote is readable (read_committed); a failure fails the producer. */
-  private async untilComplete(need: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void> {
-    try {
-      const deadline = Date.now() + COMPLETE_WAIT_MS;
-      for (const [topic, parts] of need) {
-        for (;;) {
-          const ends = await this.endOffsets(topic);
-          if ([...parts].every(([p, end]) => (ends[p] ?? 0) >= end)) break;
-          if (Date.now() > deadline) throw new RetriableError(`kafka: the transaction of "${this.transactionalId}" committed, but its records in ${topic} did not become readable within ${COMPLETE_WAIT_MS / 1000} s`);
-          await sleep(5);
-        }
+  private async untilVisible(need: ReadonlyMap<string, ReadonlyMap<number, number>>): Promise<void> {
+    const deadline = Date.now() + VISIBLE_WAIT_MS;
+    for (const [topic, parts] of need) {
+      for (;;) {
+        const ends = await this.endOffsets(topic);
+        if ([...parts].every(([p, end]) => (ends[p] ?? 0) >= end)) break;
+        if (Date.now() > deadline) throw new RetriableError(`kafka: the transaction of "${this.transactionalId}" committed, but its records in ${topic} did not become readable within ${VISIBLE_WAIT_MS / 1000} s`);
+        await sleep(5);
       }
-    } catch (e) {
-      this.failure ??= e;
     }
   }
 
@@ -346,7 +332,7 @@ export class KafkaProducer implements LogProducer {
         const offset = base.get(`${b.topic}:${b.partition}`);
         if (offset === undefined || Number.isNaN(offset)) throw new Error(`kafka: the broker's answer has no offset for ${b.topic}:${b.partition}`);
         b.baseOffset = offset;
-        // Now past the partition's last record: what the next transaction waits to see readable.
+        // Now past the partition's last record: what the transaction's commit waits to see readable.
         if (this.transactionalId !== undefined) {
           let ends = this.ends.get(b.topic);
           if (!ends) this.ends.set(b.topic, (ends = new Map()));
