@@ -18,7 +18,7 @@
  * `decodeRecordSet` in place of its `decodeMessages`, before kafkajs loads.
  */
 import type { LogRecord } from '../api/log.js';
-import { eachOffset, isAbortMarker, kafkajsBatchContext, kafkajsMessages, RecordCursor, type KafkajsMessage, type RecordBatch } from './record-set.js';
+import { countFrom, eachOffset, isAbortMarker, kafkajsMessages, RecordCursor, type KafkajsMessage, type RecordBatch } from './record-set.js';
 
 /** What kafkajs's fetch gives a Batch: a partition of the response. */
 interface PartitionData {
@@ -26,15 +26,6 @@ interface PartitionData {
   readonly highWatermark: string;
   readonly abortedTransactions?: readonly { readonly producerId: string; readonly firstOffset: string }[];
   readonly messages: readonly RecordBatch[];
-}
-
-/** A batch's records at or after an offset: all of them, or (a batch the offset falls in) those it counts. */
-function countFrom(b: RecordBatch, from: number): number {
-  if (b.baseOffset >= from) return b.count;
-  if (b.lastOffset < from) return 0;
-  let n = 0;
-  eachOffset(b, (offset) => void (offset >= from && n++));
-  return n;
 }
 
 /** The first offset at or after `from` in a batch; undefined when it has none. */
@@ -65,7 +56,7 @@ export class FetchedMessages implements Iterable<KafkajsMessage> {
 
   *[Symbol.iterator](): Iterator<KafkajsMessage> {
     for (const b of this.kept) {
-      for (const m of kafkajsMessages(b, kafkajsBatchContext(b))) if (Number(m.offset) >= this.from) yield m;
+      for (const m of kafkajsMessages(b)) if (Number(m.offset) >= this.from) yield m;
     }
   }
 }

@@ -44,7 +44,6 @@ export interface RecordBatch {
   readonly lastOffset: number;
   readonly firstTimestamp: number;
   readonly maxTimestamp: number;
-  readonly attributes: number;
   /** Timestamps are the broker's (LogAppendTime): every record has maxTimestamp. */
   readonly logAppendTime: boolean;
   readonly transactional: boolean;
@@ -99,7 +98,6 @@ export async function decodeRecordSet(decoder: ResponseDecoder): Promise<RecordB
       lastOffset: baseOffset + set.readInt32BE(at + 23),
       firstTimestamp: int64At(set, at + 27),
       maxTimestamp: int64At(set, at + 35),
-      attributes,
       logAppendTime: (attributes & LOG_APPEND_TIME_FLAG) !== 0,
       transactional: (attributes & TRANSACTIONAL_FLAG) !== 0,
       control: (attributes & CONTROL_FLAG) !== 0,
@@ -197,6 +195,15 @@ export function eachOffset(b: RecordBatch, fn: (offset: number) => boolean | voi
   }
 }
 
+/** A batch's records at or after an offset: all of them, or (a batch the offset falls in) those it counts. */
+export function countFrom(b: RecordBatch, from: number): number {
+  if (b.baseOffset >= from) return b.count;
+  if (b.lastOffset < from) return 0;
+  let n = 0;
+  eachOffset(b, (offset) => void (offset >= from && n++));
+  return n;
+}
+
 /** The key of a control batch's marker: version (int16), then type, 0 for an abort. */
 export function isAbortMarker(b: RecordBatch): boolean {
   buf = b.bytes;
@@ -228,10 +235,7 @@ export class RecordCursor {
     private readonly from: number,
   ) {
     this.pos = batches.length > 0 ? batches[0]!.start : 0;
-    for (const b of batches) {
-      if (b.baseOffset >= from) this.remaining += b.count;
-      else if (b.lastOffset >= from) eachOffset(b, (offset) => void (offset >= from && this.remaining++));
-    }
+    for (const b of batches) this.remaining += countFrom(b, from);
   }
 
   /** Decodes up to `max` records onto the end of `out`; returns how many. */
@@ -288,7 +292,7 @@ export interface KafkajsMessage {
 }
 
 /** The batch context kafkajs gives each of a batch's messages. */
-export function kafkajsBatchContext(b: RecordBatch): Record<string, unknown> {
+function kafkajsBatchContext(b: RecordBatch): Record<string, unknown> {
   return {
     firstOffset: String(b.baseOffset),
     firstTimestamp: String(b.firstTimestamp),
@@ -306,7 +310,8 @@ export function kafkajsBatchContext(b: RecordBatch): Record<string, unknown> {
 }
 
 /** Every record of a batch as kafkajs's decoder would give it. */
-export function kafkajsMessages(b: RecordBatch, context = kafkajsBatchContext(b)): KafkajsMessage[] {
+export function kafkajsMessages(b: RecordBatch): KafkajsMessage[] {
+  const context = kafkajsBatchContext(b);
   const out: KafkajsMessage[] = [];
   buf = b.bytes;
   at = b.start;
