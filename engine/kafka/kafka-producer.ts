@@ -51,8 +51,8 @@ type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] 
  */
 export class KafkaProducer implements LogProducer {
   private readonly accumulator = new RecordAccumulator();
-  /** Records of topics whose partition count is not known yet, in send order; with their place among the acks. */
-  private waiting: { record: ProducedRecord; ack: number }[] = [];
+  /** Records of topics whose partition count is not known yet, in send order (every record after them waits too). */
+  private waiting: ProducedRecord[] = [];
   private readonly partitionCounts = new Map<string, number>();
   private readonly producer: Producer;
   /** kafkajs producers that send side by side, each for its share of the partitions: the first is `producer`. */
@@ -67,10 +67,11 @@ export class KafkaProducer implements LogProducer {
   /** Whether a commit is under way: records sent meanwhile wait for the next transaction. */
   private committing = false;
   /**
-   * Where each record sent since the last flush went, in send order, as its batch and its place in
-   * it; undefined when nobody asks (the engine's producers).
+   * Where each record sent since the last flush went, in send order (records are encoded in send
+   * order, waiting ones included), as its batch and its place in it; undefined when nobody asks
+   * (the engine's producers).
    */
-  private acks: { batches: (EncodedBatch | undefined)[]; index: number[] } | undefined;
+  private acks: { batch: EncodedBatch; index: number }[] | undefined;
   /** The first send that failed: later flushes fail with it (a transaction's abort clears it). */
   private failure: unknown;
   /** The end offset, per topic and partition, of what the open transaction wrote. */
@@ -84,7 +85,7 @@ export class KafkaProducer implements LogProducer {
     private readonly transactionalId?: string,
     offsets = true,
   ) {
-    if (offsets) this.acks = { batches: [], index: [] };
+    if (offsets) this.acks = [];
     const create = (): Producer =>
       kafka.producer({
         createPartitioner: Partitioners.DefaultPartitioner,
@@ -119,24 +120,14 @@ export class KafkaProducer implements LogProducer {
     }
     for (const r of records) {
       const n = this.partitionCounts.get(r.topic);
-      if (n === undefined || this.waiting.length > 0) {
-        this.waiting.push({ record: r, ack: this.reserveAck() });
-        continue;
-      }
-      this.append(r, n, this.reserveAck());
+      if (n === undefined || this.waiting.length > 0) this.waiting.push(r);
+      else this.append(r, n);
     }
     if (this.sender === undefined && !this.committing) this.sender = this.sendBuffered();
   }
 
-  /** A place among the acks for the next record, or -1 when nobody asks. */
-  private reserveAck(): number {
-    if (!this.acks) return -1;
-    this.acks.batches.push(undefined);
-    return this.acks.index.push(0) - 1;
-  }
-
   /** Encodes a record into its partition's batch. A partition the topic lacks fails the producer, as a failed send would. */
-  private append(r: ProducedRecord, partitions: number, ack: number): void {
+  private append(r: ProducedRecord, partitions: number): void {
     if (this.failure !== undefined) return;
     let p = r.partition;
     if (p === undefined) p = this.partitioner.partition(r.topic, r.key, partitions);
@@ -145,20 +136,17 @@ export class KafkaProducer implements LogProducer {
       return;
     }
     const batch = this.accumulator.append(r.topic, p, r.key, r.value, r.timestamp, r.headers);
-    if (ack >= 0) {
-      this.acks!.batches[ack] = batch;
-      this.acks!.index[ack] = batch.count - 1;
-    }
+    this.acks?.push({ batch, index: batch.count - 1 });
   }
 
   /** Learns the partition counts of the waiting records' topics, then encodes them, in order. */
   private async appendWaiting(): Promise<void> {
-    for (const { record } of this.waiting) {
-      if (!this.partitionCounts.has(record.topic)) this.partitionCounts.set(record.topic, (await this.partitionsOf(record.topic)).length);
+    for (const r of this.waiting) {
+      if (!this.partitionCounts.has(r.topic)) this.partitionCounts.set(r.topic, (await this.partitionsOf(r.topic)).length);
     }
     const waiting = this.waiting;
     this.waiting = [];
-    for (const { record, ack } of waiting) this.append(record, this.partitionCounts.get(record.topic)!, ack);
+    for (const r of waiting) this.append(r, this.partitionCounts.get(r.topic)!);
   }
 
   async flush(): Promise<(TopicPartition & { offset: number })[]> {
@@ -168,9 +156,9 @@ export class KafkaProducer implements LogProducer {
     while (this.sender !== undefined) await this.sender;
     if (this.failure !== undefined) throw this.failure;
     if (!this.acks) return [];
-    const { batches, index } = this.acks;
-    this.acks = { batches: [], index: [] };
-    return batches.map((b, i) => ({ topic: b!.topic, partition: b!.partition, offset: b!.baseOffset + index[i]! }));
+    const acks = this.acks;
+    this.acks = [];
+    return acks.map(({ batch, index }) => ({ topic: batch.topic, partition: batch.partition, offset: batch.baseOffset + index }));
   }
 
   /**
@@ -272,7 +260,7 @@ export class KafkaProducer implements LogProducer {
   private dropUnsent(): void {
     this.accumulator.clear();
     this.waiting = [];
-    if (this.acks) this.acks = { batches: [], index: [] };
+    if (this.acks) this.acks = [];
   }
 
   /** A plain producer flushes what it still holds (as Kafka's close does); a transactional one aborts it. */
@@ -283,8 +271,7 @@ export class KafkaProducer implements LogProducer {
       if (this.transactionalId === undefined && this.failure === undefined) await this.flush();
       if (this.transactionalId !== undefined) await this.abortTransaction().catch(() => undefined);
     } finally {
-      this.accumulator.clear();
-      this.waiting = [];
+      this.dropUnsent();
       this.closed = true;
       await Promise.all(this.lanes.map((p) => p.disconnect()));
     }

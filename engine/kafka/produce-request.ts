@@ -14,7 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import { BATCH_HEADER, EncodedBatch } from './record-accumulator.js';
-import { varintSize, varlongSize, writeVarint, writeVarlong } from './varint.js';
+import { recordBodySize, varintSize, writeRecord, type Bytes, type RecordHeaders } from './record-fields.js';
 
 const require = createRequire(import.meta.url);
 const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
@@ -28,14 +28,12 @@ interface EncoderInstance {
 }
 type EncoderClass = new (size?: number) => EncoderInstance;
 
-type Bytes = Buffer | string | null | undefined;
-
 /** A message as kafkajs hands it to the request: what the application passed to send. */
 export interface ProduceMessage {
   readonly key?: Bytes;
   readonly value: Bytes;
   readonly timestamp?: string | number | null;
-  readonly headers?: Readonly<Record<string, Bytes | readonly Bytes[]>>;
+  readonly headers?: RecordHeaders;
 }
 
 export interface ProduceRequestArgs {
@@ -55,10 +53,12 @@ const PRODUCE_API_KEY = 0;
 const MAGIC = 2;
 const TRANSACTIONAL = 16;
 const COMPRESSION_MASK = 0x07;
-/** Record batch bytes before the records: offset, length, leader epoch, magic, crc, then the attributes... */
+/**
+ * A record batch's bytes before the attributes, where its CRC starts: offset, length, leader epoch,
+ * magic, crc. Then come attributes, last offset delta, first and max timestamp, producer id and
+ * epoch, first sequence and record count, BATCH_HEADER bytes in all before the records.
+ */
 const BATCH_HEAD = 8 + 4 + 4 + 1 + 4;
-/** ...attributes, last offset delta, first and max timestamp, producer id and epoch, first sequence, record count. */
-const BATCH_BODY_HEAD = 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4;
 
 /** The request kafkajs's `requests/produce/v3/request.js` would build, with the same bytes. */
 export function produceRequest(args: ProduceRequestArgs): { apiKey: number; apiVersion: number; apiName: string; expectResponse: () => boolean; encode: () => Promise<EncoderInstance> } {
@@ -140,8 +140,8 @@ async function recordBatch(messages: readonly ProduceMessage[] | EncodedBatch, o
   let records = encodeRecords(messages, stamps, first);
   if (o.compression !== 0) records = await lookupCodec(o.compression).compress(new Encoder(records.length).writeBuffer(records));
 
-  const batch = Buffer.allocUnsafe(BATCH_HEAD + BATCH_BODY_HEAD + records.length);
-  records.copy(batch, BATCH_HEAD + BATCH_BODY_HEAD);
+  const batch = Buffer.allocUnsafe(BATCH_HEADER + records.length);
+  records.copy(batch, BATCH_HEADER);
   return writeBatchHeader(batch, n, first, max, o);
 }
 
@@ -186,7 +186,7 @@ function encodeRecords(messages: readonly ProduceMessage[], stamps: Float64Array
   let total = 0;
   for (let i = 0; i < n; i++) {
     const m = messages[i]!;
-    const s = 1 + varlongSize(stamps[i]! - first) + varintSize(i) + bytesFieldSize(m.key) + bytesFieldSize(m.value) + headersSize(m.headers);
+    const s = recordBodySize(stamps[i]! - first, i, m.key, m.value, m.headers);
     bodySizes[i] = s;
     total += varintSize(s) + s;
   }
@@ -194,69 +194,9 @@ function encodeRecords(messages: readonly ProduceMessage[], stamps: Float64Array
   let at = 0;
   for (let i = 0; i < n; i++) {
     const m = messages[i]!;
-    at = writeVarint(out, at, bodySizes[i]!);
-    out[at++] = 0; // attributes: none are used
-    at = writeVarlong(out, at, stamps[i]! - first);
-    at = writeVarint(out, at, i);
-    at = writeBytesField(out, at, m.key);
-    at = writeBytesField(out, at, m.value);
-    at = writeHeaders(out, at, m.headers);
+    at = writeRecord(out, at, bodySizes[i]!, stamps[i]! - first, i, m.key, m.value, m.headers);
   }
   return out;
-}
-
-/** Headers as kafkajs lists them: each key once per value when its value is a list. */
-function eachHeader(headers: ProduceMessage['headers'], fn: (key: string, value: Bytes) => void): number {
-  let count = 0;
-  if (headers === undefined) return 0;
-  for (const key of Object.keys(headers)) {
-    const v = headers[key];
-    if (Array.isArray(v)) {
-      for (const x of v as readonly Bytes[]) fn(key, x), count++;
-    } else {
-      fn(key, v as Bytes);
-      count++;
-    }
-  }
-  return count;
-}
-
-function headersSize(headers: ProduceMessage['headers']): number {
-  let size = 0;
-  const count = eachHeader(headers, (key, value) => {
-    size += bytesFieldSize(key) + bytesFieldSize(value);
-  });
-  return size + varintSize(count);
-}
-
-function writeHeaders(out: Buffer, at: number, headers: ProduceMessage['headers']): number {
-  if (headers === undefined) return writeVarint(out, at, 0);
-  let count = 0;
-  eachHeader(headers, () => count++);
-  at = writeVarint(out, at, count);
-  eachHeader(headers, (key, value) => {
-    at = writeBytesField(out, at, key);
-    at = writeBytesField(out, at, value);
-  });
-  return at;
-}
-
-/** A varint-length-prefixed field; null is length -1. Non-buffers are written as their UTF-8 string, as kafkajs does. */
-function bytesFieldSize(v: Bytes): number {
-  if (v === null || v === undefined) return 1;
-  const len = Buffer.isBuffer(v) ? v.length : Buffer.byteLength(String(v));
-  return varintSize(len) + len;
-}
-
-function writeBytesField(out: Buffer, at: number, v: Bytes): number {
-  if (v === null || v === undefined) return writeVarint(out, at, -1);
-  if (Buffer.isBuffer(v)) {
-    at = writeVarint(out, at, v.length);
-    return at + v.copy(out, at);
-  }
-  const s = String(v);
-  at = writeVarint(out, at, Buffer.byteLength(s));
-  return at + out.write(s, at, 'utf8');
 }
 
 function nullableStringSize(s: string | null | undefined): number {

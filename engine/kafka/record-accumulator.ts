@@ -7,7 +7,7 @@
  * young. A produce request takes the batches whole (produce-request.ts writes their headers).
  */
 import type { Headers } from '../api/log.js';
-import { varintSize, varlongSize, writeVarint, writeVarlong } from './varint.js';
+import { recordBodySize, varintSize, writeRecord } from './record-fields.js';
 
 /** Bytes before a record batch's first record (its header, written when a request takes it). */
 export const BATCH_HEADER = 61;
@@ -15,8 +15,6 @@ export const BATCH_HEADER = 61;
 export const BATCH_BYTES = 256 * 1024;
 /** A batch's first buffer; it doubles as records come, up to BATCH_BYTES (or one bigger record). */
 const FIRST_BYTES = 4096;
-/** Keys and values up to this long are copied byte by byte: cheaper than a native copy for a word. */
-const SHORT_COPY = 16;
 
 /**
  * One partition's records, encoded back to back after room for the batch header. For kafkajs it
@@ -54,30 +52,9 @@ export class EncodedBatch {
     if (this.count === 0) this.firstTimestamp = this.maxTimestamp = timestamp;
     else if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
     const delta = timestamp - this.firstTimestamp;
-    let headerCount = 0;
-    let headerBytes = 0;
-    for (const k in headers) {
-      const v = headers[k]!;
-      const kl = Buffer.byteLength(k);
-      headerBytes += varintSize(kl) + kl + bytesSize(v);
-      headerCount++;
-    }
-    const body = 1 + varlongSize(delta) + varintSize(this.count) + bytesSize(key) + bytesSize(value) + varintSize(headerCount) + headerBytes;
+    const body = recordBodySize(delta, this.count, key, value, headers);
     this.reserve(varintSize(body) + body);
-    const out = this.buffer;
-    let at = writeVarint(out, this.size, body);
-    out[at++] = 0; // attributes: none are used
-    at = writeVarlong(out, at, delta);
-    at = writeVarint(out, at, this.count);
-    at = writeBytes(out, at, key);
-    at = writeBytes(out, at, value);
-    at = writeVarint(out, at, headerCount);
-    for (const k in headers) {
-      at = writeVarint(out, at, Buffer.byteLength(k));
-      at += out.write(k, at, 'utf8');
-      at = writeBytes(out, at, headers[k]!);
-    }
-    this.size = at;
+    this.size = writeRecord(this.buffer, this.size, body, delta, this.count, key, value, headers);
     this.count++;
   }
 
@@ -89,20 +66,6 @@ export class EncodedBatch {
     this.buffer.copy(grown, 0, 0, this.size);
     this.buffer = grown;
   }
-}
-
-function bytesSize(b: Buffer | null | undefined): number {
-  return b === null || b === undefined ? 1 : varintSize(b.length) + b.length;
-}
-
-/** A varint length (-1 for null), then the bytes. */
-function writeBytes(out: Buffer, at: number, b: Buffer | null | undefined): number {
-  if (b === null || b === undefined) return writeVarint(out, at, -1);
-  const n = b.length;
-  at = writeVarint(out, at, n);
-  if (n <= SHORT_COPY) for (let i = 0; i < n; i++) out[at + i] = b[i]!;
-  else out.set(b, at);
-  return at + n;
 }
 
 /**
