@@ -86,7 +86,7 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
   };
   const takeCheckpoint = async (ends: Checkpoint): Promise<void> => {
     Object.assign(checkpoint, ends);
-    if (changelogs.size > 0) await writeCheckpoint(dir, checkpoint);
+    await writeCheckpoint(dir, checkpoint);
   };
   return {
     typed: stores,
