@@ -4,26 +4,18 @@
  * position after what it handed out.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import '../../../engine/kafka/kafkajs.js';
-import { FetchedBatch } from '../../../engine/kafka/fetched-batch.js';
+import type { FetchedBatch } from '../../../engine/kafka/fetched-batch.js';
 import { HandOff } from '../../../engine/kafka/hand-off.js';
-import { encodeProduceRequest } from '../../../engine/kafka/produce-request.js';
 import { RecordAccumulator } from '../../../engine/kafka/record-accumulator.js';
-import { decodeRecordSet, type RecordCursor } from '../../../engine/kafka/record-set.js';
-
-const require = createRequire(import.meta.url);
-const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => never;
+import type { RecordCursor } from '../../../engine/kafka/record-set.js';
+import { fetchedFrom } from './fetched-from.js';
 
 /** `n` records of partition `p` from offset `base`, as a fetch would bring them, with a marker offset after them. */
 async function fetched(p: number, base: number, n: number): Promise<{ batch: FetchedBatch; cursor: (from?: number) => RecordCursor }> {
   const acc = new RecordAccumulator();
   for (let i = 0; i < n; i++) acc.append('t', p, null, Buffer.from(`${p}:${base + i}`), i, undefined);
-  const request = await encodeProduceRequest({ acks: -1, timeout: 1, topicData: [{ topic: 't', partitions: [{ partition: p, messages: acc.drain()[0]! }] }] });
-  const set = request.subarray(2 + 2 + 4 + 4 + 2 + 1 + 4 + 4);
-  set.writeBigInt64BE(BigInt(base), 4);
-  const batch = new FetchedBatch('t', String(base), { partition: p, highWatermark: String(base + n + 1), messages: await decodeRecordSet(new Decoder(set)) });
+  const batch = await fetchedFrom(acc.drain()[0]!, base, base, base + n + 1);
   return { batch, cursor: (from) => batch.cursor(from) };
 }
 

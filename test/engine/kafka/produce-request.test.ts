@@ -10,8 +10,7 @@ import '../../../engine/kafka/kafkajs.js';
 import { original } from './kafkajs-original.js';
 import { crc32C, encodeProduceRequest, groupMessagesPerPartition, produceRequest, type ProduceRequestArgs } from '../../../engine/kafka/produce-request.js';
 import { BATCH_BYTES, RecordAccumulator, type EncodedBatch } from '../../../engine/kafka/record-accumulator.js';
-import { FetchedBatch } from '../../../engine/kafka/fetched-batch.js';
-import { decodeRecordSet } from '../../../engine/kafka/record-set.js';
+import { fetchedFrom } from './fetched-from.js';
 
 const require = createRequire(import.meta.url);
 const REQUEST = 'kafkajs/src/protocol/requests/produce/v3/request.js';
@@ -22,7 +21,6 @@ const kafkajsRequest = original<Request>(REQUEST);
 const kafkajsBytes = async (args: ProduceRequestArgs): Promise<Buffer> => (await kafkajsRequest(args).encode()).buffer;
 
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: unknown): unknown };
-const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => unknown;
 
 const base = 1_764_000_000_000;
 const messages = (n: number, from = 0) =>
@@ -140,14 +138,7 @@ test('accumulated records read back as sent: out-of-order timestamps, nulls, hea
   assert.deepEqual(batches.map((b) => b.count), [3, 1]);
   const got = [];
   for (const [i, b] of batches.entries()) {
-    const request = await encodeProduceRequest({ acks: -1, timeout: 1, topicData: [{ topic: 't', partitions: [{ partition: 3, messages: b }] }] });
-    // The request's record set: after transactional id (-1), acks, timeout, topic count, topic, partition count, partition.
-    const at = 2 + 2 + 4 + 4 + 2 + 1 + 4 + 4;
-    const set = request.subarray(at);
-    set.writeBigInt64BE(BigInt(i === 0 ? 0 : 3), 4); // the offset the broker would give the batch
-    const decoder = new Decoder(set) as never;
-    const fetched = new FetchedBatch('t', '0', { partition: 3, highWatermark: '4', messages: await decodeRecordSet(decoder) });
-    got.push(...fetched.records());
+    got.push(...(await fetchedFrom(b, i === 0 ? 0 : 3, 0, 4)).records());
   }
   assert.deepEqual(
     got.map((r) => ({ key: r.key, value: r.value, timestamp: r.timestamp, headers: r.headers, offset: r.offset })),
