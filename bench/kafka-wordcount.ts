@@ -276,19 +276,19 @@ export async function run(args: string[]): Promise<void> {
       await throughput(b, `duality wordcount ${GUARANTEE_LABEL[guarantee]} (under --cpu-prof)`, 'duality-prof', guarantee, (r) => startDuality(r, cleanup, profileDir));
       return readProfile(profileDir);
     };
-    const dAloRun = (): Promise<Throughput> => throughput(b, `duality wordcount ${GUARANTEE_LABEL.at_least_once}`, 'duality-alo', 'at_least_once', duality);
+    const dualityRun = (guarantee: Guarantee, slug: string): Promise<Throughput> => throughput(b, `duality wordcount ${GUARANTEE_LABEL[guarantee]}`, slug, guarantee, duality);
     if (args.includes('--duality-only')) {
       const guarantee: Guarantee = args.includes('--exactly-once') ? 'exactly_once' : 'at_least_once';
       if (profile) await profiled(guarantee);
-      else await throughput(b, `duality wordcount ${GUARANTEE_LABEL[guarantee]}`, 'duality-only', guarantee, duality);
+      else await dualityRun(guarantee, 'duality-only');
       return;
     }
     const kstreams = (r: WordCountRun): Contender => startKafkaStreams(r, COMMIT_MS[r.guarantee], cleanup);
     const ceiling = await kafkajsCeiling(b);
     const ksAlo = await throughput(b, 'kafka-streams wordcount at-least-once (commit 1000 ms)', 'ks-alo', 'at_least_once', kstreams);
-    const dAlo = await dAloRun();
+    const dAlo = await dualityRun('at_least_once', 'duality-alo');
     const ksEos = await throughput(b, 'kafka-streams wordcount exactly_once_v2 (commit 100 ms)', 'ks-eos', 'exactly_once', kstreams);
-    const dEos = await throughput(b, `duality wordcount ${GUARANTEE_LABEL.exactly_once}`, 'duality-eos', 'exactly_once', duality);
+    const dEos = await dualityRun('exactly_once', 'duality-eos');
     const dLat = await latency(b, 'duality at-least-once', 'lat-duality', latencySeconds, warmup, duality);
     const ksLat = await latency(b, 'kafka-streams at-least-once', 'lat-ks', latencySeconds, warmup, kstreams);
     const prof = profile ? await profiled() : undefined;

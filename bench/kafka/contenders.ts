@@ -22,12 +22,10 @@ export class Proc {
   readonly stderr: string[] = [];
   exitCode: number | null | undefined;
   readonly exited: Promise<number | null>;
-  private readonly pid: number | undefined;
   private readonly waiters: (() => void)[] = [];
 
   /** `log`: a file that gets a copy of every line the process prints (DUALITY_BENCH_LOG). */
   constructor(readonly label: string, private readonly child: ChildProcess, log?: string) {
-    this.pid = child.pid;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? null : 0)))));
     void this.exited.then(() => this.wake());
     const lines = (into: string[]) => {
@@ -54,10 +52,11 @@ export class Proc {
    * Less noisy than a wall-clock rate on a shared machine, and it shows what a rate costs.
    */
   cpuSeconds(): number | undefined {
-    if (this.pid === undefined || this.exitCode !== undefined) return undefined;
+    const pid = this.child.pid;
+    if (pid === undefined || this.exitCode !== undefined) return undefined;
     try {
       // The fields after the command name, which is in parentheses and may hold spaces.
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
     } catch {
