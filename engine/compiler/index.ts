@@ -26,8 +26,10 @@ export const PASSES: readonly Pass[] = [...CHECK_PASSES, ...BUILD_PASSES];
 export interface CompileResult {
   /** Present when there are no diagnostics. */
   readonly graph?: TopologyGraph;
-  /** Sorted by line and column. */
+  /** Sorted by line and column; values that came from environment variables show as `${NAME}`. */
   readonly diagnostics: Diagnostic[];
+  /** Shows values that came from environment variables as `${NAME}`: for messages about this topology. */
+  readonly redact: (text: string) => string;
   /** The compiler's state after `stopAfter`, when given. */
   readonly state?: CompilerState;
 }
@@ -41,22 +43,28 @@ export interface CompileOptions {
 /** YAML text to a checked TopologyGraph, or every problem found, each at its line and column. */
 export function compileTopology(file: string, text: string, options: CompileOptions = {}): CompileResult {
   const loaded = loadYaml(file, text, options.env ? { env: options.env } : {});
+  const { redact } = loaded;
   const diagnostics = new Diagnostics(file, loaded.positions);
+  const done = (more: { graph?: TopologyGraph; state?: CompilerState } = {}): CompileResult => ({
+    diagnostics: diagnostics.list.map((d) => ({ ...d, message: redact(d.message) })).sort((a, b) => a.line - b.line || a.col - b.col),
+    redact,
+    ...more,
+  });
   diagnostics.list.push(...loaded.diagnostics);
-  if (loaded.data === undefined) return { diagnostics: sorted(diagnostics.list) };
+  if (loaded.data === undefined) return done();
   for (const p of validateAgainstSchema(loaded.data)) {
     // A value whose ${VAR} failed is already reported; its schema problem follows from that.
     if (!loaded.unresolved.has(p.pointer)) diagnostics.error(p.pointer, p.message, { atKey: p.atKey });
   }
-  if (diagnostics.count > 0) return { diagnostics: sorted(diagnostics.list) };
+  if (diagnostics.count > 0) return done();
 
   let state: CompilerState = { raw: loaded.data as Record<string, unknown> };
   for (const pass of PASSES) {
-    if (pass === BUILD_PASSES[0] && diagnostics.count > 0) return { diagnostics: sorted(diagnostics.list) };
+    if (pass === BUILD_PASSES[0] && diagnostics.count > 0) return done();
     state = pass.run(state, diagnostics);
-    if (pass.name === options.stopAfter) return { diagnostics: sorted(diagnostics.list), state };
+    if (pass.name === options.stopAfter) return done({ state });
   }
-  return diagnostics.count > 0 ? { diagnostics: sorted(diagnostics.list) } : { graph: state.graph!, diagnostics: [] };
+  return diagnostics.count > 0 ? done() : done({ graph: state.graph! });
 }
 
 /** Reads and compiles a file; an unreadable file is a diagnostic too. */
@@ -66,11 +74,7 @@ export function compileTopologyFile(file: string, options: CompileOptions = {}):
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    return { diagnostics: [{ file, line: 1, col: 1, path: '', message: `cannot read the file: ${reason}` }] };
+    return { diagnostics: [{ file, line: 1, col: 1, path: '', message: `cannot read the file: ${reason}` }], redact: (t) => t };
   }
   return compileTopology(file, text, options);
-}
-
-function sorted(list: Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => a.line - b.line || a.col - b.col);
 }

@@ -2,7 +2,7 @@ import { isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, type Document, 
 import { pointerOf, type Diagnostic } from '../api/diagnostics.js';
 import { humanPath } from '../api/diagnostics.js';
 import { LineIndex, PositionTable } from './positions.js';
-import { substituteVariables } from './variables.js';
+import { redactor, substituteVariables, type UsedVariable } from './variables.js';
 
 /** A topology file larger than this is refused before parsing: real topologies are a few KB. */
 export const MAX_SOURCE_BYTES = 1024 * 1024;
@@ -17,7 +17,10 @@ export interface LoadedYaml {
   /** Pointers of values whose `${VAR}` could not be replaced: their other problems follow from it. */
   readonly unresolved: ReadonlySet<string>;
   readonly positions: PositionTable;
+  /** Already redacted (see `redact`). */
   readonly diagnostics: Diagnostic[];
+  /** Shows each value that came from an environment variable as `${NAME}`: for every message about this document. */
+  readonly redact: (text: string) => string;
 }
 
 export interface LoadOptions {
@@ -37,7 +40,12 @@ export function loadYaml(file: string, text: string, options: LoadOptions = {}):
   const report = (pos: { line: number; col: number }, pointer: string, message: string): void => {
     diagnostics.push({ file, line: pos.line, col: pos.col, path: humanPath(pointer), message });
   };
-  const fail = (): LoadedYaml => ({ data: undefined, unresolved, positions, diagnostics });
+  const used: UsedVariable[] = [];
+  const result = (data: unknown): LoadedYaml => {
+    const redact = redactor(used);
+    return { data, unresolved, positions, diagnostics: diagnostics.map((d) => ({ ...d, message: redact(d.message) })), redact };
+  };
+  const fail = (): LoadedYaml => result(undefined);
 
   const size = Buffer.byteLength(text, 'utf8');
   if (size > MAX_SOURCE_BYTES) {
@@ -62,9 +70,9 @@ export function loadYaml(file: string, text: string, options: LoadOptions = {}):
     return fail();
   }
 
-  const builder = new Builder(doc, text, lines, positions, options.env ?? process.env, unresolved, report);
+  const builder = new Builder(doc, text, lines, positions, options.env ?? process.env, unresolved, used, report);
   const data = builder.build(doc.contents, [], undefined);
-  return builder.aborted ? fail() : { data, unresolved, positions, diagnostics };
+  return builder.aborted ? fail() : result(data);
 }
 
 /**
@@ -153,6 +161,7 @@ class Builder {
     private readonly positions: PositionTable,
     private readonly env: Readonly<Record<string, string | undefined>>,
     private readonly unresolved: Set<string>,
+    private readonly used: UsedVariable[],
     private readonly report: (pos: { line: number; col: number }, pointer: string, message: string) => void,
   ) {}
 
@@ -229,7 +238,7 @@ class Builder {
   }
 
   private substitute(value: string, node: Scalar, pointer: string): string {
-    const result = substituteVariables(value, this.env);
+    const result = substituteVariables(value, this.env, this.used);
     if (result.problems.length > 0) this.unresolved.add(pointer);
     for (const problem of result.problems) {
       const at = this.positions.get(pointer)?.verbatimStart;

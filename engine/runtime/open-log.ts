@@ -55,9 +55,17 @@ export async function openLog(graph: TopologyGraph, o: LogOptions): Promise<{ lo
   }
 }
 
-/** The compiled topology of `file`; undefined, having printed each problem as `file:line:col: ...`, when it does not compile. */
-export function compileOrSay(file: string, env: NodeJS.ProcessEnv, stderr: (line: string) => void): TopologyGraph | undefined {
-  const { graph, diagnostics } = compileTopologyFile(file, { env });
+/**
+ * The compiled topology of `file`, and what shows its variables' values as `${NAME}` in the
+ * command's output; undefined, having printed each problem as `file:line:col: ...`, when it does
+ * not compile.
+ */
+export function compileOrSay(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  stderr: (line: string) => void,
+): { graph: TopologyGraph; redact: (text: string) => string } | undefined {
+  const { graph, diagnostics, redact } = compileTopologyFile(file, { env });
   if (!graph) for (const d of diagnostics) stderr(formatDiagnostic(d));
-  return graph;
+  return graph && { graph, redact };
 }

@@ -22,9 +22,11 @@ const DELETE_WAIT_MS = 10_000;
  * an invalid topology, a refusal or a failure, 2 for a usage error.
  */
 export async function resetTopology(o: ResetOptions): Promise<number> {
-  const { out } = o;
-  const graph = compileOrSay(o.file, o.env, (l) => out.stderr(l));
-  if (!graph) return 1;
+  const compiled = compileOrSay(o.file, o.env, (l) => o.out.stderr(l));
+  if (!compiled) return 1;
+  const { graph, redact } = compiled;
+  // Values from environment variables (secrets among them) never reach the output as they are.
+  const out = { stdout: (l: string) => o.out.stdout(redact(l)), stderr: (l: string) => o.out.stderr(redact(l)) };
   const dir = appDir(o.stateDir, graph.name);
   let lock: StateDirLock;
   try {

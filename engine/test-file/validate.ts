@@ -51,16 +51,17 @@ export function loadTestFile(file: string, text: string = readFileSync(file, 'ut
   const loaded = loadYaml(file, text);
   const diagnostics = new Diagnostics(file, loaded.positions);
   diagnostics.list.push(...loaded.diagnostics);
-  if (loaded.data === undefined) return { diagnostics: diagnostics.list };
+  const said = (): Diagnostic[] => diagnostics.list.map((d) => ({ ...d, message: loaded.redact(d.message) }));
+  if (loaded.data === undefined) return { diagnostics: said() };
   for (const p of validateWith('testFile', loaded.data)) diagnostics.error(p.pointer, p.message, { atKey: p.atKey });
-  if (diagnostics.count > 0) return { diagnostics: diagnostics.list };
+  if (diagnostics.count > 0) return { diagnostics: said() };
 
   const doc = loaded.data as { topology: string; cases: Record<string, any>[] };
   const topologyFile = resolve(dirname(file), doc.topology);
   const compiled = compileTopologyFile(topologyFile);
   if (!compiled.graph) {
     diagnostics.error('/topology', `the topology ${doc.topology} does not compile (${compiled.diagnostics.length} problem${compiled.diagnostics.length === 1 ? '' : 's'}, listed below)`);
-    return { diagnostics: [...diagnostics.list, ...compiled.diagnostics] };
+    return { diagnostics: [...said(), ...compiled.diagnostics] };
   }
   const g = compiled.graph;
   const sources = g.topics.filter((t) => t.role === 'source').map((t) => t.name);
@@ -81,7 +82,7 @@ export function loadTestFile(file: string, text: string = readFileSync(file, 'ut
       if (!written.includes(t)) diagnostics.error(`/cases/${i}/expect/topics/${t}`, `the topology does not write topic "${t}"${didYouMean(t, written)}`, { atKey: true });
     }
   });
-  if (diagnostics.count > 0) return { diagnostics: diagnostics.list };
+  if (diagnostics.count > 0) return { diagnostics: said() };
   return { test: { file, topologyFile, graph: g, cases: doc.cases as unknown as TestCase[], positions: loaded.positions }, diagnostics: [] };
 }
 

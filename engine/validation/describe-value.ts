@@ -1,7 +1,9 @@
+import { SHOWN_MAX, shownPrefix } from '../loader/variables.js';
+
 /** How a value reads in an error message: `"abc"`, `12`, `a list`, `a map`. */
 export function describeValue(v: unknown): string {
   if (v === null || v === undefined) return 'nothing (null)';
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 57) + '...' : v);
+  if (typeof v === 'string') return JSON.stringify(v.length > SHOWN_MAX ? shownPrefix(v) : v);
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
   return String(v);

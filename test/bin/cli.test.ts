@@ -120,3 +120,23 @@ test('the Mermaid picture in the README is the one describe draws', () => {
   const readme = readFileSync(`${ROOT}README.md`, 'utf8');
   assert.ok(readme.includes('```mermaid\n' + renderGraph(graph!, 'mermaid') + '```'), 'README.md: update the WordCount picture from `duality describe topologies/wordcount.yaml --format mermaid`');
 });
+
+test('validate never prints a value that came from an environment variable: it shows ${NAME}', () => {
+  const secret = 's3cr3t-token';
+  const long = 'L'.repeat(80) + '-secret-tail';
+  const head = ['version: 1', 'name: leaky', 'streams:', '  lines:', '    topic: t'];
+  // The schema's messages quote the value they refuse; the compiler's quote the names they cannot resolve.
+  const badSerdes = tempFile([...head, '    key: ${DUALITY_API_TOKEN}', '    value: ${LONG_SECRET}', ''].join('\n'));
+  const badReference = tempFile([...head, 'tables:', '  counts:', '    from: ${DUALITY_API_TOKEN}', '    steps: [groupByKey, count]', ''].join('\n'));
+  const p = spawnSync(process.execPath, [`${ROOT}bin/duality.js`, 'validate', badSerdes, badReference], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', DUALITY_API_TOKEN: secret, LONG_SECRET: long },
+  });
+  assert.equal(p.status, 1);
+  const lines = p.stderr.trim().split('\n');
+  assert.equal(lines.length, 3, p.stderr);
+  assert.match(lines[0]!, /:6:10: streams\.lines\.key: must be one of .*; got "\$\{DUALITY_API_TOKEN\}"$/);
+  assert.match(lines[1]!, /:7:12: streams\.lines\.value: must be one of .*; got "\$\{LONG_SECRET\}"$/);
+  assert.match(lines[2]!, /:8:11: tables\.counts\.from: "\$\{DUALITY_API_TOKEN\}" is not defined$/);
+  for (const leaked of [secret, 'LLLLLLLLLL', 'secret-tail']) assert.ok(!p.stderr.includes(leaked), `the message shows ${leaked}:\n${p.stderr}`);
+});

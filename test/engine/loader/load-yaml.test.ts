@@ -67,3 +67,14 @@ test('an empty file says what a topology needs', () => {
   const { diagnostics } = loadYaml('empty.yaml', '# nothing here\n');
   assert.match(diagnostics[0]!.message, /empty/);
 });
+
+test('redact shows every value taken from the environment as ${NAME}, and nothing else changes', () => {
+  const env = { TOKEN: 'tok"en', PASS: 'pw', LONG: 'x'.repeat(70) };
+  const { data, redact } = loadYaml('t.yaml', 'a: "${TOKEN}"\nb: pre-${PASS}\nc: ${LONG}\nd: ${UNSET:-default}\n', { env });
+  assert.deepEqual(data, { a: 'tok"en', b: 'pre-pw', c: 'x'.repeat(70), d: 'default' });
+  assert.equal(redact(`got ${JSON.stringify('tok"en')} and tok"en`), 'got "${TOKEN}" and ${TOKEN}');
+  // A value is replaced where it stands alone, not inside another word; defaults are the file's own text.
+  assert.equal(redact('pre-pw, pwd, default'), 'pre-${PASS}, pwd, default');
+  // Long values as describeValue cuts them short.
+  assert.equal(redact(`got "${'x'.repeat(57)}..."`), 'got "${LONG}"');
+});
