@@ -41,6 +41,8 @@ export interface TopicSpec {
   readonly partitions: number;
   /** Kafka's cleanup.policy: changelogs are compacted. */
   readonly cleanupPolicy?: 'delete' | 'compact' | 'compact,delete';
+  /** What the topology uses it for (source, sink, dlq, repartition, changelog): for the log line that says it was created. */
+  readonly role?: string;
 }
 
 /** A member of a consumer group, as the group's coordinator knows it. */
@@ -124,7 +126,8 @@ export interface Log {
    */
   readonly cheapTransactions: boolean;
   /** Creates the topics that do not exist yet; leaves existing ones as they are. */
-  createTopics(topics: readonly TopicSpec[]): Promise<void>;
+  /** Creates the topics that do not exist yet; resolves with those it created (existing ones are left as they are). */
+  createTopics(topics: readonly TopicSpec[]): Promise<TopicSpec[]>;
   /** The number of partitions of a topic, or undefined when it does not exist. */
   partitions(topic: string): Promise<number | undefined>;
   deleteTopics(topics: readonly string[]): Promise<void>;

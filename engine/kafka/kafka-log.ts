@@ -60,11 +60,11 @@ export class KafkaLog implements Log {
     return new KafkaLog(kafka, admin, options, true);
   }
 
-  async createTopics(specs: readonly TopicSpec[]): Promise<void> {
+  async createTopics(specs: readonly TopicSpec[]): Promise<TopicSpec[]> {
     this.checkOpen();
     const existing = new Set(await this.admin((a) => a.listTopics()));
     const fresh = specs.filter((s, i) => !existing.has(s.name) && specs.findIndex((o) => o.name === s.name) === i);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return [];
     // false means "already there": another instance created them meanwhile, which is as good.
     const topics = fresh.map((s) => ({
       topic: s.name,
@@ -74,6 +74,7 @@ export class KafkaLog implements Log {
       configEntries: s.cleanupPolicy ? [{ name: 'cleanup.policy', value: s.cleanupPolicy }] : [],
     }));
     await this.admin((a) => a.createTopics({ waitForLeaders: true, topics }));
+    return fresh;
   }
 
   /** Asked afresh (the cache serves the producer): the topic may have been deleted or created elsewhere. */

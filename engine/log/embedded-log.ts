@@ -81,11 +81,11 @@ export class EmbeddedLog implements Log {
     for (const g of manifest.groups) this.groups.set(g.id, new Map(g.offsets));
   }
 
-  async createTopics(specs: readonly TopicSpec[]): Promise<void> {
+  async createTopics(specs: readonly TopicSpec[]): Promise<TopicSpec[]> {
     for (const spec of specs) checkTopicSpec(spec);
-    await this.serial(async () => {
+    return this.serial(async () => {
       const fresh = specs.filter((s, i) => !this.topics.has(s.name) && specs.findIndex((o) => o.name === s.name) === i);
-      if (fresh.length === 0) return;
+      if (fresh.length === 0) return [];
       const topics = new Map(this.topics);
       for (const spec of fresh) {
         await this.disk?.createTopic(spec.name, spec.partitions);
@@ -93,6 +93,7 @@ export class EmbeddedLog implements Log {
       }
       await this.disk?.writeManifest(buildManifest(topics, this.groups));
       this.topics = topics;
+      return fresh;
     });
   }
 

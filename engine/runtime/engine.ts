@@ -6,7 +6,7 @@ import { lockStateDir, type StateDirLock } from '../state/state-dir.js';
 import { ErrorPolicy } from './error-policy.js';
 import { StreamTask } from './stream-task.js';
 import { openTaskStores, type TaskStores } from './task-stores.js';
-import { planTopics } from './topics.js';
+import { createdLine, planTopics } from './topics.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { serdeFor } from '../serde/index.js';
 import { queryableTables } from './queries.js';
@@ -187,8 +187,8 @@ export class Engine {
     // Trying the log again after a failure is still recovering (so /readyz says, with the reason)
     // until the join gets its tasks: their restore then shows as restoring.
     if (this.state !== 'recovering') this.state = 'restoring';
-    const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true, say: this.say });
-    await log.createTopics(plan.create);
+    const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true });
+    for (const t of await log.createTopics(plan.create)) this.say(`duality: ${createdLine(t)}`);
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
     if (!this.perTask && !this.shared) this.shared = this.sharedProducer();
     await this.consumer.subscribe(topics, {

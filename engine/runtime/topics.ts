@@ -4,7 +4,6 @@ import type { TopicInfo, TopologyGraph } from '../api/topology-graph.js';
 export interface TopicPlanOptions {
   /** Create missing source, sink and dead-letter topics (the default); false makes them an error that lists them. */
   readonly createMissing: boolean;
-  readonly say: (line: string) => void;
 }
 
 export interface TopicPlan {
@@ -23,8 +22,8 @@ export interface TopicPlan {
  *   sub-topology that writes it (Kafka Streams sizes them from their upstream);
  * - a missing sink or dead-letter topic gets the partitions of the sub-topologies that write it;
  * - a changelog gets one partition per task of the sub-topology that owns its store.
- * Every topic the plan creates is said, with its partition count. Replication is the broker's
- * default (`default.replication.factor`).
+ * Each topic to create carries its role, for createdLine. Replication is the broker's default
+ * (`default.replication.factor`).
  */
 export async function planTopics(graph: TopologyGraph, log: Log, o: TopicPlanOptions): Promise<TopicPlan> {
   const create: TopicSpec[] = [];
@@ -42,8 +41,7 @@ export async function planTopics(graph: TopologyGraph, log: Log, o: TopicPlanOpt
   }
   const add = (t: TopicInfo | { name: string; role: string }, partitions: number, cleanupPolicy?: TopicSpec['cleanupPolicy']): void => {
     known.set(t.name, partitions);
-    create.push({ name: t.name, partitions, ...(cleanupPolicy && { cleanupPolicy }) });
-    if (!('internal' in t) || !t.internal) o.say(`creating ${t.role} topic ${t.name} with ${partitions} partition${partitions === 1 ? '' : 's'} (it did not exist)`);
+    create.push({ name: t.name, partitions, role: t.role, ...(cleanupPolicy && { cleanupPolicy }) });
   };
   const internal = new Set(graph.topics.filter((t) => t.internal).map((t) => t.name));
   /** The partitions the existing user topics of a topic's co-partition group agree on. */
@@ -81,7 +79,13 @@ export async function planTopics(graph: TopologyGraph, log: Log, o: TopicPlanOpt
   for (const s of graph.stores) {
     const owner = graph.subtopologies.find((sub) => sub.nodes.includes(s.node))!;
     const info = graph.topics.find((t) => t.name === s.changelogTopic);
-    create.push({ name: s.changelogTopic, partitions: partitions.get(owner.id)!, cleanupPolicy: info?.cleanupPolicy ?? 'compact' });
+    create.push({ name: s.changelogTopic, partitions: partitions.get(owner.id)!, role: 'changelog', cleanupPolicy: info?.cleanupPolicy ?? 'compact' });
   }
   return { partitions, create };
+}
+
+/** The log line for a topic the engine created: `created changelog topic X with 3 partitions (cleanup.policy=compact)`. */
+export function createdLine(t: TopicSpec): string {
+  const policy = t.cleanupPolicy !== undefined && t.cleanupPolicy !== 'delete' ? ` (cleanup.policy=${t.cleanupPolicy})` : '';
+  return `created ${t.role ?? ''}${t.role ? ' ' : ''}topic ${t.name} with ${t.partitions} partition${t.partitions === 1 ? '' : 's'}${policy}`;
 }

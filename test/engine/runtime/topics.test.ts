@@ -11,7 +11,8 @@ import { after, test } from 'node:test';
 import type { TopologyGraph } from '../../../engine/api/topology-graph.js';
 import { compileTopologyFile } from '../../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
-import { planTopics } from '../../../engine/runtime/topics.js';
+import { Engine } from '../../../engine/runtime/engine.js';
+import { createdLine, planTopics } from '../../../engine/runtime/topics.js';
 import { ROOT } from '../../root.js';
 
 const dirs: string[] = [];
@@ -32,14 +33,14 @@ function topology(name: string): TopologyGraph {
 /** Plans and creates as the engine's start does; returns the partitions of every topic and what was said. */
 async function plan(graph: TopologyGraph, log: EmbeddedLog, createMissing = true): Promise<{ counts: Record<string, number>; said: string[] }> {
   const said: string[] = [];
-  const p = await planTopics(graph, log, { createMissing, say: (l) => said.push(l) });
-  await log.createTopics(p.create);
+  const p = await planTopics(graph, log, { createMissing });
+  for (const t of await log.createTopics(p.create)) said.push(createdLine(t));
   const counts: Record<string, number> = {};
   for (const t of graph.topics) counts[t.name] = (await log.partitions(t.name))!;
   return { counts, said };
 }
 
-test('missing topics: sources get one partition, sinks and the DLQ those of their writers, each creation said', async () => {
+test('missing topics: sources get one partition, sinks and the DLQ those of their writers, internal topics those of their tasks', async () => {
   const log = await fresh();
   const graph = topology('wordcount');
   await log.createTopics([{ name: 'TextLinesTopic', partitions: 3 }]);
@@ -51,12 +52,17 @@ test('missing topics: sources get one partition, sinks and the DLQ those of thei
     'wordcount-word-counts-changelog': 3,
     'wordcount-dlq': 3,
   });
-  assert.deepEqual(said, ['creating sink topic WordsWithCountsTopic with 3 partitions (it did not exist)', 'creating dlq topic wordcount-dlq with 3 partitions (it did not exist)']);
+  assert.deepEqual(said, [
+    'created repartition topic wordcount-word-counts-repartition with 3 partitions',
+    'created sink topic WordsWithCountsTopic with 3 partitions',
+    'created dlq topic wordcount-dlq with 3 partitions',
+    'created changelog topic wordcount-word-counts-changelog with 3 partitions (cleanup.policy=compact)',
+  ]);
 
   const empty = await fresh();
   const created = await plan(graph, empty);
   assert.equal(created.counts.TextLinesTopic, 1);
-  assert.ok(created.said.includes('creating source topic TextLinesTopic with 1 partition (it did not exist)'), created.said.join('\n'));
+  assert.ok(created.said.includes('created source topic TextLinesTopic with 1 partition'), created.said.join('\n'));
   await log.close();
   await empty.close();
 });
@@ -92,4 +98,32 @@ test('joined topics must be co-partitioned: unequal partition counts stop the st
   assert.equal(counts.accounts, 2);
   await log.close();
   await ok.close();
+});
+
+test('the engine says each topic it creates, internal ones too, and only once', async () => {
+  const graph = topology('wordcount');
+  const log = await fresh();
+  const stateDir = mkdtempSync(join(tmpdir(), 'duality-topics-state-'));
+  dirs.push(stateDir);
+  for (const round of [1, 2]) {
+    const said: string[] = [];
+    const engine = new Engine({ graph, log, stateDir, logger: (l) => said.push(l) });
+    await engine.start();
+    await engine.stop();
+    const created = said.filter((l) => l.includes('created'));
+    assert.deepEqual(
+      created,
+      round === 1
+        ? [
+            'duality: created source topic TextLinesTopic with 1 partition',
+            'duality: created repartition topic wordcount-word-counts-repartition with 1 partition',
+            'duality: created sink topic WordsWithCountsTopic with 1 partition',
+            'duality: created dlq topic wordcount-dlq with 1 partition',
+            'duality: created changelog topic wordcount-word-counts-changelog with 1 partition (cleanup.policy=compact)',
+          ]
+        : [],
+      `round ${round}`,
+    );
+  }
+  await log.close();
 });
