@@ -243,11 +243,18 @@ export class KafkaConsumer implements LogConsumer {
     return this.fetchCommitted(this.groupId, tp);
   }
 
-  /** Also while `onAssigned` runs for the partition: where its first records are read from. */
+  /**
+   * Also while `onAssigned` runs for the partition: where its first records are read from. A
+   * rebalance may take the partition away while `onAssigned` still runs (a task restoring its
+   * stores); seeking it is then moot, not a failure: the listener hears of its revocation next.
+   */
   seek(tp: TopicPartition, offset: number): void {
     const key = tpKey(tp);
-    if (!this.applied.has(key) && !this.granted.has(key)) this.assignedKey(tp, 'seek');
     if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`kafka: cannot seek ${key} to ${offset}: offsets are whole numbers ≥ 0`);
+    if (!this.applied.has(key) && !this.granted.has(key)) {
+      if (this.reconciling !== undefined && this.changed) return;
+      this.assignedKey(tp, 'seek');
+    }
     this.queue.dropWhere((k) => k === key);
     this.positions.set(key, offset);
     this.consumer.seek({ ...tp, offset: String(offset) });

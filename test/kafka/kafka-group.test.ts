@@ -99,7 +99,7 @@ describe('KafkaLog consumer groups on the broker', { timeout: 120_000 }, () => {
   });
 
   brokerTest(missing, 'a commit while another member joins the group goes through; the partition kept stays committed', async () => {
-    const { log } = broker!;
+    const { log, admin } = broker!;
     const t = await topic('rebalance-commit', 2);
     const group = unique('rebalance-commit-g');
     const p = log.producer();
@@ -107,14 +107,54 @@ describe('KafkaLog consumer groups on the broker', { timeout: 120_000 }, () => {
     await p.flush();
     await p.close();
     const m1 = await subscribe(group, [t]);
-    // m2's join puts the group into a rebalance that m1 only notices at its next heartbeat; a commit
-    // then either goes through or waits for m1's rejoin and commits what m1 still has.
+    // m2's join puts the group into a rebalance that m1 only notices at its next heartbeat (up to a
+    // second later); the commit goes in once the coordinator says the group is rebalancing, and then
+    // either goes through or waits for m1's rejoin and commits what m1 still has.
+    const rebalancing = (async () => {
+      for (;;) {
+        const { groups } = await admin.describeGroups([group]);
+        const state = groups[0]?.state;
+        if (state === 'PreparingRebalance' || state === 'CompletingRebalance') return;
+        if (state === 'Stable' && groups[0]!.members.length === 2) throw new Error('the group settled with both members before its rebalance was seen; run again');
+      }
+    })();
     const joining = subscribe(group, [t]);
-    await new Promise((r) => setTimeout(r, 200));
+    await rebalancing;
     await m1.commit(new Map([[`${t}:0`, 1], [`${t}:1`, 1]]));
     const m2 = await joining;
     await until(async () => (await m1.poll(10, 100), m1.assignment().length === 1), () => `m1 to keep one partition, has ${tps(m1.assignment())}`);
     assert.equal(tps(m2.assignment()).length, 1);
     assert.equal(await m1.committed(m1.assignment()[0]!), 1, 'the partition m1 keeps has its offset committed');
+  });
+
+  brokerTest(missing, 'a rebalance while a new member still takes its partitions (tasks restoring): seeking one the group took away meanwhile is no failure; it is revoked next', async () => {
+    const { log } = broker!;
+    const t = await topic('assign-rebalance', 2);
+    const group = unique('assign-rebalance-g');
+    fx.trackGroup(group);
+    const p = log.producer();
+    p.send([0, 1].map((partition) => ({ topic: t, partition, key: null, value: buf('x'), timestamp: 1 })));
+    await p.flush();
+    await p.close();
+    const events: string[] = [];
+    let m2: LogConsumer | undefined;
+    const m1 = log.consumer(group);
+    await m1.subscribe([t], {
+      onAssigned: async (list) => {
+        events.push(`assigned ${tps(list).join(' ')}`);
+        if (m2 !== undefined) return;
+        // The engine restores a task's stores here, then seeks it to its committed offset. Meanwhile a
+        // second member joins: once it has its partitions, the group has moved on without these.
+        m2 = await subscribe(group, [t]);
+        for (const tp of list) m1.seek(tp, 0);
+      },
+      onRevoked: async (list) => void events.push(`revoked ${tps(list).join(' ')}`),
+    });
+    await until(async () => (await m1.poll(10, 100), m1.assignment().length === 1), () => `m1 to keep one partition, has ${tps(m1.assignment())}`);
+    const kept = tps(m1.assignment());
+    const lost = tps(m2!.assignment());
+    assert.equal(lost.length, 1);
+    assert.deepEqual(events, [`assigned ${t}:0 ${t}:1`, `revoked ${lost[0]}`], `m1 keeps ${kept}`);
+    await m1.close();
   });
 });
