@@ -113,6 +113,12 @@ export interface LogConsumer {
   assignment(): TopicPartition[];
   /** Every member of the group with its endpoint and partitions, as of the group's last rebalance. */
   members(): Promise<GroupMember[]>;
+  /**
+   * For how long (ms) the log has not answered this member while it is subscribed: a member of a
+   * Kafka group hears from its broker several times a second (fetches, heartbeats), so a long
+   * silence means the broker hangs, though no request has failed yet. 0 for a log that cannot hang.
+   */
+  silentFor(): number;
   close(): Promise<void>;
 }
 
@@ -156,5 +162,11 @@ export interface Log {
    * committing, waits, and joins again, restoring state from what the log has committed.
    */
   retriable(error: unknown): boolean;
+  /**
+   * What a retriable failure means when the log itself answers (another instance fenced a
+   * producer, the group rebalances, another producer's transaction holds records back), in words
+   * for the engine's log and /readyz; undefined when the log cannot be reached or the cause is unknown.
+   */
+  explain(error: unknown): string | undefined;
   close(): Promise<void>;
 }

@@ -50,9 +50,55 @@ export function errorType(e: unknown): string | undefined {
   return undefined;
 }
 
-/** A failure of ours whose cause may pass: the engine treats it as it treats kafkajs's retriable errors. */
+/**
+ * A failure of ours whose cause may pass: the engine treats it as it treats kafkajs's retriable
+ * errors. Its message says what is going on while the broker answers (see explainFailure).
+ */
 export class RetriableError extends Error {
   readonly retriable = true;
+}
+
+/** A transactional producer's failure, naming its transactional id (a task's: `<application>-<task>`). */
+export class TransactionError extends Error {
+  constructor(
+    readonly transactionalId: string,
+    message: string,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Broker error types that say a transactional producer was fenced by a newer one of its id. */
+const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']);
+/** kafkajs 2.2 predates PRODUCER_FENCED (code 90) and reports it as an unknown code. */
+const PRODUCER_FENCED_CODE = 90;
+const COORDINATOR_TYPES = new Set(['GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR_FOR_GROUP', 'GROUP_LOAD_IN_PROGRESS', 'COORDINATOR_LOAD_IN_PROGRESS']);
+
+/**
+ * What a retriable failure means when the broker answers, for the log and /readyz; undefined when
+ * the broker cannot be reached or the cause is not one of these (the engine then says it lost
+ * Kafka). Reporting a fenced producer as a lost broker sends people to look at a healthy cluster.
+ */
+export function explainFailure(e: unknown): string | undefined {
+  const chain: unknown[] = [];
+  for (let cur = e as { cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 10; depth++) {
+    chain.push(cur);
+    cur = (cur.cause ?? cur.originalError) as typeof cur;
+  }
+  const txn = chain.find((c): c is TransactionError => c instanceof TransactionError)?.transactionalId;
+  const type = errorType(e);
+  const fenced = (type !== undefined && FENCED_TYPES.has(type)) || chain.some((c) => (c as { code?: unknown }).code === PRODUCER_FENCED_CODE && /unknown error code/i.test(String((c as Error).message)));
+  if (fenced) {
+    return `the producer of ${txn !== undefined ? `task ${JSON.stringify(txn)}` : 'a task'} was fenced by a newer producer of its transactional id: another instance took the task over (or a restart of this one raced it); the tasks close without committing and the group is joined again`;
+  }
+  if (type === 'CONCURRENT_TRANSACTIONS') {
+    return `the broker is still completing the last transaction of ${txn !== undefined ? JSON.stringify(txn) : 'a task'} (it aborts a stopped instance's open transaction when the task starts elsewhere)`;
+  }
+  if (isRebalanceError(e)) return 'the consumer group is rebalancing (a member joined or left, or its assignment changed)';
+  if (type !== undefined && COORDINATOR_TYPES.has(type)) return "the group's coordinator on the broker is moving or loading; waiting for it";
+  const ours = chain.find((c): c is RetriableError => c instanceof RetriableError);
+  return ours?.message.replace(/^kafka: /, '');
 }
 
 /** Broker error types that waiting (and a new producer, or a rejoin) can cure. */

@@ -51,6 +51,8 @@ export class KafkaConsumer implements LogConsumer {
   private failure: Error | undefined;
   private closing = false;
   private closed = false;
+  /** When the broker last answered one of this member's requests (fetch, heartbeat, commit); undefined before subscribe. */
+  private lastAnswer: number | undefined;
 
   constructor(
     kafka: Kafka,
@@ -81,6 +83,8 @@ export class KafkaConsumer implements LogConsumer {
     c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
     c.on(c.events.REBALANCING, () => this.queue.dropAll());
     c.on(c.events.CRASH, (e) => this.fail(e.payload.error));
+    this.lastAnswer = Date.now();
+    c.on(c.events.REQUEST, () => (this.lastAnswer = Date.now()));
     // A fetched batch of nothing but transaction markers (or aborted records) never reaches
     // eachBatch: kafkajs only announces it. Where the engine stands right before it, it now stands after it.
     c.on(c.events.START_BATCH_PROCESS, ({ payload: b }) => {
@@ -283,6 +287,10 @@ export class KafkaConsumer implements LogConsumer {
 
   assignment(): TopicPartition[] {
     return [...this.applied].map(toTp);
+  }
+
+  silentFor(): number {
+    return this.lastAnswer === undefined || this.closing ? 0 : Date.now() - this.lastAnswer;
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Admin, GroupDescription, Kafka, PartitionMetadata } from 'kafkajs';
 import { tpKey, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
-import { createKafka, errorType, isRetriable, sleep, type KafkaOptions } from './client.js';
+import { createKafka, errorType, explainFailure, isRetriable, sleep, type KafkaOptions } from './client.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { PartitionReader } from './partition-reader.js';
@@ -197,6 +197,10 @@ export class KafkaLog implements Log {
 
   retriable(error: unknown): boolean {
     return isRetriable(error);
+  }
+
+  explain(error: unknown): string | undefined {
+    return explainFailure(error);
   }
 
   async groupMembers(groupId: string): Promise<number> {

@@ -3,7 +3,7 @@ import type { Kafka, Message, PartitionMetadata, Producer, RecordMetadata, Topic
 import type { LogProducer, ProducedRecord, TopicPartition } from '../api/log.js';
 import { Partitioner } from '../log/partitioner.js';
 import { parseTpKey } from '../log/topic-state.js';
-import { RetriableError, sleep } from './client.js';
+import { RetriableError, sleep, TransactionError } from './client.js';
 import { RecordAccumulator, type EncodedBatch } from './record-accumulator.js';
 
 const { Partitioners } = kafkajs;
@@ -218,7 +218,7 @@ export class KafkaProducer implements LogProducer {
       }
       await this.untilVisible(ends);
     } catch (e) {
-      throw new Error(`kafka: the transaction of "${this.transactionalId}" failed: ${(e as Error).message}`, { cause: e });
+      throw new TransactionError(this.transactionalId, `kafka: the transaction of "${this.transactionalId}" failed: ${(e as Error).message}`, { cause: e });
     } finally {
       this.committing = false;
       if ((this.accumulator.size > 0 || this.waiting.length > 0) && this.sender === undefined && !this.closed) this.sender = this.sendBuffered();
@@ -239,7 +239,12 @@ export class KafkaProducer implements LogProducer {
       for (;;) {
         const ends = await this.endOffsets(topic);
         if ([...parts].every(([p, end]) => (ends[p] ?? 0) >= end)) break;
-        if (Date.now() > deadline) throw new RetriableError(`kafka: the transaction of "${this.transactionalId}" committed, but its records in ${topic} did not become readable within ${VISIBLE_WAIT_MS / 1000} s`);
+        if (Date.now() > deadline) {
+          throw new RetriableError(
+            `kafka: the transaction of "${this.transactionalId}" committed, but its records in ${topic} are still held back after ${VISIBLE_WAIT_MS / 1000} s ` +
+              "by another producer's open transaction on the same partitions (a stopped instance's: the broker aborts it once its task starts elsewhere or its transaction times out)",
+          );
+        }
         await sleep(5);
       }
     }

@@ -121,6 +121,11 @@ export class EmbeddedConsumer implements LogConsumer {
   }
 
   /** One process, one member: this one, once subscribed. */
+  /** In-process: it answers as long as this process runs. */
+  silentFor(): number {
+    return 0;
+  }
+
   async members(): Promise<GroupMember[]> {
     return this.listener && !this.closed ? [{ endpoint: this.endpoint, partitions: this.assignment() }] : [];
   }

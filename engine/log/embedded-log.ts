@@ -145,6 +145,10 @@ export class EmbeddedLog implements Log {
     return false;
   }
 
+  explain(): undefined {
+    return undefined;
+  }
+
   async groupMembers(groupId: string): Promise<number> {
     return this.members.has(groupId) ? 1 : 0;
   }

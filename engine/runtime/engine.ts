@@ -81,6 +81,12 @@ async function withDeadline(p: Promise<unknown> | undefined, ms: number): Promis
 /** `recovering`: the log failed in a way that may pass (see Log.retriable); the engine waits and joins again. */
 export type EngineState = 'created' | 'restoring' | 'running' | 'recovering' | 'stopping' | 'stopped' | 'failed';
 
+/**
+ * A log silent for this long, while the engine runs, is reported as not ready. A Kafka group's
+ * member hears from its broker several times a second; its session times out after 10 s of silence too.
+ */
+const LOG_SILENCE_MS = 10_000;
+
 /** Waits between attempts at joining a log that failed: doubling from the first, up to the last. */
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
 
@@ -91,7 +97,7 @@ const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
  * steps, as the test runner does), then `stop`.
  */
 export class Engine {
-  state: EngineState = 'created';
+  private phase: EngineState = 'created';
   readonly policy: ErrorPolicy;
   private readonly tasks = new Map<string, TaskHandle>();
   private readonly routes = new Map<string, StreamTask[]>();
@@ -109,7 +115,12 @@ export class Engine {
   /** While closing tasks after a retriable failure: nothing is committed. */
   private dirty = false;
   /** Why the engine is not running, while it knows (waiting for the log). */
-  problem: string | undefined;
+  private reason: string | undefined;
+  /** Whether the log was silent for LOG_SILENCE_MS at the watchdog's last look, so that a change is said once. */
+  private silent = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  /** Whether `problem` is that the log could not be reached (rather than, say, a fenced producer). */
+  private logLost = false;
   private running: Promise<void> | undefined;
   /** Input records processed since the last commit. */
   private uncommitted = 0;
@@ -154,6 +165,40 @@ export class Engine {
     };
   }
 
+  /**
+   * What the engine is doing, as /readyz reports it. While it runs, a log that has not answered
+   * for LOG_SILENCE_MS (a broker that hangs) makes it `recovering`: nothing can be processed or
+   * committed, though no request has failed yet (that takes kafkajs's 30 s request timeout).
+   */
+  get state(): EngineState {
+    return this.phase === 'running' && this.silence() !== undefined ? 'recovering' : this.phase;
+  }
+
+  /** Why the engine is not running, when it knows. */
+  get problem(): string | undefined {
+    return (this.phase === 'running' ? this.silence() : undefined) ?? this.reason;
+  }
+
+  /** What a silent log means, or undefined while it answers. */
+  private silence(): string | undefined {
+    const ms = this.consumer.silentFor();
+    if (ms < LOG_SILENCE_MS) return undefined;
+    return `${this.options.log.description} has not answered for ${Math.floor(ms / 1000)} s; nothing can be processed or committed until it does`;
+  }
+
+  /** Says when the log falls silent and when it answers again (the state itself is read when asked). */
+  private watch(): void {
+    // Out of running (a request failed at last, a stop), the engine says what happens itself.
+    if (this.phase !== 'running') {
+      this.silent = false;
+      return;
+    }
+    const silence = this.silence();
+    if ((silence !== undefined) === this.silent) return;
+    this.silent = silence !== undefined;
+    this.say(`duality: ${silence ?? `${this.options.log.description} answers again; processing resumes`}`);
+  }
+
   get graph(): TopologyGraph {
     return this.options.graph;
   }
@@ -165,6 +210,7 @@ export class Engine {
    */
   async start(): Promise<void> {
     this.lock = await lockStateDir(this.options.stateDir, this.options.graph.name);
+    this.watchdog = setInterval(() => this.watch(), 1000).unref();
     for (let attempt = 0; !this.stopRequested; attempt++) {
       try {
         await this.join();
@@ -173,7 +219,8 @@ export class Engine {
         // Closed either way: a failed start must not leave connections that keep the process alive.
         await this.closeDirty();
         if (!this.options.log.retriable(e)) {
-          this.state = 'failed';
+          this.phase = 'failed';
+          clearInterval(this.watchdog);
           await this.lock?.release();
           throw e;
         }
@@ -186,7 +233,7 @@ export class Engine {
     const { graph, log } = this.options;
     // Trying the log again after a failure is still recovering (so /readyz says, with the reason)
     // until the join gets its tasks: their restore then shows as restoring.
-    if (this.state !== 'recovering') this.state = 'restoring';
+    if (this.phase !== 'recovering') this.phase = 'restoring';
     const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true });
     for (const t of await log.createTopics(plan.create)) this.say(`duality: ${createdLine(t)}`);
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
@@ -195,17 +242,21 @@ export class Engine {
       onAssigned: (tps) => this.assign(tps),
       onRevoked: (tps) => this.revoke(tps),
     });
-    this.state = 'running';
-    if (this.problem !== undefined) this.say(`duality: ${log.description} answers again; processing resumes`);
-    this.problem = undefined;
+    this.phase = 'running';
+    if (this.reason !== undefined) this.say(`duality: ${this.logLost ? `${log.description} answers again; ` : ''}processing resumes`);
+    this.reason = undefined;
   }
 
   /** Waits before the next attempt, saying why; a stop request cuts the wait short. */
   private async backoff(attempt: number, e: unknown, what: string): Promise<void> {
     const ms = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!;
-    this.state = 'recovering';
-    this.problem = `${what} ${this.options.log.description}: ${e instanceof Error ? e.message : String(e)}; trying again in ${ms / 1000} s`;
-    this.say(`duality: ${this.problem}`);
+    this.phase = 'recovering';
+    const { log } = this.options;
+    // A fenced producer or a rebalance is no lost broker: say what is going on.
+    const why = log.explain(e);
+    this.logLost = why === undefined;
+    this.reason = `${why ?? `${what} ${log.description}: ${e instanceof Error ? e.message : String(e)}`}; trying again in ${ms / 1000} s`;
+    this.say(`duality: ${this.reason}`);
     const until = Date.now() + ms;
     while (!this.stopRequested && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
   }
@@ -231,8 +282,8 @@ export class Engine {
 
   private async assign(tps: TopicPartition[]): Promise<void> {
     const { graph } = this.options;
-    const prev = this.state;
-    this.state = 'restoring';
+    const prev = this.phase;
+    this.phase = 'restoring';
     const fenced: TopicPartition[] = [];
     for (const sub of graph.subtopologies) {
       const parts = new Set(tps.filter((tp) => sub.sourceTopics.includes(tp.topic)).map((tp) => tp.partition));
@@ -257,7 +308,7 @@ export class Engine {
       }
     }
     if (fenced.length > 0) await this.seekCommitted(fenced);
-    this.state = prev === 'created' ? 'restoring' : prev;
+    this.phase = prev === 'created' ? 'restoring' : prev;
   }
 
   /**
@@ -281,7 +332,7 @@ export class Engine {
    */
   private async revoke(tps: TopicPartition[] | null, committed = false): Promise<void> {
     if (this.tasks.size === 0) return;
-    const clean = committed || (this.state !== 'failed' && !this.dirty);
+    const clean = committed || (this.phase !== 'failed' && !this.dirty);
     if (clean && !committed) await this.commit();
     // A store closes once its writes have landed; after a failure they may have failed too.
     if (clean) await this.persisting;
@@ -400,7 +451,7 @@ export class Engine {
     const interval = this.options.graph.processing.commitIntervalMs;
     for (let attempt = 0; !this.stopRequested; ) {
       try {
-        if (this.state === 'recovering') await this.join();
+        if (this.phase === 'recovering') await this.join();
         attempt = 0;
         const n = await this.runOnce(500, Math.min(100, interval));
         // Besides the interval: commit when idle, so what downstream sub-topologies read through
@@ -412,7 +463,7 @@ export class Engine {
         if (due) await this.commit();
       } catch (e) {
         if (!this.options.log.retriable(e) || this.stopRequested) {
-          this.state = 'failed';
+          this.phase = 'failed';
           throw e;
         }
         await this.closeDirty();
@@ -440,11 +491,11 @@ export class Engine {
    * committed: the failed record and what followed it are processed again on the next start.
    */
   async stop(): Promise<void> {
-    if (this.state === 'stopped') return;
+    if (this.phase === 'stopped') return;
     this.stopRequested = true;
     await this.running?.catch(() => undefined);
-    const failed = this.state === 'failed';
-    if (!failed) this.state = 'stopping';
+    const failed = this.phase === 'failed';
+    if (!failed) this.phase = 'stopping';
     // Closing the consumer may revoke the tasks (which commits them); what is left commits here.
     await this.consumer.close();
     if (!failed) await this.commit();
@@ -452,7 +503,8 @@ export class Engine {
     await this.revoke(null, !failed);
     await this.shared?.close();
     await this.lock?.release();
-    this.state = 'stopped';
+    clearInterval(this.watchdog);
+    this.phase = 'stopped';
   }
 
   /** Commits done, and records replayed from changelogs, for metrics. */

@@ -1,12 +1,13 @@
 /**
  * A broker that goes away while `duality run` (exactly_once) works, and comes back: the test starts
  * a broker of its own (kafka/start.sh on other ports, its own data, the shared jars), stops it
- * mid-run and starts it again. Duality must say so in its log and /readyz, resume by itself,
- * and its output must be exact (assertExactlyOnce; with `--cache-entries 0`, every count 1..n).
+ * mid-run and starts it again, then freezes it (SIGSTOP) and lets it go on. Duality must say so in
+ * its log and /readyz, resume by itself, and its output must be exact (assertExactlyOnce; with
+ * `--cache-entries 0`, every count 1..n).
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,9 +101,28 @@ describe('a broker that goes away and comes back', { timeout: 240_000 }, () => {
       log = await KafkaLog.connect({ brokers: [brokers], clientId: 'outage-test', logger: () => undefined });
       step('ready again; writing 400 more lines');
       lines.push(...(await writeBatch(log, app.input, 400, 400)));
-      step('checking the output');
-      await assertExactlyOnce(log, app.output, lines, said);
+      await assertExactlyOnce(log, app, lines, said);
       assert.ok(err.some((l) => l.includes('answers again; processing resumes')), said());
+
+      // A broker that hangs (its JVM stopped) fails no request for 30 s (kafkajs's request timeout),
+      // yet nothing can progress: /readyz must say so meanwhile, and 200 once it answers again.
+      step('output exact; freezing the broker (SIGSTOP)');
+      const pid = Number(readFileSync(join(cache, 'kafka.pid'), 'utf8'));
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await until(async () => (await readyz()).status === 503, () => `/readyz 503 while the broker hangs (stderr: ${said()})`, 60_000);
+        const frozen = await readyz();
+        assert.equal(frozen.body.state, 'recovering');
+        assert.match(frozen.body.error!.message, new RegExp(`kafka \\(${brokers}\\) has not answered for \\d+ s`));
+        assert.ok(err.some((l) => l.includes('has not answered for')), said());
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      step('503 seen; the broker goes on (SIGCONT)');
+      await until(async () => (await readyz()).status === 200, () => `ready after the broker woke up (stderr: ${said()})`, 90_000);
+      lines.push(...(await writeBatch(log, app.input, 800, 400)));
+      step('checking the output');
+      await assertExactlyOnce(log, app, lines, said);
     } finally {
       child.kill('SIGTERM');
       await exited;

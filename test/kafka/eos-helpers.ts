@@ -2,7 +2,8 @@
  * The exactly-once check the Kafka tests share: wordcount.yaml under exactly_once with a run's own
  * topics, a writer of lines, and the strongest output check a user could make. With the cache off
  * every count update reaches the output, so read read_committed, each word's counts must go
- * 1, 2, ..., n with nothing doubled and nothing missing, n being its count in the input.
+ * 1, 2, ..., n with nothing doubled and nothing missing, n being its count in the input, also once
+ * the application has committed everything it read.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -101,33 +102,53 @@ export async function countsSeen(log: KafkaLog, output: string): Promise<Map<str
 export const updatesSeen = async (log: KafkaLog, output: string): Promise<number> => [...(await countsSeen(log, output)).values()].reduce((n, c) => n + c.length, 0);
 
 /**
- * Waits until every word's last count is its count in the input, then checks the way there:
- * without a cache (`cached` false) each word's counts went 1..n, once each; with one (Kafka
- * Streams' record cache: updates fold between commits) they only rise. Either way a record
- * processed twice or lost shows in the last count, and a zombie's stale update as a count that
- * falls or repeats.
+ * Waits until every word's last count is its count in the input and the application has committed
+ * all it read (its group's offsets at the end of its input and repartition topics: nothing more can
+ * come), then checks the whole output: each word's counts went 1..n, once each. A record processed
+ * twice or lost shows in the last count, a zombie's stale update as a count that falls or repeats.
+ * The application runs with its record cache off (`--cache-entries 0`), so every update is there.
  */
-export async function assertExactlyOnce(log: KafkaLog, output: string, lines: readonly string[], said: () => string, cached = false): Promise<void> {
+export async function assertExactlyOnce(log: KafkaLog, app: EosApp, lines: readonly string[], said: () => string): Promise<void> {
   const expected = expectedCounts(lines);
   let seen = new Map<string, number[]>();
   await until(
     async () => {
-      seen = await countsSeen(log, output);
+      seen = await countsSeen(log, app.output);
       return [...expected].every(([w, n]) => seen.get(w)?.at(-1) === n);
     },
     () => `the final counts ${JSON.stringify([...expected])}, have ${JSON.stringify([...seen].map(([w, c]) => [w, c.at(-1)]))}; engine said: ${said()}`,
     90_000,
   );
+  let behind: string[] = [];
+  await until(
+    async () => (behind = await uncommitted(log, app.graph)).length === 0,
+    () => `the group ${app.graph.name} to commit all it read; behind: ${behind.join(', ')}; engine said: ${said()}`,
+    60_000,
+  );
+  seen = await countsSeen(log, app.output);
   for (const [word, n] of expected) {
     const counts = seen.get(word)!;
-    if (cached) {
-      const wrong = counts.findIndex((c, i) => c < 1 || (i > 0 && c <= counts[i - 1]!));
-      assert.equal(wrong, -1, `${word}: counts must rise; at position ${wrong} came ${counts[wrong]} after ${counts[wrong - 1]} (${counts.length} updates, last ${counts.at(-1)})`);
-      continue;
-    }
     const wrong = counts.findIndex((c, i) => c !== i + 1);
     assert.equal(wrong, -1, `${word}: counts must go 1..${n} once each; at position ${wrong} came ${counts[wrong]} (${counts.length} updates, last ${counts.at(-1)})`);
     assert.equal(counts.length, n, `${word}: ${n} updates`);
   }
   assert.deepEqual([...seen.keys()].sort(), [...expected.keys()].sort());
+}
+
+/** The partitions the application's group has not committed to their end yet, as `topic:partition committed/end`. */
+async function uncommitted(log: KafkaLog, graph: TopologyGraph): Promise<string[]> {
+  // A consumer that never joins: only its view of the group's committed offsets is used.
+  const group = log.consumer(graph.name);
+  try {
+    const behind: string[] = [];
+    for (const topic of new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))) {
+      for (const [partition, end] of (await log.endOffsets(topic)).entries()) {
+        const committed = (await group.committed({ topic, partition })) ?? 0;
+        if (committed < end) behind.push(`${topic}:${partition} ${committed}/${end}`);
+      }
+    }
+    return behind;
+  } finally {
+    await group.close();
+  }
 }
