@@ -137,7 +137,7 @@ describe('KafkaLog on the broker', { timeout: 120_000 }, () => {
     assert.deepEqual((await log.read({ topic: t, partition: 0 }, 0, 10)).map(shape), expected);
   });
 
-  brokerTest(missing, 'read: a partition from any offset; [] at its end, at once; only committed transactions', async () => {
+  brokerTest(missing, 'read: a partition from any offset; [] at its end; only committed transactions', async () => {
     const { log } = broker!;
     const t = await topic('read', 2);
     const p = log.producer();
@@ -149,10 +149,9 @@ describe('KafkaLog on the broker', { timeout: 120_000 }, () => {
     const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
     assert.deepEqual(offsets(await log.read(tp, 40, 25)), range(40, 65));
     assert.deepEqual(offsets(await log.read(tp, 65, 1000)), range(65, 100));
-    let started = Date.now();
+    // How fast these answer is measured by `npm run bench -- kafka-read`.
     assert.deepEqual(await log.read(tp, 100, 10), []);
     assert.deepEqual(await log.read({ topic: t, partition: 0 }, 0, 10), [], 'an empty partition');
-    assert.ok(Date.now() - started < 1000, `at the end, read returns at once (took ${Date.now() - started} ms)`);
     assert.deepEqual(offsets(await log.read(tp, 3, 4)), range(3, 7), 'going back opens a new reader');
 
     // Transactions written by kafkajs itself: committed, aborted (on the broker), committed.
@@ -170,7 +169,6 @@ describe('KafkaLog on the broker', { timeout: 120_000 }, () => {
     // As a restore reads: small batches from 0 until the end offset, or until nothing is left.
     const end = (await log.endOffsets(tx))[0]!;
     const values: string[] = [];
-    started = Date.now();
     for (let offset = 0; offset < end; ) {
       const batch = await log.read({ topic: tx, partition: 0 }, offset, 2);
       if (batch.length === 0) break;
@@ -178,7 +176,6 @@ describe('KafkaLog on the broker', { timeout: 120_000 }, () => {
       offset = batch.at(-1)!.offset + 1;
     }
     assert.deepEqual(values, ['c1', 'c2', 'c3', 'c4'], 'aborted records and transaction markers are skipped');
-    assert.ok(Date.now() - started < 5000, `the restore loop ends promptly (${Date.now() - started} ms)`);
   });
 
   brokerTest(missing, 'exactly-once producer: records and the group offsets become visible together; an abort drops them', async () => {
