@@ -1,11 +1,13 @@
 /**
  * `npm run bench -- validate [runs]`: the wall time of `duality validate topologies/wordcount.yaml`
  * as a whole process (what a user or an editor hook waits for), against `node -e 0` measured in the
- * same run, and the in-process compile time of each example once warm.
+ * same run; the in-process compile time of each example once warm; and how fast a file over the
+ * 1 MiB limit is refused, against parsing it with the yaml library (what the limit spares).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
 import { compileTopology } from '../engine/compiler/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,6 +25,23 @@ function timeProcess(args: string[], runs: number): number[] {
 }
 
 const median = (xs: number[]): number => xs[Math.floor(xs.length / 2)]!;
+
+/** The median wall time of `fn` in ms over `runs` calls. */
+function timeCall(fn: () => void, runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times.sort((a, b) => a - b));
+}
+
+/** A file just over the limit: 1 MiB of comments, then a YAML error that parsing would find. */
+function oversized(): string {
+  const line = '# padding so that the file is larger than one mebibyte\n';
+  return 'version: 1\nname: big\n' + line.repeat(Math.ceil((1024 * 1024 + 1) / line.length)) + 'streams: [unclosed\n';
+}
 
 export async function run(args: string[]): Promise<void> {
   const runs = Number(args[0] ?? 15);
@@ -44,4 +63,10 @@ export async function run(args: string[]): Promise<void> {
     for (let i = 0; i < n; i++) compileTopology(f, text);
     console.log(`compile ${f}: ${((performance.now() - s) / n).toFixed(2)} ms warm`);
   }
+  const big = oversized();
+  const refusal = timeCall(() => compileTopology('big.yaml', big, { env: {} }), runs);
+  const parse = timeCall(() => parseDocument(big), runs);
+  console.log(`refuse a ${big.length.toLocaleString('en')}-byte file (over the 1 MiB limit): ${refusal.toFixed(2)} ms (median of ${runs})`);
+  console.log(`parse the same file with yaml's parseDocument: ${parse.toFixed(1)} ms (median of ${runs})`);
+  console.log(`ratio refusal/parse: ${(refusal / parse).toFixed(4)}`);
 }

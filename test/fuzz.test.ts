@@ -5,7 +5,8 @@
  *
  * Deterministic: a seeded PRNG (override with DUALITY_FUZZ_SEED, and the number of cases with
  * DUALITY_FUZZ_CASES; DUALITY_FUZZ_CASE=N replays case N alone). A failure prints the seed, the
- * case number, the mutations and the mutated text, once per kind of problem.
+ * case number, the mutations and the mutated text, once per kind of problem. A value that is not
+ * a whole number, or 0 cases, is refused rather than run as a fuzz that checks nothing.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,24 +15,19 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from '../engine/api/diagnostics.js';
 import { compileTopology } from '../engine/compiler/index.js';
+import { envInteger, envSeed, prng } from './seeded.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SEED = Number(process.env.DUALITY_FUZZ_SEED ?? 20261124) >>> 0;
-const CASES = Number(process.env.DUALITY_FUZZ_CASES ?? 2000);
-/** Replays one case (its number as printed by a failure). */
-const ONLY = process.env.DUALITY_FUZZ_CASE === undefined ? undefined : Number(process.env.DUALITY_FUZZ_CASE);
 
-/** mulberry32: small, fast, good enough to pick mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** The run's seed, number of cases and the one case to replay (its number as a failure prints it). */
+function fuzzSettings(env: NodeJS.ProcessEnv): { seed: number; cases: number; only: number | undefined } {
+  return {
+    seed: envSeed('DUALITY_FUZZ_SEED', 20261124, env),
+    cases: envInteger('DUALITY_FUZZ_CASES', 2000, 1, 10_000_000, env),
+    only: env.DUALITY_FUZZ_CASE === undefined ? undefined : envInteger('DUALITY_FUZZ_CASE', 0, 0, 0xffffffff, env),
   };
 }
+const { seed: SEED, cases: CASES, only: ONLY } = fuzzSettings(process.env);
 
 /** The seed of case `i`: each case can be replayed on its own. */
 const caseSeed = (i: number): number => (Math.imul(SEED ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(i + 1, 0xc2b2ae35)) >>> 0;
@@ -272,6 +268,7 @@ test(`fuzz: ${CASES} mutations of the example topologies (seed ${SEED})`, (t) =>
     }
   }
   const ms = performance.now() - started;
+  assert.equal(ran, ONLY === undefined ? CASES : 1, 'every case asked for ran');
   const failedCases = new Set(failures.map((f) => f.caseNo)).size;
   t.diagnostic(`${ran} cases in ${ms.toFixed(0)} ms; ${valid} still valid, ${failedCases} failed`);
 
@@ -293,5 +290,22 @@ test(`fuzz: ${CASES} mutations of the example topologies (seed ${SEED})`, (t) =>
       ].join('\n');
     });
     assert.fail(`${failedCases} of ${ran} fuzz cases failed (seed ${SEED}):\n${report.join('\n')}`);
+  }
+});
+
+test('fuzz settings: 0 cases, and values that are not whole numbers, are refused instead of fuzzing nothing', () => {
+  assert.deepEqual(fuzzSettings({}), { seed: 20261124, cases: 2000, only: undefined });
+  assert.deepEqual(fuzzSettings({ DUALITY_FUZZ_SEED: '7', DUALITY_FUZZ_CASES: '1', DUALITY_FUZZ_CASE: '0' }), { seed: 7, cases: 1, only: 0 });
+  for (const [name, value] of [
+    ['DUALITY_FUZZ_CASES', '0'],
+    ['DUALITY_FUZZ_CASES', '-5'],
+    ['DUALITY_FUZZ_CASES', 'abc'],
+    ['DUALITY_FUZZ_CASES', ''],
+    ['DUALITY_FUZZ_CASE', 'x'],
+    ['DUALITY_FUZZ_CASE', '1.5'],
+    ['DUALITY_FUZZ_SEED', '4294967296'],
+    ['DUALITY_FUZZ_SEED', 'seed'],
+  ] as const) {
+    assert.throws(() => fuzzSettings({ [name]: value }), (e: Error) => e.message.startsWith(`${name}=${JSON.stringify(value)}: want a whole number from `));
   }
 });

@@ -5,7 +5,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
+import { envSeed, prng } from '../../seeded.js';
 import { withTempDir } from './helpers.js';
+
+/** Draws the kill points; DUALITY_CRASH_SEED replays a failed run's. */
+const SEED = envSeed('DUALITY_CRASH_SEED', 20261205);
 
 const BATCH = 500;
 const TXN = 100;
@@ -38,19 +42,20 @@ for (;;) {
 `;
 
 /** Runs the writer until it has acknowledged at least `minAcked` events plus a random bit more, then kill -9. */
-async function runAndKill(script: string, dir: string, minAcked: number): Promise<{ acked: number; txn: number }> {
+async function runAndKill(script: string, dir: string, minAcked: number, random: () => number): Promise<{ acked: number; txn: number }> {
   const logUrl = new URL('../../../engine/log/embedded-log.js', import.meta.url).href;
   const child = spawn(process.execPath, [script, logUrl, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const last = { acked: 0, txn: 0 };
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const target = minAcked + Math.floor(Math.random() * 5) * BATCH;
+  const target = minAcked + Math.floor(random() * 5) * BATCH;
+  const delayMs = random() * 3;
   for await (const line of createInterface({ input: child.stdout })) {
     const [what, n] = line.split(' ');
     if (what === 'acked') last.acked = Number(n);
     if (what === 'txn') last.txn = Number(n);
     if (last.acked >= target && child.exitCode === null) {
       // Let it get into the middle of its next write before pulling the plug.
-      setTimeout(() => child.kill('SIGKILL'), Math.random() * 3);
+      setTimeout(() => child.kill('SIGKILL'), delayMs);
     }
   }
   await exited;
@@ -59,14 +64,16 @@ async function runAndKill(script: string, dir: string, minAcked: number): Promis
 }
 
 describe('EmbeddedLog under kill -9', () => {
-  it('keeps every acknowledged write and nothing partial', { timeout: 60_000 }, () =>
+  it(`keeps every acknowledged write and nothing partial (seed ${SEED})`, { timeout: 60_000 }, (t) =>
     withTempDir(async (dir) => {
+      t.diagnostic(`kill points drawn with seed ${SEED}; replay with DUALITY_CRASH_SEED=${SEED}`);
+      const random = prng(SEED);
       const script = join(dir, 'writer.mjs');
       await writeFile(script, CHILD);
       const data = join(dir, 'log');
       let minAcked = 0;
       for (let round = 0; round < 4; round++) {
-        const acked = await runAndKill(script, data, minAcked + 10 * BATCH);
+        const acked = await runAndKill(script, data, minAcked + 10 * BATCH, random);
         const log = await EmbeddedLog.open(data);
         try {
           const events: number[][] = [];

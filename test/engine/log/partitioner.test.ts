@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { murmur2, partitionForKey, Partitioner, toPositive } from '../../../engine/log/partitioner.js';
+import { murmur2, partitionForKey, Partitioner } from '../../../engine/log/partitioner.js';
 
 const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -24,18 +24,40 @@ describe('murmur2', () => {
     assert.equal(murmur2(utf8('hover')), -1982829826);
     assert.equal(murmur2(utf8('necklace')), -515547202);
   });
-  it('hashes bytes above 0x7f as unsigned, like Java\'s `& 0xff`', () => {
-    const a = murmur2(Buffer.from([0xff, 0x80, 0x01, 0xfe, 0x90]));
-    assert.equal(a, murmur2(new Uint8Array([0xff, 0x80, 0x01, 0xfe, 0x90])));
-    assert.notEqual(a, murmur2(Buffer.from([0x7f, 0x00, 0x01, 0x7e, 0x10])));
+  it('hashes bytes above 0x7f as Java\'s `& 0xff` does, in whole blocks and in every tail length', () => {
+    // Utils.murmur2 of kafka-clients 4.4.0, run in jshell on these bytes (Kafka's own vectors are ASCII only).
+    const java: [number[], number][] = [
+      [[0xff], -311467685],
+      [[0xff, 0xff], -1642832928],
+      [[0x80, 0x81, 0xfe], 796990047],
+      [[0xff, 0xfe, 0xfd, 0xfc], 2136149935],
+      [[0xff, 0x80, 0x01, 0xfe, 0x90], -41778688],
+      [[], 275646681],
+    ];
+    for (const [bytes, hash] of java) assert.equal(murmur2(Buffer.from(bytes)), hash, `[${bytes.map((b) => b.toString(16))}]`);
+    assert.equal(murmur2(utf8('café')), -1358007374, 'UTF-8 bytes of a non-ASCII key');
   });
 });
 
 describe('partitionForKey', () => {
-  it('takes the positive hash modulo the partition count', () => {
-    assert.equal(toPositive(-973932308), 1173551340);
-    assert.equal(partitionForKey(utf8('21'), 10), 1173551340 % 10);
-    assert.equal(partitionForKey(utf8('abc'), 3), 479470107 % 3);
+  it('puts keys in the partitions Kafka\'s Java producer puts them in', () => {
+    // BuiltInPartitioner.partitionForKey of kafka-clients 4.4.0 (the default partitioner of a keyed
+    // record), run in jshell, for 6, 4 and 10 partitions. bob, frank and 21 hash negative: there
+    // toPositive and Math.abs disagree.
+    const java: [string, number, number, number][] = [
+      ['alice', 3, 1, 9],
+      ['bob', 0, 2, 8],
+      ['carol', 2, 2, 2],
+      ['dave', 4, 2, 8],
+      ['erin', 2, 0, 8],
+      ['frank', 1, 3, 7],
+      ['user-7', 2, 0, 4],
+      ['21', 0, 0, 0],
+      ['abc', 3, 3, 7],
+    ];
+    for (const [key, ...partitions] of java) {
+      assert.deepEqual([6, 4, 10].map((n) => partitionForKey(utf8(key), n)), partitions, key);
+    }
     assert.equal(partitionForKey(utf8('anything'), 1), 0);
   });
   it('spreads keys over every partition', () => {
