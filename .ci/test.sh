@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-npm run --silent build
+bash .ci/build.sh
 
 # Services and tools the tests use: Chromium, and a Kafka broker on 127.0.0.1:9092 (kafka/README.md).
 bash .ci/chromium.sh

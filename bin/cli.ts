@@ -52,7 +52,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   test: {
-    summary: 'run topology test files (TEST-FORMAT.md) on the in-memory log; report pass/fail per case',
+    summary: 'run topology test files (docs/testing.md) on the in-memory log; report pass/fail per case',
     usage: 'duality test FILE...',
     options: {},
     async run({ positionals }, out) {

@@ -8,7 +8,7 @@ import { parseSessionKey, sessionKey, sessionPrefix, windowedKey } from './windo
  * Session windows (Kafka Streams' SessionWindows): a record joins every session of its key that
  * ends within `gap` before it or starts within `gap` after it, merging them into one. The
  * merged-away sessions are deleted (tombstones, oldest first), then the merged session is written
- * (LANGUAGE.md). A record whose merged session ends before stream time minus gap and grace is
+ * (docs/language.md). A record whose merged session ends before stream time minus gap and grace is
  * late and dropped.
  */
 export function sessionAggregation(node: GraphNode, window: WindowSpec, spec: AggregationSpec): Processor {

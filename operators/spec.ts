@@ -37,7 +37,7 @@ export interface StepSpec {
   readonly changesKey?: boolean;
   /** The step aggregates a grouped stream into a table held in a state store. */
   readonly aggregates?: boolean;
-  /** The processor for one task (ARCHITECTURE.md: one factory call per task). */
+  /** The processor for one task (one factory call per task). */
   readonly create?: (node: GraphNode) => Processor;
 }
 

@@ -31,5 +31,5 @@ export function parseSessionKey(k: string): { key: unknown; start: number; end: 
 /** Reserved key of a window store: the stream time up to which closed windows were emitted (`emit: final`). */
 export const EMITTED_KEY = '~emitted';
 
-/** A windowed record key as topics and queries show it (LANGUAGE.md, Serdes). */
+/** A windowed record key as topics and queries show it (docs/language.md, Serdes). */
 export const windowedKey = (key: unknown, start: number, end: number): { key: unknown; start: number; end: number } => ({ key, start, end });

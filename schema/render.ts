@@ -24,7 +24,7 @@ export function renderOperatorDocs(): string {
     '<!-- Generated from operators/*.ts by `npm run generate`; do not edit by hand. -->',
     '',
     'A step is a one-key map, or a bare word for a step without arguments. Expressions are CEL',
-    '(see [the language](../README.md#the-language)).',
+    '(see [expressions.md](expressions.md)); the whole language is in [language.md](language.md).',
     '',
     '| step | on | gives | what it does |',
     '|---|---|---|---|',

@@ -20,7 +20,7 @@ const MAX_LIMIT = 1000;
 const PREFIX_SERDES = new Set(['string', 'json', 'bytes']);
 
 /**
- * The HTTP API of LANGUAGE.md over an engine. A factory, so tests can serve it on any port; the
+ * The HTTP API (docs/http-api.md) over an engine. A factory, so tests can serve it on any port; the
  * caller listens and closes. Every answer is JSON except /metrics and the topology diagrams.
  */
 export function createApp(engine: EngineFacade, options: AppOptions = {}): express.Express {

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { sendError } from './errors.js';
 
-/** Probes and scrapers carry no credentials (LANGUAGE.md: the API token spares these). */
+/** Probes and scrapers carry no credentials (docs/http-api.md: the API token spares these). */
 const OPEN = new Set(['/healthz', '/readyz', '/metrics']);
 
 // Comparing digests makes both sides the same length, so timingSafeEqual never leaks the length.

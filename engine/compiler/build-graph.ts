@@ -81,7 +81,7 @@ export const buildGraph: Pass = {
           inputs: [cur.id],
           kind: cur.kind,
           windowed: cur.windowed,
-          // A windowed key is written as JSON {key, start, end} (LANGUAGE.md, Serdes).
+          // A windowed key is written as JSON {key, start, end} (docs/language.md, Serdes).
           keySerde: cur.windowed ? 'json' : (def.to.keySerde ?? cur.keySerde),
           valueSerde: def.to.valueSerde ?? cur.valueSerde,
           args: { emit: def.emit },

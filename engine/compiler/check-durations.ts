@@ -68,7 +68,7 @@ export const checkDurations: Pass = {
   },
 };
 
-/** A window's settings in milliseconds, with the defaults of LANGUAGE.md. */
+/** A window's settings in milliseconds, with the defaults of docs/language.md. */
 export function windowMs(args: Record<string, string>): { sizeMs?: number; advanceMs?: number; gapMs?: number; graceMs: number; retentionMs: number } {
   const ms = (f: string): number | undefined => (args[f] === undefined ? undefined : parseDuration(args[f]!));
   const graceMs = ms('grace') ?? 0;

@@ -6,7 +6,7 @@ const KIND_NAME: Record<Kind, string> = { stream: 'a stream', grouped: 'a groupe
 /**
  * Follows each definition's steps from its input and checks they fit: aggregations and `window`
  * only on grouped streams, `toStream` only on tables, the result matching the section it is
- * defined in, `emit: final` only on windowed tables, and the join rules of LANGUAGE.md.
+ * defined in, `emit: final` only on windowed tables, and the join rules of docs/language.md.
  */
 export const inferKinds: Pass = {
   name: 'inferKinds',

@@ -1,5 +1,5 @@
 /**
- * CEL expressions for Duality topologies (see docs: LANGUAGE.md, "Expressions").
+ * CEL expressions for Duality topologies (docs/language.md, Expressions).
  *
  * Built on @marcbachmann/cel-js (chosen over @bufbuild/cel: it has a type checker,
  * so unknown variables/functions are compile-time errors with a source position,

@@ -56,7 +56,7 @@ export function sourceDecoder(node: GraphNode): (r: LogRecord) => StreamRecord {
   };
 }
 
-/** A `timestamp:` expression gives epoch ms or an RFC 3339 string (LANGUAGE.md). */
+/** A `timestamp:` expression gives epoch ms or an RFC 3339 string (docs/language.md). */
 export function toEpochMs(v: unknown, source: string): number {
   if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
   const ms = typeof v === 'string' ? epochMs(v) : undefined;

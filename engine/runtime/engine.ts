@@ -93,7 +93,7 @@ const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
 /**
  * Runs a compiled topology on a log: a consumer in the topology's group, one task per input
  * partition of each sub-topology, one record collector in front of one producer, and the commit
- * in its fixed order (ARCHITECTURE.md). Lifecycle: `start`, then `run` (or `runOnce`/`commit`
+ * in its fixed order (docs/runtime.md, The commit). Lifecycle: `start`, then `run` (or `runOnce`/`commit`
  * steps, as the test runner does), then `stop`.
  */
 export class Engine {

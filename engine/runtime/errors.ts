@@ -1,7 +1,7 @@
 import { DualityError } from '../api/diagnostics.js';
 import type { LogRecord } from '../api/log.js';
 
-/** A record that failed in a node: where it came from and where it failed (ARCHITECTURE.md). */
+/** A record that failed in a node: where it came from and where it failed (docs/runtime.md, Bad records). */
 export class ProcessingError extends DualityError {
   constructor(
     readonly errorCode: string,

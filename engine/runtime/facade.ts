@@ -9,7 +9,7 @@ import { queryableTables, viewOf } from './queries.js';
 
 const MAX_SCAN = 1000;
 
-/** The engine as the HTTP server sees it (ARCHITECTURE.md: only server/ knows express). */
+/** The engine as the HTTP server sees it (only server/ knows express). */
 export class LocalEngineFacade implements EngineFacade {
   private producer: LogProducer | undefined;
 

@@ -2,7 +2,7 @@ import type { JsonSchema } from '../../operators/spec.js';
 
 const timestamp = { type: ['integer', 'string'], description: 'Epoch milliseconds or an RFC 3339 string.' };
 
-/** The JSON Schema of a topology test file (TEST-FORMAT.md). */
+/** The JSON Schema of a topology test file (docs/testing.md). */
 export function buildTestFileSchema(): JsonSchema {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',

@@ -15,7 +15,7 @@ const join = (path: string, seg: string | number): string => (typeof seg === 'nu
 
 /**
  * Compares decoded data with a YAML expectation. `subset`: maps need only the listed keys and lists
- * only the listed elements, in order (TEST-FORMAT.md's `match: subset`).
+ * only the listed elements, in order (docs/testing.md: `match: subset`).
  */
 export function firstDifference(expected: unknown, actual: unknown, subset: boolean, path = '', segments: (string | number)[] = []): Difference | undefined {
   if (Array.isArray(expected)) {

@@ -21,7 +21,7 @@ export interface TestSummary {
   failed: number;
 }
 
-/** Runs every case of a topology test file (TEST-FORMAT.md), each from empty topics and state. */
+/** Runs every case of a topology test file (docs/testing.md), each from empty topics and state. */
 export async function runTestFile(file: string, out: TestOutput): Promise<TestSummary> {
   const summary: TestSummary = { passed: 0, failed: 0 };
   const { test, diagnostics } = loadTestFile(file);

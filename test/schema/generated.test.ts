@@ -26,12 +26,3 @@ test('each topology in topologies/ points editors at the schema', () => {
     assert.equal(first, '# yaml-language-server: $schema=../schema/topology.schema.json', f);
   }
 });
-
-test('the examples in topologies/ are the shared spec examples plus the modeline only', () => {
-  const spec = `${ROOT}../shared/spec/examples`;
-  for (const f of readdirSync(spec)) {
-    const ours = readFileSync(`${ROOT}topologies/${f}`, 'utf8');
-    const theirs = readFileSync(`${spec}/${f}`, 'utf8');
-    assert.equal(ours.replace(/^# yaml-language-server: .*\n/, ''), theirs, f);
-  }
-});
