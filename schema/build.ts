@@ -72,7 +72,7 @@ export function buildTopologySchema(): JsonSchema {
       topic: topic('Source: the topic to read.'),
       key: serde('Source: the key serde; default string.'),
       value: serde('Source: the value serde; default json.'),
-      timestamp: expression('Source: the event time as epoch ms or an RFC 3339 string; default the record\'s timestamp'),
+      timestamp: expression('Source: `record` (the default: the record\'s own timestamp), or an expression giving the event time as epoch ms or an RFC 3339 string'),
       from: {
         description: 'Derived: the input, or a list of streams to merge (the `source` variable names each record\'s input).',
         anyOf: [

@@ -55,7 +55,8 @@ function lowerDefinition(section: 'streams' | 'tables', name: string, def: Raw):
             topic: def.topic,
             keySerde: (def.key ?? 'string') as Serde,
             valueSerde: (def.value ?? 'json') as Serde,
-            ...(def.timestamp !== undefined ? { timestamp: String(def.timestamp) } : {}),
+            // `record` names the default: the record's own timestamp, as Kafka Streams' default extractor.
+            ...(def.timestamp !== undefined && String(def.timestamp) !== 'record' ? { timestamp: String(def.timestamp) } : {}),
           },
         }
       : {}),

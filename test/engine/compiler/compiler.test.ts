@@ -125,3 +125,10 @@ test('defaults: guarantee, commit interval, DLQ topic', () => {
   assert.deepEqual(g.errors, { policy: 'dlq', topic: 'wordcount-dlq' });
   assert.equal(compile(example('ad-attribution')).processing.commitIntervalMs, 100);
 });
+
+test('a source timestamp of `record` is the default: the record\'s own timestamp', () => {
+  const text = (ts: string): string => `version: 1\nname: ts\nstreams:\n  clicks:\n    topic: clicks\n${ts}    to: out\n`;
+  const explicit = compileTopology('t.yaml', text('    timestamp: record\n'), { env: {} });
+  assert.deepEqual(explicit.diagnostics, []);
+  assert.deepEqual(explicit.graph, compileTopology('t.yaml', text(''), { env: {} }).graph);
+});
