@@ -33,9 +33,10 @@ export const compileExpressions: Pass = {
   },
 };
 
+/** `source` is a record's: an initializer sees no record, and a join's value sees two (`left`, `right`). */
 function variables(scope: ExpressionScope, withSource: boolean): readonly ExprVariable[] {
   const vars = VARIABLES[scope];
-  return withSource && scope !== 'initial' ? [...vars, 'source'] : vars;
+  return withSource && scope !== 'initial' && scope !== 'join' ? [...vars, 'source'] : vars;
 }
 
 function check(pointer: string, source: string, vars: readonly ExprVariable[], diagnostics: Diagnostics, expect?: ExpectedType): void {
