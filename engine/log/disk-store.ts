@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tpKey } from '../api/log.js';
-import { lockDirectory } from './dir-lock.js';
+import { lockDirectory } from '../io/dir-lock.js';
 import { EMPTY_MANIFEST, readManifest, writeManifest, type Manifest } from './manifest.js';
 
 /** Bytes to append to one partition's segment; `committedBytes` is where to cut back to on failure. */
@@ -34,7 +34,7 @@ export class DiskStore {
   /** Locks `dir`, then reads the manifest and opens every committed segment (cutting off what was never committed). */
   static async open(dir: string): Promise<{ store: DiskStore; manifest: Manifest }> {
     await mkdir(join(dir, 'topics'), { recursive: true });
-    const unlock = await lockDirectory(dir);
+    const { release: unlock } = await lockDirectory(dir, 'LOCK', 'embedded log');
     let store: DiskStore | undefined;
     try {
       store = new DiskStore(dir, await open(dir, 'r'), unlock);

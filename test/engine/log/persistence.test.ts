@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
@@ -114,38 +113,5 @@ describe('EmbeddedLog persistence', () => {
       assert.deepEqual(await again.endOffsets('t'), [0]);
       assert.equal(await again.consumer('app').committed({ topic: 't', partition: 0 }), undefined);
       await again.close();
-    }));
-});
-
-describe('EmbeddedLog directory lock', () => {
-  it('refuses a second open of a directory in use, and allows it after close', () =>
-    withTempDir(async (dir) => {
-      const log = await EmbeddedLog.open(dir);
-      await assert.rejects(EmbeddedLog.open(dir), new RegExp(`${dir} is in use by this process`));
-      await log.close();
-      await (await EmbeddedLog.open(dir)).close();
-    }));
-
-  it('names the live process that holds the lock', () =>
-    withTempDir(async (dir) => {
-      const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-      try {
-        await writeFile(join(dir, 'LOCK'), `${holder.pid}\n`);
-        await assert.rejects(EmbeddedLog.open(dir), new RegExp(`is in use by process ${holder.pid}; stop it first.*delete .*LOCK`));
-        assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(holder.pid), 'the lock is left alone');
-      } finally {
-        holder.kill('SIGKILL');
-      }
-    }));
-
-  it('takes over the lock of a process that died', () =>
-    withTempDir(async (dir) => {
-      const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-      await new Promise((resolve) => gone.on('exit', resolve));
-      await writeFile(join(dir, 'LOCK'), `${gone.pid}\n`);
-      const log = await EmbeddedLog.open(dir);
-      assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
-      await log.close();
-      await assert.rejects(stat(join(dir, 'LOCK')), /ENOENT/, 'close releases the lock');
     }));
 });
