@@ -16,8 +16,11 @@ export function formatDiagnostic(d: Diagnostic): string {
   return d.path ? `${where}: ${d.path}: ${d.message}` : `${where}: ${d.message}`;
 }
 
-/** Stable error codes; a user-facing message says what, where and how to fix. */
-export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION';
+/**
+ * Stable error codes; a user-facing message says what, where and how to fix. `LOCKED`: a directory
+ * another live process holds; `DAMAGED`: files on disk that cannot be trusted, left as they are.
+ */
+export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'LOCKED' | 'DAMAGED';
 
 export class DualityError extends Error {
   constructor(

@@ -6,10 +6,12 @@
  * Writes reach disk only after the log has committed them: the engine's commit is
  *   1. `flush()`            caches push dirty entries down; changelogging sends them to the changelog
  *   2. the log commit       output, changelog records and input offsets (a transaction where it can)
- *   3. `persist()`          LevelDB writes the batch it holds since the last persist
- *   4. checkpoint           the changelog offsets the store now reflects, written to disk
+ *   3. `persist()`          LevelDB writes the batch it holds since the last persist (with the
+ *                           changelog offset it reflects, when a checkpoint is taken)
+ *   4. checkpoint           the changelog offsets the stores now reflect, written to disk
  * so a crash at any point leaves a store that a replay of its changelog from its checkpoint makes
- * exact, and nothing is counted twice.
+ * exact, and nothing is counted twice. A store that does not record at least its checkpoint's
+ * offset lost writes, and is rebuilt (engine/state/restore.ts).
  */
 
 /** The bytes layers: LevelDB at the bottom, changelogging and caching above it. */
@@ -21,8 +23,11 @@ export interface BytesStore {
   put(key: Buffer, value: Buffer | null): void;
   /** Pushes buffered writes down a layer (and, for changelogging, to the changelog). */
   flush(): void;
-  /** Writes what the layer holds to disk; called after the log commit. */
-  persist(): Promise<void>;
+  /**
+   * Writes what the layer holds to disk; called after the log commit. `changelogOffset`: the
+   * changelog offset the store reflects once these writes land, recorded with them (a checkpoint).
+   */
+  persist(changelogOffset?: number): Promise<void>;
   /** Entries in key order (byte order) within [gte, lt), for queries; reflects unpersisted writes. */
   range(options: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]>;
   /** An estimate of live entries, for metrics. */

@@ -2,8 +2,9 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tpKey } from '../api/log.js';
-import { lockDirectory } from './dir-lock.js';
+import { lockDirectory } from '../io/dir-lock.js';
 import { EMPTY_MANIFEST, readManifest, writeManifest, type Manifest } from './manifest.js';
+import { checkSegments } from './segment-check.js';
 
 /** Bytes to append to one partition's segment; `committedBytes` is where to cut back to on failure. */
 export interface SegmentWrite {
@@ -31,14 +32,21 @@ export class DiskStore {
     private readonly unlock: () => Promise<void>,
   ) {}
 
-  /** Locks `dir`, then reads the manifest and opens every committed segment (cutting off what was never committed). */
+  /**
+   * Locks `dir`, checks its files against the manifest (engine/log/segment-check.ts: files it does
+   * not account for are refused), then opens every committed segment (cutting off what was never
+   * committed).
+   */
   static async open(dir: string): Promise<{ store: DiskStore; manifest: Manifest }> {
     await mkdir(join(dir, 'topics'), { recursive: true });
-    const unlock = await lockDirectory(dir);
+    const { release: unlock } = await lockDirectory(dir, 'LOCK', 'embedded log');
     let store: DiskStore | undefined;
     try {
       store = new DiskStore(dir, await open(dir, 'r'), unlock);
-      const manifest = (await readManifest(dir)) ?? EMPTY_MANIFEST;
+      const found = await readManifest(dir);
+      // Deleted topics' files were left by a crash mid-delete: removing them finishes the delete.
+      for (const topic of await checkSegments(dir, found)) await rm(join(dir, 'topics', topic), { recursive: true, force: true });
+      const manifest = found ?? EMPTY_MANIFEST;
       for (const topic of manifest.topics) {
         for (let p = 0; p < topic.bytes.length; p++) await store.openSegment(topic.name, p, topic.bytes[p] as number);
       }
@@ -85,9 +93,6 @@ export class DiskStore {
     const handle = await open(path, 'a');
     this.segments.set(tpKey({ topic, partition }), handle);
     const { size } = await handle.stat();
-    if (size < committed) {
-      throw new Error(`embedded log: ${path} holds ${size} bytes but ${committed} were committed; the disk lost acknowledged data`);
-    }
     // Bytes past the committed length were appended by a write whose manifest never landed.
     if (size > committed) {
       await handle.truncate(committed);

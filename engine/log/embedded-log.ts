@@ -30,6 +30,8 @@ export interface GroupCommit {
 export class EmbeddedLog implements Log {
   private topics = new Map<string, TopicState>();
   private groups = new Map<string, Map<string, number>>();
+  /** Topics deleted whose files are not all removed yet: every manifest names them (Manifest.deleted). */
+  private readonly deleting = new Set<string>();
   private readonly members = new Set<string>();
   private readonly epochs = new Map<string, number>();
   private waiters = new Set<() => void>();
@@ -89,9 +91,10 @@ export class EmbeddedLog implements Log {
       const topics = new Map(this.topics);
       for (const spec of fresh) {
         await this.disk?.createTopic(spec.name, spec.partitions);
+        this.deleting.delete(spec.name);
         topics.set(spec.name, newTopic(spec, this.readerFor));
       }
-      await this.disk?.writeManifest(buildManifest(topics, this.groups));
+      await this.disk?.writeManifest(buildManifest(topics, this.groups, this.deleting));
       this.topics = topics;
       return fresh;
     });
@@ -108,10 +111,14 @@ export class EmbeddedLog implements Log {
       for (const [id, offsets] of this.groups) {
         groups.set(id, new Map([...offsets].filter(([key]) => topics.has(parseTpKey(key)?.topic ?? ''))));
       }
-      await this.disk?.writeManifest(buildManifest(topics, groups));
+      for (const n of gone) this.deleting.add(n);
+      await this.disk?.writeManifest(buildManifest(topics, groups, this.deleting));
       this.topics = topics;
       this.groups = groups;
-      for (const n of gone) await this.disk?.deleteTopic(n);
+      for (const n of gone) {
+        await this.disk?.deleteTopic(n);
+        this.deleting.delete(n);
+      }
     });
   }
 
@@ -215,7 +222,7 @@ export class EmbeddedLog implements Log {
       if (this.disk && (writes.length > 0 || commit)) {
         const segmentWrites: SegmentWrite[] = [];
         for (const w of writes) segmentWrites.push({ topic: w.log.topic, partition: w.log.partition, chunks: w.chunks, committedBytes: w.log.bytes });
-        await this.disk.commit(segmentWrites, buildManifest(this.topics, groups, lengths));
+        await this.disk.commit(segmentWrites, buildManifest(this.topics, groups, this.deleting, lengths));
       }
       for (const w of writes) for (const c of w.chunks) w.log.append(c);
       this.groups = groups;

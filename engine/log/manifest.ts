@@ -27,6 +27,12 @@ export interface Manifest {
   readonly format: 1;
   readonly topics: readonly ManifestTopic[];
   readonly groups: readonly ManifestGroup[];
+  /**
+   * Topics deleted whose segment files may still be on disk: a delete commits with the manifest
+   * that drops the topic and only then removes the files, so a crash between leaves files that
+   * this list, and nothing else, allows opening the log to remove.
+   */
+  readonly deleted?: readonly string[];
 }
 
 export const EMPTY_MANIFEST: Manifest = { format: 1, topics: [], groups: [] };
@@ -59,8 +65,9 @@ function isCount(n: unknown): n is number {
 
 function isManifest(m: unknown): m is Manifest {
   if (typeof m !== 'object' || m === null) return false;
-  const { format, topics, groups } = m as Record<string, unknown>;
+  const { format, topics, groups, deleted } = m as Record<string, unknown>;
   if (format !== 1 || !Array.isArray(topics) || !Array.isArray(groups)) return false;
+  if (deleted !== undefined && !(Array.isArray(deleted) && deleted.every((d) => typeof d === 'string'))) return false;
   const topicOk = (t: unknown): boolean => {
     const { name, records, bytes } = (t ?? {}) as Record<string, unknown>;
     return typeof name === 'string' && Array.isArray(records) && Array.isArray(bytes) &&

@@ -32,7 +32,8 @@ export function newTopic(spec: TopicSpec, reader?: (topic: string, partition: nu
 /** Partition lengths about to be committed, which the manifest names before memory shows them. */
 export type PendingLengths = ReadonlyMap<PartitionLog, { readonly records: number; readonly bytes: number }>;
 
-export function buildManifest(topics: ReadonlyMap<string, TopicState>, groups: GroupOffsets, pending?: PendingLengths): Manifest {
+/** `deleted`: topics whose files may still be on disk (Manifest.deleted). */
+export function buildManifest(topics: ReadonlyMap<string, TopicState>, groups: GroupOffsets, deleted: ReadonlySet<string>, pending?: PendingLengths): Manifest {
   const list: ManifestTopic[] = [];
   for (const { spec, partitions } of topics.values()) {
     const records: number[] = [];
@@ -45,7 +46,8 @@ export function buildManifest(topics: ReadonlyMap<string, TopicState>, groups: G
     list.push({ name: spec.name, cleanupPolicy: spec.cleanupPolicy, records, bytes });
   }
   const groupList = [...groups].map(([id, offsets]) => ({ id, offsets: [...offsets] }));
-  return { format: 1, topics: list, groups: groupList };
+  const gone = [...deleted].filter((name) => !topics.has(name));
+  return { format: 1, topics: list, groups: groupList, ...(gone.length > 0 && { deleted: gone }) };
 }
 
 /** Splits a tpKey; topic names cannot contain ':', so the last one separates the partition. */

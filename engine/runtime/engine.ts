@@ -296,7 +296,7 @@ export class Engine {
         const pending = { sent: 0 };
         const collector = this.collectorFor(producer, pending);
         const cacheEntries = this.options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
-        const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cacheEntries });
+        const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cacheEntries, say: this.say });
         const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cacheEntries });
         this.tasks.set(id, { task, stores, producer, pending, committed: new Map() });
         if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });

@@ -36,6 +36,8 @@ export interface TaskStoresOptions {
   readonly stateDir: string;
   readonly collector: RecordCollector;
   readonly cacheEntries: number;
+  /** The engine's log, for a store rebuilt because it is damaged. */
+  readonly say: (line: string) => void;
 }
 
 /**
@@ -65,13 +67,14 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
   let restored = 0;
   for (const name of o.sub.stores) {
     const info = o.graph.stores.find((s) => s.name === name)!;
-    const result = await restoreStore(o.log, info, o.partition, storeDir(o.stateDir, o.graph.name, o.taskId, name), checkpoint[name]);
+    const damaged = (why: string): void => o.say(`duality: store "${name}" of task ${o.taskId} is damaged (${why}); rebuilding it from its changelog ${info.changelogTopic}`);
+    const result = await restoreStore(o.log, info, o.partition, storeDir(o.stateDir, o.graph.name, o.taskId, name), checkpoint[name], damaged);
     restored += result.records;
     checkpoint[name] = result.offset;
     changelogs.set(name, info.changelogTopic);
     // Window and session stores are key-value stores keyed by window (operators/window-keys.ts).
     const layout = info.type === 'key-value' ? info : { ...info, type: 'key-value' as const, keySerde: 'string' as const, valueSerde: 'json' as const };
-    stores.set(name, await buildKeyValueStore(layout, { app: o.graph.name, taskId: o.taskId, partition: o.partition, stateDir: o.stateDir, collector, cacheEntries: o.cacheEntries, timestamp: () => time.current }));
+    stores.set(name, await buildKeyValueStore(layout, { app: o.graph.name, taskId: o.taskId, partition: o.partition, stateDir: o.stateDir, collector, cacheEntries: o.cacheEntries, timestamp: () => time.current }, result.keys));
   }
   if (changelogs.size > 0) await writeCheckpoint(dir, checkpoint);
   // Asked right after a commit, before processing goes on: this task is the only writer of its
@@ -84,6 +87,9 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
     for (const [name, topic] of changelogs) ends[name] = (await o.log.endOffsets(topic))[o.partition] ?? 0;
     return ends;
   };
+  // Each store records its offset in a batch of its own writes first (LevelDbStore.persist), so a
+  // store that lost writes since shows it: its record falls behind the checkpoint.
+  const persist = (ends?: Checkpoint): Promise<unknown> => Promise.all([...stores].map(([name, s]) => s.persist(ends?.[name])));
   const takeCheckpoint = async (ends: Checkpoint): Promise<void> => {
     Object.assign(checkpoint, ends);
     await writeCheckpoint(dir, checkpoint);
@@ -96,14 +102,18 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
       for (const s of stores.values()) s.flush();
     },
     async persist() {
-      // Each store takes its pending writes at the call.
-      const writes = Promise.all([...stores.values()].map((s) => s.persist()));
-      writes.catch(() => undefined);
+      // Processing waits for this: nothing is put into the stores until each has taken its writes.
       const ends = sinceCheckpoint >= CHECKPOINT_RECORDS && changelogs.size > 0 ? await changelogEnds() : undefined;
+      const writes = persist(ends);
+      writes.catch(() => undefined);
       return { landed: writes.then(() => (ends ? takeCheckpoint(ends) : undefined)) };
     },
     async close(committed) {
-      if (committed && sinceCheckpoint > 0 && changelogs.size > 0) await takeCheckpoint(await changelogEnds());
+      if (committed && sinceCheckpoint > 0 && changelogs.size > 0) {
+        const ends = await changelogEnds();
+        await persist(ends);
+        await takeCheckpoint(ends);
+      }
       for (const s of stores.values()) await s.close();
     },
     approximateSize: (store) => stores.get(store)?.approximateSize() ?? 0,

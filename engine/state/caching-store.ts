@@ -222,8 +222,8 @@ export class CachingStore {
     this.inner.flush();
   }
 
-  persist(): Promise<void> {
-    return this.inner.persist();
+  persist(changelogOffset?: number): Promise<void> {
+    return this.inner.persist(changelogOffset);
   }
 
   /** Entries in byte order of their keys within [gte, lt), as bytes; unflushed writes included. */

@@ -34,8 +34,8 @@ export class ChangeloggingStore implements BytesLayer {
     this.inner.flush();
   }
 
-  persist(): Promise<void> {
-    return this.inner.persist();
+  persist(changelogOffset?: number): Promise<void> {
+    return this.inner.persist(changelogOffset);
   }
 
   range(options: { gte?: Buffer; lt?: Buffer; limit?: number }): AsyncIterable<[Buffer, Buffer]> {

@@ -3,6 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import { DualityError } from '../api/diagnostics.js';
 import type { BytesStore } from '../api/store.js';
 import { latin1, mergeRange, sortedOverlay } from './merge-range.js';
+import { CHANGELOG_OFFSET_KEY, countTableKeys, decodeOffset, encodeOffset, storedKey, tableKey } from './stored-keys.js';
 import { WriteBuffer } from './write-buffer.js';
 
 export type Level = ClassicLevel<Buffer, Buffer>;
@@ -21,7 +22,7 @@ export async function openLevel(path: string, storeName: string): Promise<Level>
 }
 
 /** classic-level's innermost `LEVEL_*` code (open errors nest the reason as a cause). */
-function levelCode(err: unknown): string | undefined {
+export function levelCode(err: unknown): string | undefined {
   let code: string | undefined;
   for (let e = err; e instanceof Error; e = e.cause) {
     const c = (e as { code?: unknown }).code;
@@ -38,7 +39,8 @@ export function isLockedError(err: unknown): boolean {
 /**
  * The bottom layer: one LevelDB database per task and store. Writes wait in memory until
  * `persist()`, which the engine calls only after the log has committed them (see engine/api/store.ts),
- * so the disk never holds state the changelog does not.
+ * so the disk never holds state the changelog does not. Keys are stored as engine/state/stored-keys.ts
+ * says, beside the store's record of the changelog offset it reflects.
  */
 export class LevelDbStore implements BytesStore {
   /** Writes since the last persist; null deletes. */
@@ -49,30 +51,35 @@ export class LevelDbStore implements BytesStore {
   private spare: WriteBuffer | undefined;
   /** Persists run one after another, so a later one never lands before an earlier one. */
   private writing: Promise<void> = Promise.resolve();
-  /** Keys counted by the scan started at open, which reads a snapshot taken then. */
-  private keysAtOpen = 0;
-  /** Net inserts persisted since that snapshot. */
-  private inserted = 0;
-  private scan: Promise<void> = Promise.resolve();
-  private closing = false;
-
-  /** Resolves once the keys on disk at open have been counted (approximateSize is exact then). */
-  get counted(): Promise<void> {
-    return this.scan;
-  }
+  /** The changelog offset to record with the next persist. */
+  private pendingOffset: number | undefined;
+  /** The highest changelog offset on disk: a retried persist must not record an older one over it. */
+  private writtenOffset: number;
+  /** Live entries on disk. */
+  private keys: number;
 
   private constructor(
     readonly name: string,
     readonly path: string,
     private readonly db: Level,
-  ) {}
+    keys: number,
+  ) {
+    this.keys = keys;
+    this.writtenOffset = decodeOffset(db.getSync(CHANGELOG_OFFSET_KEY)) ?? -1;
+  }
 
-  static async open(name: string, path: string): Promise<LevelDbStore> {
-    const store = new LevelDbStore(name, path, await openLevel(path, name));
-    // Counting is O(entries) (about 1.6 s per million keys), so it runs in the background rather
-    // than holding up the start of processing; approximateSize() grows until it is done.
-    store.scan = store.countKeys().catch(() => {});
-    return store;
+  /**
+   * Opens the store; `keys` is how many it holds when the caller has just counted them (a restore
+   * reads every key to check the store), else they are counted here.
+   */
+  static async open(name: string, path: string, keys?: number): Promise<LevelDbStore> {
+    const db = await openLevel(path, name);
+    try {
+      return new LevelDbStore(name, path, db, keys ?? (await countTableKeys(db)));
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
   }
 
   /** Removes a store's whole directory: the way to wipe it before a restore from offset 0. */
@@ -92,7 +99,7 @@ export class LevelDbStore implements BytesStore {
       for (let i = this.inFlight.length - 1; v === undefined && i >= 0; i--) v = this.inFlight[i]!.get(key);
       if (v !== undefined) return v ?? undefined;
     }
-    return this.db.getSync(key);
+    return this.db.getSync(storedKey(key));
   }
 
   /**
@@ -109,19 +116,24 @@ export class LevelDbStore implements BytesStore {
   /**
    * Writes what was put before this call as one LevelDB batch. The batch is taken at the call, so
    * a put made while it is written belongs to the next persist (and the next commit).
+   * `changelogOffset`: the changelog offset these writes bring the store up to (a checkpoint),
+   * recorded in the same batch.
    */
-  persist(): Promise<void> {
-    if (this.pending.size === 0) return this.writing;
+  persist(changelogOffset?: number): Promise<void> {
+    if (changelogOffset !== undefined) this.pendingOffset = Math.max(changelogOffset, this.pendingOffset ?? -1);
+    if (this.pending.size === 0 && this.pendingOffset === undefined) return this.writing;
     const batch = this.pending;
+    const offset = this.pendingOffset;
     this.pending = this.spare ?? new WriteBuffer();
     this.spare = undefined;
+    this.pendingOffset = undefined;
     this.inFlight.push(batch);
-    const run = this.writing.then(() => this.write(batch));
+    const run = this.writing.then(() => this.write(batch, offset));
     this.writing = run.catch(() => {});
     return run;
   }
 
-  private async write(batch: WriteBuffer): Promise<void> {
+  private async write(batch: WriteBuffer, offset: number | undefined): Promise<void> {
     // Keys whose existence before the batch nobody told: LevelDB is asked, for approximateSize.
     const unknown: Buffer[] = [];
     const unknownPuts: boolean[] = [];
@@ -130,8 +142,9 @@ export class LevelDbStore implements BytesStore {
     // A chained batch copies each write into LevelDB's batch as it is added, so these views die
     // young; an array of operation objects would live until the whole batch is built.
     const chain = this.db.batch();
-    for (const [key, value, existed] of batch.entries()) {
+    for (const [k, value, existed] of batch.entries()) {
       writes++;
+      const key = storedKey(k);
       if (value === null) chain.del(key);
       else chain.put(key, value);
       if (existed === undefined) {
@@ -141,12 +154,15 @@ export class LevelDbStore implements BytesStore {
         inserted += (value !== null ? 1 : 0) - (existed ? 1 : 0);
       }
     }
+    const recorded = offset !== undefined && offset > this.writtenOffset ? offset : undefined;
+    if (recorded !== undefined) chain.put(CHANGELOG_OFFSET_KEY, encodeOffset(recorded));
     try {
       // hasMany reads a snapshot taken at the call, before the batch lands, so it tells which keys
       // already existed; running both at once keeps the count from lengthening the commit.
       const [existed] = await Promise.all([unknown.length > 0 ? this.db.hasMany(unknown) : [], chain.write()]);
       for (let i = 0; i < unknown.length; i++) inserted += (unknownPuts[i] ? 1 : 0) - (existed[i] ? 1 : 0);
-      this.inserted += inserted;
+      this.keys += inserted;
+      if (recorded !== undefined) this.writtenOffset = recorded;
       batch.clear();
       this.spare = batch;
     } catch (err) {
@@ -157,6 +173,7 @@ export class LevelDbStore implements BytesStore {
         for (const [k, v] of b.entries()) kept.set(k, v);
       }
       this.pending = kept;
+      if (offset !== undefined) this.pendingOffset = Math.max(offset, this.pendingOffset ?? -1);
       throw new DualityError('STORE', `store "${this.name}": writing ${writes} entries to ${this.path} failed`, { cause: err });
     } finally {
       this.inFlight.splice(this.inFlight.indexOf(batch), 1);
@@ -174,44 +191,29 @@ export class LevelDbStore implements BytesStore {
   }
 
   private async *entries(gte: Buffer | undefined, lt: Buffer | undefined): AsyncGenerator<[Buffer, Buffer]> {
-    const it = this.db.iterator({ ...(gte && { gte }), ...(lt && { lt }) });
+    const it = this.db.iterator({ ...(gte && { gte: storedKey(gte) }), ...(lt && { lt: storedKey(lt) }) });
     try {
       for (;;) {
         const chunk = await it.nextv(1000);
         if (chunk.length === 0) return;
-        yield* chunk;
+        for (const [k, v] of chunk) {
+          const key = tableKey(k);
+          if (key !== undefined) yield [key, v];
+        }
       }
     } finally {
       await it.close();
     }
   }
 
-  /**
-   * Live entries on disk: the keys counted at open plus net inserts persisted since, exact once the
-   * open-time scan has finished. Unpersisted writes are not counted.
-   */
+  /** Live entries on disk: exact; unpersisted writes are not counted. */
   approximateSize(): number {
-    return this.keysAtOpen + this.inserted;
-  }
-
-  private async countKeys(): Promise<void> {
-    // The iterator's snapshot is taken here, synchronously inside open(), before any persist.
-    const it = this.db.keys();
-    try {
-      while (!this.closing) {
-        const keys = await it.nextv(10_000);
-        if (keys.length === 0) return;
-        this.keysAtOpen += keys.length;
-      }
-    } finally {
-      await it.close();
-    }
+    return this.keys;
   }
 
   /** Closes the database. Writes not persisted are dropped: the changelog replays them. */
   async close(): Promise<void> {
-    this.closing = true;
-    await Promise.all([this.scan, this.writing]);
+    await this.writing;
     await this.db.close();
   }
 }

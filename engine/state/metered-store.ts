@@ -68,8 +68,8 @@ export class MeteredStore implements KeyValueStore {
     this.inner.flush();
   }
 
-  persist(): Promise<void> {
-    return this.inner.persist();
+  persist(changelogOffset?: number): Promise<void> {
+    return this.inner.persist(changelogOffset);
   }
 
   approximateSize(): number {

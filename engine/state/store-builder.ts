@@ -28,14 +28,14 @@ export interface TaskStoreContext {
  * Opens a task's key-value store as `metered(caching(changelogging(leveldb)))`: the two typed
  * layers on top, bytes from the changelogging layer down (engine/api/store.ts). Restore the
  * database (restore.ts) before building: both open the same LevelDB directory, which only one
- * handle may hold at a time.
+ * handle may hold at a time. `keys`: how many the restore counted, else they are counted here.
  */
-export async function buildKeyValueStore(info: StoreInfo, task: TaskStoreContext): Promise<MeteredStore> {
+export async function buildKeyValueStore(info: StoreInfo, task: TaskStoreContext, keys?: number): Promise<MeteredStore> {
   if (info.type !== 'key-value') {
     throw new DualityError('STORE', `store "${info.name}" is a ${info.type} store; buildKeyValueStore builds key-value stores only`);
   }
   const path = storeDir(task.stateDir, task.app, task.taskId, info.name);
-  const disk = await LevelDbStore.open(info.name, path);
+  const disk = await LevelDbStore.open(info.name, path, keys);
   const logged = new ChangeloggingStore(disk, task.collector, info.changelogTopic, task.partition, task.timestamp ?? Date.now);
   // With caching off (0 entries) the caching layer only serializes: it is where types become bytes.
   const cached = new CachingStore(logged, serdeFor(info.keySerde), serdeFor(info.valueSerde), task.cacheEntries ?? DEFAULT_CACHE_ENTRIES);

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { appendFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { buf, rec, recordingListener, values, withTempDir } from './helpers.js';
@@ -97,8 +96,61 @@ describe('EmbeddedLog persistence', () => {
     withTempDir(async (dir) => {
       await fill(dir, ['one', 'two']);
       await truncate(segment(dir, 't', 0), 5);
-      await assert.rejects(EmbeddedLog.open(dir), /holds 5 bytes but \d+ were committed/);
+      await assert.rejects(EmbeddedLog.open(dir), /holds 5 bytes but \d+ bytes were committed; the disk lost acknowledged data; nothing was changed\. To recover, /);
       await assert.rejects(EmbeddedLog.open(dir), /holds 5 bytes/, 'the failed open released its lock');
+      await rm(segment(dir, 't', 0));
+      await assert.rejects(EmbeddedLog.open(dir), /0\.log is missing but \d+ bytes were committed/);
+    }));
+
+  it('refuses records the manifest does not list (an older manifest put back), and changes nothing', () =>
+    withTempDir(async (dir) => {
+      await fill(dir, ['one']);
+      const older = await readFile(join(dir, 'manifest.json'));
+      const log = await EmbeddedLog.open(dir);
+      await log.createTopics([{ name: 'later', partitions: 1 }]);
+      const producer = log.producer();
+      producer.send([rec('later', 'k', 'kept'), rec('t', 'k', 'two')]);
+      await producer.flush();
+      await log.close();
+      const before = await Promise.all([segment(dir, 't', 0), segment(dir, 'later', 0)].map((f) => readFile(f)));
+      await writeFile(join(dir, 'manifest.json'), older);
+
+      await assert.rejects(EmbeddedLog.open(dir), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'DAMAGED');
+        assert.match(e.message, /manifest\.json does not list records on disk \(topics\/later\/0\.log: \d+ bytes, topic "later" is not in it\).*nothing was changed\. To recover, put back the manifest\.json that lists them/);
+        return true;
+      });
+      assert.deepEqual(await Promise.all([segment(dir, 't', 0), segment(dir, 'later', 0)].map((f) => readFile(f))), before);
+    }));
+
+  it('finishes a delete a crash cut short: the deleted topic\'s files go, and nothing of it comes back', () =>
+    withTempDir(async (dir) => {
+      await fill(dir, ['gone']);
+      const kept = await readFile(segment(dir, 't', 0));
+      const log = await EmbeddedLog.open(dir);
+      await log.deleteTopics(['t']);
+      await log.close();
+      // The manifest without the topic landed; the process died before its files were removed.
+      await mkdir(join(dir, 'topics', 't'));
+      await writeFile(segment(dir, 't', 0), kept);
+
+      const again = await EmbeddedLog.open(dir);
+      assert.equal(await again.partitions('t'), undefined);
+      await assert.rejects(stat(join(dir, 'topics', 't')), /ENOENT/);
+      await again.createTopics([{ name: 't', partitions: 1 }]);
+      assert.deepEqual(await again.endOffsets('t'), [0]);
+      await again.close();
+    }));
+
+  it('starts empty in a directory with no manifest and only empty segment files (a first start cut short)', () =>
+    withTempDir(async (dir) => {
+      await mkdir(join(dir, 'topics', 't'), { recursive: true });
+      await writeFile(segment(dir, 't', 0), '');
+      const log = await EmbeddedLog.open(dir);
+      assert.equal(await log.partitions('t'), undefined);
+      await log.createTopics([{ name: 't', partitions: 1 }]);
+      await log.close();
+      assert.deepEqual(await readAll(dir), []);
     }));
 
   it('keeps a deleted topic deleted, with its offsets', () =>
@@ -114,38 +166,5 @@ describe('EmbeddedLog persistence', () => {
       assert.deepEqual(await again.endOffsets('t'), [0]);
       assert.equal(await again.consumer('app').committed({ topic: 't', partition: 0 }), undefined);
       await again.close();
-    }));
-});
-
-describe('EmbeddedLog directory lock', () => {
-  it('refuses a second open of a directory in use, and allows it after close', () =>
-    withTempDir(async (dir) => {
-      const log = await EmbeddedLog.open(dir);
-      await assert.rejects(EmbeddedLog.open(dir), new RegExp(`${dir} is in use by this process`));
-      await log.close();
-      await (await EmbeddedLog.open(dir)).close();
-    }));
-
-  it('names the live process that holds the lock', () =>
-    withTempDir(async (dir) => {
-      const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-      try {
-        await writeFile(join(dir, 'LOCK'), `${holder.pid}\n`);
-        await assert.rejects(EmbeddedLog.open(dir), new RegExp(`is in use by process ${holder.pid}; stop it first.*delete .*LOCK`));
-        assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(holder.pid), 'the lock is left alone');
-      } finally {
-        holder.kill('SIGKILL');
-      }
-    }));
-
-  it('takes over the lock of a process that died', () =>
-    withTempDir(async (dir) => {
-      const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-      await new Promise((resolve) => gone.on('exit', resolve));
-      await writeFile(join(dir, 'LOCK'), `${gone.pid}\n`);
-      const log = await EmbeddedLog.open(dir);
-      assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
-      await log.close();
-      await assert.rejects(stat(join(dir, 'LOCK')), /ENOENT/, 'close releases the lock');
     }));
 });

@@ -40,12 +40,12 @@ async function setup(t: TestContext) {
     open.push(store);
     return store;
   };
-  /** The engine's commit: flush caches, make the changelog visible, persist, checkpoint. */
+  /** The engine's commit: flush caches, make the changelog visible, persist with the offset that reflects, checkpoint. */
   const commit = async (store: MeteredStore): Promise<number> => {
     store.flush();
     await producer.flush();
-    await store.persist();
     const end = (await log.endOffsets(INFO.changelogTopic))[PARTITION]!;
+    await store.persist(end);
     await writeCheckpoint(dir, { [INFO.name]: end });
     return end;
   };
