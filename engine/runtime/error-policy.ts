@@ -1,5 +1,6 @@
 import type { LogRecord } from '../api/log.js';
 import type { RecordCollector } from '../api/serde.js';
+import { levelCode } from '../state/leveldb-store.js';
 import { errorCodeOf, ProcessingError } from './errors.js';
 
 export interface ErrorPolicyCounters {
@@ -11,6 +12,7 @@ export interface ErrorPolicyCounters {
  * What a record that cannot be processed gets (`errors.policy`): `dlq` writes its original bytes to
  * the dead-letter topic with headers saying why and where (the names of Kafka's KIP-1034), `skip`
  * counts it and logs at a bounded rate, `fail` stops the engine with a message naming the record.
+ * A failing store stops the engine under every policy.
  */
 export class ErrorPolicy {
   readonly counters: ErrorPolicyCounters = { errors: 0, dlq: 0 };
@@ -25,8 +27,12 @@ export class ErrorPolicy {
 
   /** Handles a failed record; throws when the policy is `fail`. The DLQ record goes to the task's collector. */
   handle(error: unknown, record: LogRecord, task: string, node: string, collector: RecordCollector): void {
-    this.counters.errors++;
     const message = error instanceof Error ? error.message : String(error);
+    // A store LevelDB cannot read or write is no bad record: sending the record on would leave the
+    // state quietly wrong. Processing stops whatever the policy; the next start finds the store
+    // damaged and rebuilds it from its changelog.
+    if (levelCode(error) !== undefined) throw new ProcessingError('STORE', `a state store failed: ${message}`, task, node, record, { cause: error });
+    this.counters.errors++;
     const code = errorCodeOf(error);
     if (this.policy === 'fail') throw new ProcessingError(code, message, task, node, record, { cause: error });
     if (this.policy === 'dlq') {
