@@ -5,7 +5,8 @@
  */
 import { Environment } from '@marcbachmann/cel-js';
 import { budgetExceeded, charge, CostLimitExceeded } from './cel-runtime.js';
-import { compileRegex, regexProblem, registerStringFunctions } from './cel-strings.js';
+import { compileRegex, invalidRegex, matches } from './cel-regex.js';
+import { registerStringFunctions } from './cel-strings.js';
 
 /* ------------------------------------------------------------------------- *
  * JSON numbers.
@@ -164,7 +165,8 @@ function resultCost(r: unknown): number {
 
 /**
  * Wraps the (type-checked) nodes that can do super-linear work so that they
- * charge the cost budget: comprehensions, `+` and `in`.
+ * charge the cost budget: comprehensions, `+` and `in`; and points cel-js's
+ * `s.matches(re)`, a backtracking JavaScript RegExp, at RE2 (cel-regex.ts).
  */
 export function instrument(root: AstNode): void {
   walk(root, (n) => {
@@ -202,6 +204,12 @@ export function instrument(root: AstNode): void {
           return h(l, r, ast, ev);
         };
         break;
+      case 'rcall':
+        if ((n.args as unknown[])[0] !== 'matches') break;
+        // [receiver, pattern]; other types go on to cel-js, which reports the missing overload.
+        n.handle = (args: unknown[], ev: unknown, ast: unknown): unknown =>
+          args.length === 2 && typeof args[0] === 'string' && typeof args[1] === 'string' ? matches(args[0], args[1]) : h(args, ev, ast);
+        break;
     }
   });
 }
@@ -216,7 +224,7 @@ function literalArg(n: AstNode, i: number): AstNode | undefined {
   return a !== undefined && a.op === 'value' && typeof a.args === 'string' ? a : undefined;
 }
 
-/** Finds a regex literal passed to split() or matches() that JS cannot compile. */
+/** Finds a regex literal passed to split() or matches() that RE2 cannot compile. */
 export function invalidRegexLiteral(root: AstNode): { message: string; offset: number } | undefined {
   let found: { message: string; offset: number } | undefined;
   walk(root, (n) => {
@@ -228,10 +236,9 @@ export function invalidRegexLiteral(root: AstNode): { message: string; offset: n
     if (arg === undefined) return;
     const pattern = arg.args as string;
     try {
-      if (name === 'split') compileRegex(pattern);
-      else new RegExp(pattern);
+      compileRegex(pattern);
     } catch (e) {
-      found = { message: `invalid regular expression ${JSON.stringify(pattern)}: ${regexProblem(e)}`, offset: arg.start };
+      found = { message: invalidRegex(pattern, e), offset: arg.start };
     }
   });
   return found;

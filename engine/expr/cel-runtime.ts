@@ -28,6 +28,7 @@ export class ExpressionError extends Error {
  *   - each `+` that builds a list/string/bytes, its result size (strings and
  *     bytes: one unit per 32 characters/bytes),
  *   - each `in` over a list, the list length,
+ *   - each regular expression search, its length times its program size / 32 (cel-regex.ts),
  * and the result conversion charges one unit per list element / map entry.
  * Evaluation is synchronous, so the budget is one module-level counter.
  * ------------------------------------------------------------------------- */
@@ -51,6 +52,17 @@ export function resetBudget(): void {
 export function charge(units: number): void {
   remaining -= units;
   if (remaining < 0) throw new CostLimitExceeded();
+}
+
+/**
+ * Refuses work that could cost more than `units` when that is more than is left, before it
+ * starts; the refusal spends the budget, so that CEL's error absorption cannot hide it.
+ */
+export function ensureBudget(units: number): void {
+  if (units > remaining) {
+    remaining = -1;
+    throw new CostLimitExceeded();
+  }
 }
 
 export function budgetExceeded(): boolean {

@@ -6,6 +6,7 @@
  * and it evaluates several times faster; numbers in bench/cel.ts and
  * bench/cel-conformance.ts). Helpers: cel-env.ts (environment, JSON numbers,
  * cost instrumentation), cel-strings.ts (lower/upper/trim/split/words),
+ * cel-regex.ts (RE2 regular expressions for split and matches),
  * cel-runtime.ts (errors, cost budget, result conversion to JSON).
  *
  * Compile once with compileExpression(); evaluate many times. Every variable is
