@@ -4,7 +4,7 @@
  * AST instrumentation that enforces the cost budget (see cel-runtime.ts).
  */
 import { Environment } from '@marcbachmann/cel-js';
-import { budgetExceeded, charge, CostLimitExceeded } from './cel-runtime.js';
+import { budgetExceeded, charge, CostLimitExceeded, DROPPED_KEYS, mapLiteral } from './cel-runtime.js';
 import { compileRegex, invalidRegex, matches } from './cel-regex.js';
 import { registerStringFunctions } from './cel-strings.js';
 
@@ -119,6 +119,13 @@ export interface AstNode {
   readonly end: number;
   readonly meta: { readonly alternate?: AstNode; readonly macro?: Record<string, unknown> };
   handle?: (...args: never[]) => unknown;
+  /** How the node evaluates (`evaluate`), read at its first evaluation. */
+  setMeta(key: 'evaluate', value: (ev: Evaluator, ast: AstNode, ctx: unknown) => unknown): AstNode;
+}
+
+/** The part of cel-js's evaluator that a node's `evaluate` uses. */
+interface Evaluator {
+  run(ast: AstNode, ctx: unknown): unknown;
 }
 
 /** Visits every node once (macro expansions included). */
@@ -165,11 +172,17 @@ function resultCost(r: unknown): number {
 
 /**
  * Wraps the (type-checked) nodes that can do super-linear work so that they
- * charge the cost budget: comprehensions, `+` and `in`; and points cel-js's
- * `s.matches(re)`, a backtracking JavaScript RegExp, at RE2 (cel-regex.ts).
+ * charge the cost budget: comprehensions, `+` and `in`; points cel-js's
+ * `s.matches(re)`, a backtracking JavaScript RegExp, at RE2 (cel-regex.ts); and
+ * makes map literals whose keys are not all plain literals keep every key
+ * (mapLiteral in cel-runtime.ts).
  */
 export function instrument(root: AstNode): void {
   walk(root, (n) => {
+    if (n.op === 'map' && Array.isArray(n.args) && !(n.args as [AstNode, AstNode][]).every(([k]) => k.op === 'value' && !DROPPED_KEYS.has(k.args))) {
+      const entries = n.args as [AstNode, AstNode][];
+      n.setMeta('evaluate', (ev, _ast, ctx) => mapLiteral(entries.map(([k, v]) => [ev.run(k, ctx), ev.run(v, ctx)] as const)));
+    }
     const h = n.handle as ((...a: unknown[]) => unknown) | undefined;
     if (typeof h !== 'function') return;
     switch (n.op) {
@@ -212,6 +225,15 @@ export function instrument(root: AstNode): void {
         break;
     }
   });
+}
+
+/** The variables among `variables` that the expression reads. */
+export function referencedVariables(root: AstNode, variables: readonly string[]): string[] {
+  const used = new Set<string>();
+  walk(root, (n) => {
+    if (n.op === 'id' && typeof n.args === 'string' && variables.includes(n.args)) used.add(n.args);
+  });
+  return [...used];
 }
 
 /** The string literal argument `i` of a call node, if it is one. */

@@ -290,7 +290,45 @@ describe('sandbox', () => {
   it('map literals cannot pollute prototypes', () => {
     const r = evaluate('{"__proto__": {"polluted": true}, "a": 1}') as Record<string, unknown>;
     assert.equal(Object.getPrototypeOf(r), Object.prototype);
+    assert.deepStrictEqual(Object.getOwnPropertyDescriptor(r, '__proto__')?.value, { polluted: true });
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+  });
+});
+
+describe('field names that are object internals are data', () => {
+  const parsed = (json: string): unknown => JSON.parse(json) as unknown;
+
+  it('a "constructor" field, whatever its value', () => {
+    const value = parsed('{"qty": 3, "constructor": "x"}');
+    assert.equal(evaluate('value.qty + 1', { value }), 4);
+    assert.equal(evaluate('value.constructor == "x"', { value }), true);
+    assert.equal(evaluate('value.qty', { value: parsed('{"qty": 3, "constructor": null}') }), 3);
+    assert.equal(evaluate('has(value.constructor) && value.constructor == null', { value: parsed('{"constructor": null}') }), true);
+    assert.equal(evaluate('value.a[0].b.constructor.size()', { value: parsed('{"a": [{"b": {"constructor": [1, 2]}}]}') }), 2);
+    assert.deepStrictEqual(evaluate('value.map(k, k)', { value: parsed('{"constructor": 1, "a": 2}') }), ['constructor', 'a']);
+  });
+
+  it('passes such objects through as JSON with every field', () => {
+    const value = parsed('{"a": [{"constructor": {"constructor": 1}}], "__proto__": 2, "toString": 3}');
+    assert.equal(JSON.stringify(evaluate('value', { value })), '{"a":[{"constructor":{"constructor":1}}],"__proto__":2,"toString":3}');
+    assert.equal(JSON.stringify(evaluate('{"in": value.a}', { value })), '{"in":[{"constructor":{"constructor":1}}]}');
+  });
+
+  it('a "__proto__" field read by JSON.parse is an own field like any other', () => {
+    const value = parsed('{"__proto__": 1, "toString": 2, "hasOwnProperty": 3}');
+    assert.equal(evaluate('value["__proto__"] + value.toString + value.hasOwnProperty', { value }), 6);
+    assert.equal(evaluate('"__proto__" in value && size(value) == 3', { value }), true);
+  });
+
+  it('map literals keep every key', () => {
+    for (const key of ['constructor', '__proto__', 'prototype', 'toString']) {
+      const r = evaluate(`{"${key}": 1, "b": 2}`) as Record<string, unknown>;
+      assert.equal(Object.getPrototypeOf(r), Object.prototype, key);
+      assert.deepStrictEqual(Object.entries(r), [[key, 1], ['b', 2]], key);
+      assert.equal(JSON.stringify(r), `{"${key}":1,"b":2}`, key);
+      assert.equal(evaluate(`{"${key}": 1}["${key}"] + 1`), 2, key);
+      assert.deepStrictEqual(Object.entries(evaluate('{key: 1}', { key }) as object), [[key, 1]], key);
+    }
   });
 });
 
