@@ -17,7 +17,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 /** Stable error codes; a user-facing message says what, where and how to fix. */
-export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION';
+export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'OVERFLOW';
 
 export class DualityError extends Error {
   constructor(

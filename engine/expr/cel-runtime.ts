@@ -176,7 +176,7 @@ function intToNumber(v: bigint, source: string): number {
 
 function finite(v: number, source: string): number {
   if (Number.isFinite(v)) return v;
-  throw new ExpressionError(`numeric result ${v} is not representable in JSON (division by zero?)`, source);
+  throw new ExpressionError(`numeric result ${v} is not a finite number, which JSON cannot hold (beyond ±1.8e308, the largest double, or a division by zero)`, source);
 }
 
 /** Sets obj[key] = value without ever invoking the __proto__ setter. */
