@@ -12,7 +12,8 @@
  *
  * Then regular expressions (engine/expr/cel-regex.ts): `split(value, "(a+)+$")` on "a"×27+"b"
  * and on a 1 MiB value through RE2, the same pattern in V8's RegExp (what split ran on before,
- * doubling with every "a"), and a WordCount line's split.
+ * doubling with every "a"), a split that is quadratic in any RE2 engine (stopped by the budget),
+ * and a WordCount line's split.
  *
  *   npm run bench -- cel [--seconds 1]
  */
@@ -181,8 +182,22 @@ function regexFigures(): void {
   console.log('regular expressions (RE2):');
   console.log(`split(value, "(a+)+$") on "a"x27+"b": ${millis(() => backtracking.evaluate({ value: stuck(27) })).toFixed(2)} ms`);
   console.log(`split(value, "(a+)+$") on "a"x(1 MiB - 1)+"b": ${millis(() => backtracking.evaluate({ value: stuck((1 << 20) - 1) })).toFixed(0)} ms`);
+  stuck(16).split(/(a+)+$/); // compiles V8's RegExp outside the figures
   for (const n of [20, 22, 24]) {
     console.log(`V8 RegExp /(a+)+$/ split on "a"x${n}+"b" (before): ${millis(() => stuck(n).split(/(a+)+$/)).toFixed(0)} ms`);
+  }
+  const quadratic = compileOurs('split(value, "a(.*z)?")');
+  for (const n of [2_000, 10_000]) {
+    let outcome = 'split';
+    const ms = millis(() => {
+      try {
+        return quadratic.evaluate({ value: 'a'.repeat(n) });
+      } catch (e) {
+        outcome = (e as Error).message.slice(0, 40);
+        return undefined;
+      }
+    });
+    console.log(`split(value, "a(.*z)?") on "a"x${n} (each search reads to the end): ${ms.toFixed(0)} ms, ${outcome}`);
   }
   const line = 'The quick brown fox, the lazy dog and the cat sat on a mat';
   const wordcount = compileOurs('split(lower(value), "\\\\W+")');

@@ -3,13 +3,21 @@
  * JavaScript port of RE2, which matches in time linear in the length of the text; JavaScript's
  * own engine backtracks, and `(a+)+$` on 28 characters held the event loop for seconds.
  *
- * A search costs at most (characters searched) x (program size) steps. The evaluation budget
- * (cel-runtime.ts) is charged one unit per 32 such steps (cel-go charges `matches` the same way,
- * string length times regex length), and a search that could cost more than what is left is not
- * started: one search cannot run past the budget, as a large program over a megabyte could.
+ * A search costs at most (characters it may read) x (program size) steps, and the evaluation
+ * budget (cel-runtime.ts) is charged that, one unit per 32 steps, before the search starts
+ * (cel-go charges `matches` the same way, string length times regex length): no search runs past
+ * the budget, as a large program over a megabyte could (96 s for one search in re2js's NFA).
+ *
+ * A split runs one search per separator, from the end of the last one, and each may read to the
+ * end of the text: a pattern whose preferred branch reads on before giving way (`a(.*z)?` on
+ * "aaaa...") makes the split quadratic in every RE2 engine (Go's, Rust's); 10,000 characters took
+ * 1.2 s in re2js. Each search is therefore charged for the rest of the text, and that split stops
+ * at the budget after 90 ms. The price: a pattern that V8 does not split (below) over a long text
+ * with many separators can exceed the budget, `\s*,\s*` at about 900 separators in 10,000
+ * characters, though it would take 3 ms.
  */
 import { RE2JS, RE2JSSyntaxException } from 're2js';
-import { charge, ensureBudget, ExpressionError } from './cel-runtime.js';
+import { charge, ExpressionError } from './cel-runtime.js';
 
 const STEPS_PER_UNIT = 32;
 
@@ -24,21 +32,31 @@ export interface Regex {
 /*
  * re2js costs about half a microsecond a match, ten times V8's RegExp: a WordCount line of ten
  * words took 4.5 µs to split instead of 0.5 (bench/cel.ts). Separators that are a literal text,
- * or one or more characters of an ASCII-defined set (`\W+`, `[,;]+`, `[^a-z0-9]+`), cannot make
- * V8 backtrack, and it finds the same separators: such patterns are split with V8's RegExp. The
- * set must be repeated (`+`) when it holds non-ASCII characters, so that both engines take a
+ * or one or more characters of an ASCII-defined set (`\W+`, `\s+`, `[,;]+`, `[^a-z0-9]+`),
+ * cannot make V8 backtrack, and it finds the same separators: such patterns are split with V8's
+ * RegExp, in one linear pass. RE2's `\s` is ASCII white space, V8's is not: it is spelled out.
+ * The set must be repeated (`+`) when it holds non-ASCII characters, so that both engines take a
  * surrogate pair as one piece.
  */
 const SIMPLE_SEPARATOR =
-  /^(?:(?:[A-Za-z0-9 !"#%&',/:;<=>@_`~-]|\\[\\^$.|?*+()[\]{}/-])+|(?<set>\\[wWdD]|\[\^?(?:[A-Za-z0-9](?:-[A-Za-z0-9])?|[ !"#%&',/:;<=>@_`~.*+?()|{}$]|\\[\\^\][.*+?()|{}$/-]|\\[wWdD])+\])(?<plus>\+)?)$/;
+  /^(?:(?:[A-Za-z0-9 !"#%&',/:;<=>@_`~-]|\\[\\^$.|?*+()[\]{}/-])+|(?<set>\\[wWdDsS]|\[\^?(?:[A-Za-z0-9](?:-[A-Za-z0-9])?|[ !"#%&',/:;<=>@_`~.*+?()|{}$]|\\[\\^\][.*+?()|{}$/-]|\\[wWdDs])+\])(?<plus>\+)?)$/;
+
+const RE2_SPACE = '\\t\\n\\f\\r ';
 
 /** V8's RegExp for a pattern it splits linearly and as RE2 does; undefined for every other pattern. */
 function simpleSeparator(pattern: string): RegExp | undefined {
   const m = SIMPLE_SEPARATOR.exec(pattern);
   if (m === null) return undefined;
   const set = m.groups?.['set'];
-  if (set !== undefined && m.groups?.['plus'] === undefined && (set.startsWith('[^') || /\\[WD]/.test(set))) return undefined;
-  return new RegExp(pattern, 'g');
+  if (set !== undefined && m.groups?.['plus'] === undefined && (set.startsWith('[^') || /\\[WDS]/.test(set))) return undefined;
+  let inSet = false;
+  const v8 = pattern.replace(/\\.|[[\]]/g, (t) => {
+    if (t === '[' || t === ']') inSet = t === '[';
+    if (t === '\\s') return inSet ? RE2_SPACE : `[${RE2_SPACE}]`;
+    if (t === '\\S') return `[^${RE2_SPACE}]`;
+    return t;
+  });
+  return new RegExp(v8, 'g');
 }
 
 const cache = new Map<string, Regex>();
@@ -77,10 +95,8 @@ function regexFor(pattern: string): Regex {
   }
 }
 
+/** The most a search over `chars` characters can cost, in budget units. */
 const units = (chars: number, r: Regex): number => Math.ceil((chars * r.size) / STEPS_PER_UNIT);
-
-/** Refuses a search of `chars` characters that could cost more than the budget has left. */
-const affordable = (chars: number, r: Regex): void => ensureBudget(units(chars, r));
 
 /** CEL's `s.matches(re)`: whether `re` matches anywhere in `s`. */
 export function matches(s: string, pattern: string): boolean {
@@ -114,18 +130,16 @@ export function splitRegex(s: string, r: Regex): string[] {
   const size = s.length;
   const m = r.re.matcher(s);
   if (size === 0) {
-    affordable(0, r);
+    charge(units(1, r));
     return m.find(0) ? [] : [''];
   }
   const out: string[] = [];
   let p = 0; // end of the last separator
   let q = 0; // where to search from
   while (q < size) {
-    affordable(size - q, r);
+    charge(units(size - q, r));
     const found = m.find(q);
     const start = found ? m.start() : size;
-    // What the search is known to have read: up to the end of the match, or all of the rest.
-    charge(units((found ? m.end() : size) - q, r));
     if (!found || start >= size) break;
     const end = m.end();
     if (end === p) {

@@ -28,7 +28,8 @@ export class ExpressionError extends Error {
  *   - each `+` that builds a list/string/bytes, its result size (strings and
  *     bytes: one unit per 32 characters/bytes),
  *   - each `in` over a list, the list length,
- *   - each regular expression search, its length times its program size / 32 (cel-regex.ts),
+ *   - each regular expression search, before it starts, the length it may read times the
+ *     pattern's program size / 32 (cel-regex.ts),
  * and the result conversion charges one unit per list element / map entry.
  * Evaluation is synchronous, so the budget is one module-level counter.
  * ------------------------------------------------------------------------- */
@@ -54,23 +55,13 @@ export function charge(units: number): void {
   if (remaining < 0) throw new CostLimitExceeded();
 }
 
-/**
- * Refuses work that could cost more than `units` when that is more than is left, before it
- * starts; the refusal spends the budget, so that CEL's error absorption cannot hide it.
- */
-export function ensureBudget(units: number): void {
-  if (units > remaining) {
-    remaining = -1;
-    throw new CostLimitExceeded();
-  }
-}
 
 export function budgetExceeded(): boolean {
   return remaining < 0;
 }
 
 export function costLimitMessage(): string {
-  return `expression exceeded its evaluation budget of ${COST_LIMIT} steps (comprehensions over too many elements, or too large intermediate values)`;
+  return `expression exceeded its evaluation budget of ${COST_LIMIT} steps (comprehensions over too many elements, too large intermediate values, or regular expressions over too much text)`;
 }
 
 /* ------------------------------------------------------------------------- *

@@ -60,6 +60,13 @@ describe('regular expressions run in linear time (RE2)', () => {
     assert.equal(evaluate('value.matches("b$")', { value: 'a'.repeat(1 << 20) }), false);
     assert.equal(evaluate('size(split(value, "(a+)+$"))', { value: 'a'.repeat((1 << 20) - 1) + 'b' }), 1);
   });
+
+  it('a split whose every search reads to the end of the text stops at the budget', () => {
+    // Each "a" is a separator, found only after `(.*z)?` has read on to the end: quadratic.
+    assert.match(evalFails('split(value, "a(.*z)?")', { value: 'a'.repeat(100_000) }).message, /evaluation budget/);
+    const fields = Array.from({ length: 400 }, (_, i) => `f${i}`).join(' , ');
+    assert.equal(evaluate('size(split(value, "\\\\s*,\\\\s*"))', { value: fields }), 400);
+  });
 });
 
 describe('split', () => {
@@ -92,12 +99,12 @@ describe('split', () => {
   });
 
   it('splits a literal or a repeated ASCII set with V8, exactly as RE2 does', () => {
-    const simple = [',', ', ', '\\|', '\\.', 'ab', '\\W+', '\\w+', '\\d+', '\\D+', '[,;]', '[,;]+', '[^a-z0-9]+', '[\\W_]+', '[a-c\\d]+', '[.*]'];
-    const other = ['\\s+', '.', '\\W', '[^a-z]', '(a+)+$', 'a|b', 'x*', '', '[[:alpha:]]+'];
+    const simple = [',', ', ', '\\|', '\\.', 'ab', '\\W+', '\\w+', '\\d+', '\\D+', '\\s+', '\\s', '\\S+', '[\\s,]+', '[,;]', '[,;]+', '[^a-z0-9]+', '[^\\s]+', '[\\W_]+', '[a-c\\d]+', '[.*]'];
+    const other = ['.', '\\W', '\\S', '[^a-z]', '[\\S]+', '\\s*,\\s*', '(a+)+$', 'a|b', 'x*', '', '[[:alpha:]]+'];
     for (const p of simple) assert.ok(compileRegex(p).js, p);
     for (const p of other) assert.equal(compileRegex(p).js, undefined, p);
     // Seeded random text over ASCII, white space, accents, a surrogate pair and a lone surrogate.
-    const alphabet = ['a', 'b', 'c', 'Z', '0', '7', '_', ' ', ',', ';', '.', '*', '|', '-', '\t', '\n', 'é', '\u00a0', '😀', '\ud800'];
+    const alphabet = ['a', 'b', 'c', 'Z', '0', '7', '_', ' ', ',', ';', '.', '*', '|', '-', '\t', '\n', '\v', '\u2028', 'é', '\u00a0', '😀', '\ud800'];
     let seed = 7;
     const next = (n: number): number => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) % n;
     for (let i = 0; i < 400; i++) {
