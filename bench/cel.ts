@@ -10,6 +10,11 @@
  * expression does int arithmetic (value.qty + 1), since neither package accepts
  * `double + int`; those inputs are prepared before timing.
  *
+ * Then regular expressions (engine/expr/cel-regex.ts): `split(value, "(a+)+$")` on "a"×27+"b"
+ * and on a 1 MiB value through RE2, the same pattern in V8's RegExp (what split ran on before,
+ * doubling with every "a"), a split that is quadratic in any RE2 engine (stopped by the budget),
+ * and a WordCount line's split.
+ *
  *   npm run bench -- cel [--seconds 1]
  */
 import { Environment } from '@marcbachmann/cel-js';
@@ -161,5 +166,61 @@ export async function run(args: string[]): Promise<void> {
   }
   const filter = results['duality-cel']?.filter ?? 0;
   console.log(`target duality-cel filter >= 1M evals/s: ${filter >= 1e6 ? 'met' : 'MISSED'} (${fmt(filter)})`);
+  regexFigures();
   if (sink === -1) console.log(sink); // keep results observable
+}
+
+function millis(fn: () => unknown): number {
+  const t0 = performance.now();
+  consume(fn());
+  return performance.now() - t0;
+}
+
+function regexFigures(): void {
+  const backtracking = compileOurs('split(value, "(a+)+$")');
+  const stuck = (n: number): string => 'a'.repeat(n) + 'b';
+  console.log('regular expressions (RE2):');
+  console.log(`split(value, "(a+)+$") on "a"x27+"b": ${millis(() => backtracking.evaluate({ value: stuck(27) })).toFixed(2)} ms`);
+  console.log(`split(value, "(a+)+$") on "a"x(1 MiB - 1)+"b": ${millis(() => backtracking.evaluate({ value: stuck((1 << 20) - 1) })).toFixed(0)} ms`);
+  stuck(16).split(/(a+)+$/); // compiles V8's RegExp outside the figures
+  for (const n of [20, 22, 24]) {
+    console.log(`V8 RegExp /(a+)+$/ split on "a"x${n}+"b" (before): ${millis(() => stuck(n).split(/(a+)+$/)).toFixed(0)} ms`);
+  }
+  const quadratic = compileOurs('split(value, "a(.*z)?")');
+  for (const n of [2_000, 10_000]) {
+    let outcome = 'split';
+    const ms = millis(() => {
+      try {
+        return quadratic.evaluate({ value: 'a'.repeat(n) });
+      } catch (e) {
+        outcome = (e as Error).message.slice(0, 40);
+        return undefined;
+      }
+    });
+    console.log(`split(value, "a(.*z)?") on "a"x${n} (each search reads to the end): ${ms.toFixed(0)} ms, ${outcome}`);
+  }
+  const line = 'The quick brown fox, the lazy dog and the cat sat on a mat';
+  const wordcount = compileOurs('split(lower(value), "\\\\W+")');
+  const general = compileOurs('split(lower(value), "[^a-z0-9_]+|\\\\s")');
+  for (const [name, fn] of [
+    ['split(lower(value), "\\\\W+") (V8 path)', () => wordcount.evaluate({ value: line })],
+    ['split(lower(value), "[^a-z0-9_]+|\\\\s") (re2js)', () => general.evaluate({ value: line })],
+    ['V8 line.toLowerCase().split(/\\W+/)', () => line.toLowerCase().split(/\W+/)],
+  ] as const) {
+    measureOne(fn, 200);
+    const perSecond = measureOne(fn, 500);
+    console.log(`${name} on a 12-word line: ${(1e6 / perSecond).toFixed(2)} µs`);
+  }
+}
+
+function measureOne(fn: () => unknown, ms: number): number {
+  const t0 = performance.now();
+  let n = 0;
+  let t = t0;
+  while (t - t0 < ms) {
+    for (let i = 0; i < 1000; i++) consume(fn());
+    n += 1000;
+    t = performance.now();
+  }
+  return (n / (t - t0)) * 1000;
 }

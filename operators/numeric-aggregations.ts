@@ -1,3 +1,4 @@
+import { DualityError } from '../engine/api/diagnostics.js';
 import { aggregationProcessor, numberFrom, type AggregationSpec } from './aggregation.js';
 import { compiled, recordVars } from './runtime.js';
 import { defineStep, expression, type StepSpec } from './spec.js';
@@ -27,9 +28,24 @@ const numeric = (name: string, doc: string, how: Fold): StepSpec =>
 
 type Avg = { sum: number; count: number };
 
+/** A sum that left the doubles: the record goes to the error policy and the stored state stays. */
+export class OverflowError extends DualityError {
+  constructor(message: string) {
+    super('OVERFLOW', message);
+    this.name = 'OverflowError';
+  }
+}
+
+/** a + b for `step`; JSON has no Infinity, which would be stored as null and then count as 0. */
+function add(step: string, a: number, b: number): number {
+  const s = a + b;
+  if (Number.isFinite(s)) return s;
+  throw new OverflowError(`${step}: ${a} + ${b} overflows to ${s}, beyond ±1.8e308 (the largest double); the stored ${step} is left as it was`);
+}
+
 export const sum = numeric('sum', 'Sums a number per key (and window).', {
-  fold: (s, n) => ((s as number | undefined) ?? 0) + n,
-  merge: (a, b) => (a as number) + (b as number),
+  fold: (s, n) => add('sum', (s as number | undefined) ?? 0, n),
+  merge: (a, b) => add('sum', a as number, b as number),
 });
 export const min = numeric('min', 'The smallest number seen per key (and window).', {
   fold: (s, n) => (s === undefined ? n : Math.min(s as number, n)),
@@ -43,9 +59,9 @@ export const max = numeric('max', 'The largest number seen per key (and window).
 export const avg = numeric('avg', 'The mean of a number per key (and window), kept as sum and count.', {
   fold: (s, n) => {
     const prev = (s as Avg | undefined) ?? { sum: 0, count: 0 };
-    return { sum: prev.sum + n, count: prev.count + 1 };
+    return { sum: add('avg', prev.sum, n), count: prev.count + 1 };
   },
-  merge: (a, b) => ({ sum: (a as Avg).sum + (b as Avg).sum, count: (a as Avg).count + (b as Avg).count }),
+  merge: (a, b) => ({ sum: add('avg', (a as Avg).sum, (b as Avg).sum), count: (a as Avg).count + (b as Avg).count }),
   view: (s) => avgView(s),
 });
 

@@ -18,9 +18,10 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 /**
  * Stable error codes; a user-facing message says what, where and how to fix. `LOCKED`: a directory
- * another live process holds; `DAMAGED`: files on disk that cannot be trusted, left as they are.
+ * another live process holds; `DAMAGED`: files on disk that cannot be trusted, left as they are;
+ * `OVERFLOW`: a number past the largest double, refused rather than stored as Infinity.
  */
-export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'LOCKED' | 'DAMAGED';
+export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'LOCKED' | 'DAMAGED' | 'OVERFLOW';
 
 export class DualityError extends Error {
   constructor(

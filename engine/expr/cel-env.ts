@@ -4,8 +4,9 @@
  * AST instrumentation that enforces the cost budget (see cel-runtime.ts).
  */
 import { Environment } from '@marcbachmann/cel-js';
-import { budgetExceeded, charge, CostLimitExceeded } from './cel-runtime.js';
-import { compileRegex, regexProblem, registerStringFunctions } from './cel-strings.js';
+import { budgetExceeded, charge, CostLimitExceeded, DROPPED_KEYS, mapLiteral } from './cel-runtime.js';
+import { compileRegex, invalidRegex, matches } from './cel-regex.js';
+import { registerStringFunctions } from './cel-strings.js';
 
 /* ------------------------------------------------------------------------- *
  * JSON numbers.
@@ -118,6 +119,13 @@ export interface AstNode {
   readonly end: number;
   readonly meta: { readonly alternate?: AstNode; readonly macro?: Record<string, unknown> };
   handle?: (...args: never[]) => unknown;
+  /** How the node evaluates (`evaluate`), read at its first evaluation. */
+  setMeta(key: 'evaluate', value: (ev: Evaluator, ast: AstNode, ctx: unknown) => unknown): AstNode;
+}
+
+/** The part of cel-js's evaluator that a node's `evaluate` uses. */
+interface Evaluator {
+  run(ast: AstNode, ctx: unknown): unknown;
 }
 
 /** Visits every node once (macro expansions included). */
@@ -164,10 +172,17 @@ function resultCost(r: unknown): number {
 
 /**
  * Wraps the (type-checked) nodes that can do super-linear work so that they
- * charge the cost budget: comprehensions, `+` and `in`.
+ * charge the cost budget: comprehensions, `+` and `in`; points cel-js's
+ * `s.matches(re)`, a backtracking JavaScript RegExp, at RE2 (cel-regex.ts); and
+ * makes map literals whose keys are not all plain literals keep every key
+ * (mapLiteral in cel-runtime.ts).
  */
 export function instrument(root: AstNode): void {
   walk(root, (n) => {
+    if (n.op === 'map' && Array.isArray(n.args) && !(n.args as [AstNode, AstNode][]).every(([k]) => k.op === 'value' && !DROPPED_KEYS.has(k.args))) {
+      const entries = n.args as [AstNode, AstNode][];
+      n.setMeta('evaluate', (ev, _ast, ctx) => mapLiteral(entries.map(([k, v]) => [ev.run(k, ctx), ev.run(v, ctx)] as const)));
+    }
     const h = n.handle as ((...a: unknown[]) => unknown) | undefined;
     if (typeof h !== 'function') return;
     switch (n.op) {
@@ -202,8 +217,23 @@ export function instrument(root: AstNode): void {
           return h(l, r, ast, ev);
         };
         break;
+      case 'rcall':
+        if ((n.args as unknown[])[0] !== 'matches') break;
+        // [receiver, pattern]; other types go on to cel-js, which reports the missing overload.
+        n.handle = (args: unknown[], ev: unknown, ast: unknown): unknown =>
+          args.length === 2 && typeof args[0] === 'string' && typeof args[1] === 'string' ? matches(args[0], args[1]) : h(args, ev, ast);
+        break;
     }
   });
+}
+
+/** The variables among `variables` that the expression reads. */
+export function referencedVariables(root: AstNode, variables: readonly string[]): string[] {
+  const used = new Set<string>();
+  walk(root, (n) => {
+    if (n.op === 'id' && typeof n.args === 'string' && variables.includes(n.args)) used.add(n.args);
+  });
+  return [...used];
 }
 
 /** The string literal argument `i` of a call node, if it is one. */
@@ -216,7 +246,7 @@ function literalArg(n: AstNode, i: number): AstNode | undefined {
   return a !== undefined && a.op === 'value' && typeof a.args === 'string' ? a : undefined;
 }
 
-/** Finds a regex literal passed to split() or matches() that JS cannot compile. */
+/** Finds a regex literal passed to split() or matches() that RE2 cannot compile. */
 export function invalidRegexLiteral(root: AstNode): { message: string; offset: number } | undefined {
   let found: { message: string; offset: number } | undefined;
   walk(root, (n) => {
@@ -228,10 +258,9 @@ export function invalidRegexLiteral(root: AstNode): { message: string; offset: n
     if (arg === undefined) return;
     const pattern = arg.args as string;
     try {
-      if (name === 'split') compileRegex(pattern);
-      else new RegExp(pattern);
+      compileRegex(pattern);
     } catch (e) {
-      found = { message: `invalid regular expression ${JSON.stringify(pattern)}: ${regexProblem(e)}`, offset: arg.start };
+      found = { message: invalidRegex(pattern, e), offset: arg.start };
     }
   });
   return found;

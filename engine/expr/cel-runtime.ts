@@ -28,6 +28,8 @@ export class ExpressionError extends Error {
  *   - each `+` that builds a list/string/bytes, its result size (strings and
  *     bytes: one unit per 32 characters/bytes),
  *   - each `in` over a list, the list length,
+ *   - each regular expression search, before it starts, the length it may read times the
+ *     pattern's program size / 32 (cel-regex.ts),
  * and the result conversion charges one unit per list element / map entry.
  * Evaluation is synchronous, so the budget is one module-level counter.
  * ------------------------------------------------------------------------- */
@@ -53,12 +55,88 @@ export function charge(units: number): void {
   if (remaining < 0) throw new CostLimitExceeded();
 }
 
+
 export function budgetExceeded(): boolean {
   return remaining < 0;
 }
 
 export function costLimitMessage(): string {
-  return `expression exceeded its evaluation budget of ${COST_LIMIT} steps (comprehensions over too many elements, or too large intermediate values)`;
+  return `expression exceeded its evaluation budget of ${COST_LIMIT} steps (comprehensions over too many elements, too large intermediate values, or regular expressions over too much text)`;
+}
+
+/* ------------------------------------------------------------------------- *
+ * Input conversion: JSON data → what cel-js takes.
+ *
+ * cel-js tells a map from other objects by its `constructor` property, so a JSON
+ * object with a field named "constructor" (`{"constructor": "x"}`, read by
+ * JSON.parse as an own property) failed every expression ("Unsupported type").
+ * Such objects are handed to cel-js as Maps, which it takes as CEL maps as well;
+ * every other field name (`__proto__`, `toString`, ...) already works as data,
+ * because cel-js reads fields only when they are own properties. Data without
+ * such an object is passed as it is (same reference): one walk, no copy.
+ * ------------------------------------------------------------------------- */
+
+/** `vars` with every JSON object under the named variables that has a "constructor" field made a Map. */
+export function celVars(vars: Readonly<Record<string, unknown>>, names: readonly string[]): Readonly<Record<string, unknown>> {
+  let out: Record<string, unknown> | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i] as string;
+    const v = vars[k];
+    if (typeof v !== 'object' || v === null) continue;
+    const c = celValue(v);
+    if (c !== v) (out ??= { ...vars })[k] = c;
+  }
+  return out ?? vars;
+}
+
+function celValue(v: object): unknown {
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x !== 'object' || x === null) continue;
+      const y = celValue(x);
+      if (y !== x) (out ??= v.slice())[i] = y;
+    }
+    return out ?? v;
+  }
+  const rec = v as Record<string, unknown>;
+  // No JSON value is the function Object: an object whose constructor it is has no such field.
+  if (rec.constructor !== Object) {
+    if (Object.hasOwn(rec, 'constructor')) {
+      const m = new Map<string, unknown>();
+      for (const k of Object.keys(rec)) {
+        const x = rec[k];
+        m.set(k, typeof x === 'object' && x !== null ? celValue(x) : x);
+      }
+      return m;
+    }
+    if (Object.getPrototypeOf(rec) !== null) return v; // bytes, timestamps, Maps
+  }
+  let out: Record<string, unknown> | undefined;
+  for (const k in rec) {
+    const x = rec[k];
+    if (typeof x !== 'object' || x === null) continue;
+    const y = celValue(x);
+    if (y === x) continue;
+    if (out === undefined) {
+      out = {};
+      for (const j of Object.keys(rec)) setOwn(out, j, rec[j]);
+    }
+    setOwn(out, k, y);
+  }
+  return out ?? v;
+}
+
+/** The keys cel-js leaves out of a map literal, lest they reach its plain object's prototype. */
+export const DROPPED_KEYS: ReadonlySet<unknown> = new Set(['constructor', '__proto__', 'prototype']);
+
+/** A CEL map literal that keeps every key: a Map when a key is "constructor" or "__proto__". */
+export function mapLiteral(entries: readonly (readonly [unknown, unknown])[]): object {
+  for (const [k] of entries) if (k === 'constructor' || k === '__proto__') return new Map(entries);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of entries) out[k as string] = v;
+  return out;
 }
 
 /* ------------------------------------------------------------------------- *
@@ -89,7 +167,7 @@ function intToNumber(v: bigint, source: string): number {
 
 function finite(v: number, source: string): number {
   if (Number.isFinite(v)) return v;
-  throw new ExpressionError(`numeric result ${v} is not representable in JSON (division by zero?)`, source);
+  throw new ExpressionError(`numeric result ${v} is not a finite number, which JSON cannot hold (beyond ±1.8e308, the largest double, or a division by zero)`, source);
 }
 
 /** Sets obj[key] = value without ever invoking the __proto__ setter. */

@@ -6,6 +6,7 @@
  * and it evaluates several times faster; numbers in bench/cel.ts and
  * bench/cel-conformance.ts). Helpers: cel-env.ts (environment, JSON numbers,
  * cost instrumentation), cel-strings.ts (lower/upper/trim/split/words),
+ * cel-regex.ts (RE2 regular expressions for split and matches),
  * cel-runtime.ts (errors, cost budget, result conversion to JSON).
  *
  * Compile once with compileExpression(); evaluate many times. Every variable is
@@ -17,10 +18,12 @@ import {
   functionNames,
   instrument,
   invalidRegexLiteral,
+  referencedVariables,
   type AstNode,
 } from './cel-env.js';
 import {
   budgetExceeded,
+  celVars,
   costLimitMessage,
   CostLimitExceeded,
   ExpressionError,
@@ -153,13 +156,15 @@ class CelExpression implements CompiledExpression {
   constructor(
     readonly source: string,
     private readonly program: Program,
+    /** The variables the expression reads: only their values are converted for cel-js. */
+    private readonly used: readonly string[],
   ) {}
 
   evaluate(vars: Partial<Record<ExprVariable, unknown>>): unknown {
     resetBudget();
     let r: unknown;
     try {
-      r = this.program(vars);
+      r = this.program(celVars(vars, this.used));
     } catch (e) {
       throw runtimeError(e, this.source);
     }
@@ -220,5 +225,5 @@ function compileChecked(source: string, variables: readonly ExprVariable[], expe
   const badRegex = invalidRegexLiteral(ast);
   if (badRegex !== undefined) return { ok: false, ...badRegex };
   instrument(ast);
-  return { ok: true, expression: new CelExpression(source, parsed as unknown as Program) };
+  return { ok: true, expression: new CelExpression(source, parsed as unknown as Program, referencedVariables(ast, variables)) };
 }

@@ -36,7 +36,7 @@ export function canonicalValue(serde: SerdeName): (value: unknown) => unknown {
     case 'int':
       return (v) => (typeof v === 'number' && Number.isInteger(v) && v >= INT_MIN && v <= INT_MAX ? v + 0 : NOT_CANONICAL);
     case 'double':
-      return (v) => (typeof v === 'number' ? v : NOT_CANONICAL);
+      return (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NOT_CANONICAL);
     case 'json':
       return (v) => {
         if (typeof v === 'string') return wellFormed(v);

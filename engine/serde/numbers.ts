@@ -24,15 +24,41 @@ export function toInteger(serde: string, value: unknown, min: number, max: numbe
   return n;
 }
 
+/**
+ * A finite double. Kafka's DoubleSerializer would write NaN and ±Infinity, but nothing else in
+ * Duality can carry them (JSON has no such numbers): a sum that overflowed must go to the error
+ * policy, not out to a topic or into a store.
+ */
 export function toDouble(serde: string, value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'string') {
-    const t = value.trim();
-    if (DECIMAL_TEXT.test(t)) return Number(t);
-    if (t === 'NaN' || t === 'Infinity' || t === '-Infinity') return Number(t);
+  let n: number | undefined;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'bigint') n = Number(value);
+  else if (typeof value === 'string' && DECIMAL_TEXT.test(value.trim())) n = Number(value.trim());
+  if (n === undefined) throw new SerdeError(serde, `cannot encode ${describeValue(value)}: expected a number`);
+  if (!Number.isFinite(n)) throw new SerdeError(serde, `cannot encode ${describeValue(value)}: ${NOT_FINITE}`);
+  return n;
+}
+
+export const NOT_FINITE = 'not a finite number (beyond ±1.8e308, the largest double, or a division by zero)';
+
+/** Where in a JSON value a number is NaN or ±Infinity (`.a[2]`, or `` for the value itself), if anywhere. */
+export function nonFiniteAt(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = nonFiniteAt(value[i], `${path}[${i}]`);
+      if (at !== undefined) return at;
+    }
+    return undefined;
   }
-  throw new SerdeError(serde, `cannot encode ${describeValue(value)}: expected a number`);
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  for (const [k, x] of Object.entries(value)) {
+    const at = nonFiniteAt(x, `${path}.${k}`);
+    if (at !== undefined) return at;
+  }
+  return undefined;
 }
 
 export function expectLength(serde: string, bytes: Buffer, n: number): void {

@@ -1,6 +1,6 @@
 import type { Serde } from '../api/serde.js';
 import type { Serde as SerdeName } from '../api/topology-graph.js';
-import { expectLength, toDouble, toInteger } from './numbers.js';
+import { expectLength, nonFiniteAt, NOT_FINITE, toDouble, toInteger } from './numbers.js';
 import { describeValue, SerdeError } from './serde-error.js';
 import { doubleAt, doubleBytes, int32At, intBytes, jsonStringBytes, longBytes, shortJsonString, utf8Bytes, utf8Text } from './text.js';
 
@@ -24,6 +24,7 @@ const string: Serde = {
   serialize(value) {
     if (value === null || value === undefined) return null;
     if (typeof value === 'string') return utf8Bytes(value);
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new SerdeError('string', `cannot encode ${describeValue(value)}: ${NOT_FINITE}`);
     if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
       return utf8Bytes(String(value));
     }
@@ -53,6 +54,11 @@ const json: Serde = {
       throw new SerdeError('json', `cannot encode the value: ${(e as Error).message}`, { cause: e });
     }
     if (text === undefined) throw new SerdeError('json', `cannot encode ${describeValue(value)}`);
+    // JSON.stringify writes NaN and ±Infinity as null: a value whose text has no null has none.
+    if (text.includes('null')) {
+      const at = nonFiniteAt(value);
+      if (at !== undefined) throw new SerdeError('json', `cannot encode ${at === '' ? describeValue(value) : `the number at ${at}`}: ${NOT_FINITE}`);
+    }
     return Buffer.from(text, 'utf8');
   },
   deserialize(bytes) {

@@ -1,49 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  compileExpression,
-  ExpressionError,
-  RECORD_VARIABLES,
-  type CompiledExpression,
-  type ExprVariable,
-} from '../../../engine/expr/cel.js';
-import { compileRegex, splitRegex } from '../../../engine/expr/cel-strings.js';
-
-const ALL: readonly ExprVariable[] = [...RECORD_VARIABLES, 'agg', 'left', 'right', 'source'];
-
-function compile(source: string, variables: readonly ExprVariable[] = ALL): CompiledExpression {
-  const r = compileExpression(source, variables);
-  if (!r.ok) assert.fail(`expected ${JSON.stringify(source)} to compile, got: ${r.message} (offset ${r.offset})`);
-  return r.expression;
-}
-
-function evaluate(source: string, vars: Partial<Record<ExprVariable, unknown>> = {}, variables: readonly ExprVariable[] = ALL): unknown {
-  return compile(source, variables).evaluate(vars);
-}
-
-function compileFails(source: string, variables: readonly ExprVariable[] = ALL): { message: string; offset: number } {
-  const r = compileExpression(source, variables);
-  if (r.ok) assert.fail(`expected ${JSON.stringify(source)} not to compile`);
-  assert.equal(typeof r.message, 'string');
-  assert.ok(r.message.length > 0);
-  assert.ok(!r.message.includes('\n'), `message is one line: ${JSON.stringify(r.message)}`);
-  assert.ok(!r.message.includes('^'), `message has no caret drawing: ${JSON.stringify(r.message)}`);
-  assert.ok(!/\bat .*\.js:\d+/.test(r.message), 'message has no stack');
-  return { message: r.message, offset: r.offset };
-}
-
-function evalFails(source: string, vars: Partial<Record<ExprVariable, unknown>> = {}): ExpressionError {
-  const expr = compile(source);
-  try {
-    expr.evaluate(vars);
-  } catch (e) {
-    assert.ok(e instanceof ExpressionError, `expected ExpressionError, got ${String(e)}`);
-    assert.equal(e.code, 'EXPRESSION');
-    assert.equal(e.source, source);
-    return e;
-  }
-  return assert.fail(`expected ${JSON.stringify(source)} to fail at run time`);
-}
+import { compileExpression, ExpressionError, RECORD_VARIABLES, type ExprVariable } from '../../../engine/expr/cel.js';
+import { ALL, compile, compileFails, evalFails, evaluate } from './cel-helpers.js';
 
 describe('RECORD_VARIABLES', () => {
   it('lists the record variables', () => {
@@ -223,50 +181,9 @@ describe('extra functions', () => {
     assert.equal(evaluate('trim(value)', { value: '  a b \t\n' }), 'a b');
   });
 
-  it('split keeps empty strings (WordCount)', () => {
-    assert.deepStrictEqual(evaluate('split(lower(value), "\\\\W+")', { value: '  The cat, THE hat.' }), ['', 'the', 'cat', 'the', 'hat', '']);
-    assert.deepStrictEqual(evaluate('split(value, ",")', { value: 'a,,b' }), ['a', '', 'b']);
-    assert.deepStrictEqual(evaluate('split(value, ",")', { value: '' }), ['']);
-    assert.deepStrictEqual(evaluate('split(value, "")', { value: 'abc' }), ['a', 'b', 'c']);
-  });
-
-  it('WordCount: flatMapValues split, then filter value != ""', () => {
-    const flat = compile('split(lower(value), "\\\\W+")', RECORD_VARIABLES);
-    const keep = compile('value != ""', RECORD_VARIABLES);
-    const words = (flat.evaluate({ value: '  The cat sat on the mat' }) as string[]).filter((w) => keep.evaluate({ value: w }) === true);
-    assert.deepStrictEqual(words, ['the', 'cat', 'sat', 'on', 'the', 'mat']);
-  });
-
-  it('split uses JS regex semantics without splicing in capture groups', () => {
-    assert.deepStrictEqual(evaluate('split(value, "(-)")', { value: 'a-b' }), ['a', 'b']);
-    assert.deepStrictEqual(evaluate('split(value, "\\\\s*;\\\\s*")', { value: 'a ; b;c' }), ['a', 'b', 'c']);
-    assert.deepStrictEqual(splitRegex('a1b22c', compileRegex('\\d+')), ['a', 'b', 'c']);
-    assert.deepStrictEqual(splitRegex('abc', compileRegex('()')), ['a', 'b', 'c']);
-    assert.deepStrictEqual(splitRegex('a-b-', compileRegex('(-)')), ['a', 'b', '']);
-    assert.deepStrictEqual(evaluate('split(value, "(x)?,")', { value: 'a,b' }), ['a', 'b']);
-  });
-
   it('words: lower-cased \\W+ split without empty strings', () => {
     assert.deepStrictEqual(evaluate('words(value)', { value: '  The cat, THE hat.' }), ['the', 'cat', 'the', 'hat']);
     assert.deepStrictEqual(evaluate('words(value)', { value: ' ,. ' }), []);
-  });
-
-  it('an invalid regex literal is a compile error at the literal', () => {
-    let r = compileFails('split(value, "a(")');
-    assert.match(r.message, /invalid regular expression "a\(": /);
-    assert.equal(r.offset, 13);
-    r = compileFails('value.matches("[")');
-    assert.match(r.message, /invalid regular expression/);
-    assert.equal(r.offset, 14);
-  });
-
-  it('an invalid regex computed at run time is an ExpressionError', () => {
-    const e = evalFails('split(value, key)', { value: 'abc', key: '(' });
-    assert.match(e.message, /invalid regular expression "\(": /);
-  });
-
-  it('caches compiled regexes', () => {
-    assert.equal(compileRegex('x+y'), compileRegex('x+y'));
   });
 
   it('a function applied to the wrong type is a run-time error', () => {
@@ -373,7 +290,45 @@ describe('sandbox', () => {
   it('map literals cannot pollute prototypes', () => {
     const r = evaluate('{"__proto__": {"polluted": true}, "a": 1}') as Record<string, unknown>;
     assert.equal(Object.getPrototypeOf(r), Object.prototype);
+    assert.deepStrictEqual(Object.getOwnPropertyDescriptor(r, '__proto__')?.value, { polluted: true });
     assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+  });
+});
+
+describe('field names that are object internals are data', () => {
+  const parsed = (json: string): unknown => JSON.parse(json) as unknown;
+
+  it('a "constructor" field, whatever its value', () => {
+    const value = parsed('{"qty": 3, "constructor": "x"}');
+    assert.equal(evaluate('value.qty + 1', { value }), 4);
+    assert.equal(evaluate('value.constructor == "x"', { value }), true);
+    assert.equal(evaluate('value.qty', { value: parsed('{"qty": 3, "constructor": null}') }), 3);
+    assert.equal(evaluate('has(value.constructor) && value.constructor == null', { value: parsed('{"constructor": null}') }), true);
+    assert.equal(evaluate('value.a[0].b.constructor.size()', { value: parsed('{"a": [{"b": {"constructor": [1, 2]}}]}') }), 2);
+    assert.deepStrictEqual(evaluate('value.map(k, k)', { value: parsed('{"constructor": 1, "a": 2}') }), ['constructor', 'a']);
+  });
+
+  it('passes such objects through as JSON with every field', () => {
+    const value = parsed('{"a": [{"constructor": {"constructor": 1}}], "__proto__": 2, "toString": 3}');
+    assert.equal(JSON.stringify(evaluate('value', { value })), '{"a":[{"constructor":{"constructor":1}}],"__proto__":2,"toString":3}');
+    assert.equal(JSON.stringify(evaluate('{"in": value.a}', { value })), '{"in":[{"constructor":{"constructor":1}}]}');
+  });
+
+  it('a "__proto__" field read by JSON.parse is an own field like any other', () => {
+    const value = parsed('{"__proto__": 1, "toString": 2, "hasOwnProperty": 3}');
+    assert.equal(evaluate('value["__proto__"] + value.toString + value.hasOwnProperty', { value }), 6);
+    assert.equal(evaluate('"__proto__" in value && size(value) == 3', { value }), true);
+  });
+
+  it('map literals keep every key', () => {
+    for (const key of ['constructor', '__proto__', 'prototype', 'toString']) {
+      const r = evaluate(`{"${key}": 1, "b": 2}`) as Record<string, unknown>;
+      assert.equal(Object.getPrototypeOf(r), Object.prototype, key);
+      assert.deepStrictEqual(Object.entries(r), [[key, 1], ['b', 2]], key);
+      assert.equal(JSON.stringify(r), `{"${key}":1,"b":2}`, key);
+      assert.equal(evaluate(`{"${key}": 1}["${key}"] + 1`), 2, key);
+      assert.deepStrictEqual(Object.entries(evaluate('{key: 1}', { key }) as object), [[key, 1]], key);
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { canonicalValue, NOT_CANONICAL } from '../../../engine/serde/canonical.js';
 import { serdeFor, SerdeError } from '../../../engine/serde/index.js';
 
 const hex = (b: Buffer | null): string | null => (b === null ? null : b.toString('hex'));
@@ -37,6 +38,10 @@ describe('string serde (Kafka StringSerializer)', () => {
     assert.equal(s.serialize(1.5)?.toString(), '1.5');
     assert.equal(s.serialize(true)?.toString(), 'true');
   });
+  it('refuses NaN and ±Infinity rather than writing their names', () => {
+    serdeError(() => s.serialize(Infinity), /string serde: cannot encode number Infinity: not a finite number/);
+    serdeError(() => s.serialize(NaN), /not a finite number/);
+  });
   it('refuses maps and lists and suggests json', () => {
     serdeError(() => s.serialize({ a: 1 }), /string serde: cannot encode a map.*use the json serde/);
     serdeError(() => s.serialize([1]), /cannot encode a list.*json/);
@@ -67,6 +72,12 @@ describe('json serde', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     serdeError(() => j.serialize(cyclic), /cannot encode the value/);
+  });
+  it('refuses NaN and ±Infinity anywhere in the value, which JSON.stringify writes as null', () => {
+    serdeError(() => j.serialize(1e308 * 10), /^json serde: cannot encode number Infinity: not a finite number \(beyond ±1\.8e308/);
+    serdeError(() => j.serialize({ a: [1, { b: -Infinity }] }), /cannot encode the number at \.a\[1\]\.b: not a finite number/);
+    serdeError(() => j.serialize([NaN]), /the number at \[0\]/);
+    assert.equal(j.serialize({ a: null, note: 'null' })?.toString(), '{"a":null,"note":"null"}');
   });
 });
 
@@ -134,8 +145,15 @@ describe('double serde (Kafka DoubleSerializer)', () => {
     assert.equal(hex(d.serialize(0)), '0000000000000000');
     assert.equal(d.deserialize(fromHex('3ff8000000000000')), 1.5);
     assert.equal(d.deserialize(d.serialize(0.1)), 0.1);
-    assert.ok(Number.isNaN(d.deserialize(d.serialize(NaN))));
     assert.equal(hex(d.serialize('1.5')), '3ff8000000000000');
+  });
+  it('refuses to write NaN and ±Infinity, which nothing else in Duality can carry', () => {
+    serdeError(() => d.serialize(Infinity), /double serde: cannot encode number Infinity: not a finite number/);
+    serdeError(() => d.serialize(NaN), /not a finite number/);
+    serdeError(() => d.serialize('-Infinity'), /double serde: cannot encode the string "-Infinity": expected a number/);
+    assert.ok(Number.isNaN(d.deserialize(fromHex('7ff8000000000000'))));
+    // The store cache's shortcut past the serde must not keep one either: it fails at the put.
+    for (const serde of ['double', 'json'] as const) for (const n of [NaN, Infinity]) assert.equal(canonicalValue(serde)(n), NOT_CANONICAL);
   });
   it('refuses non-numbers and wrong lengths', () => {
     serdeError(() => d.serialize('abc'), /double serde: .*expected a number/);
