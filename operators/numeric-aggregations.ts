@@ -43,7 +43,7 @@ function add(step: string, a: number, b: number): number {
   throw new OverflowError(`${step}: ${a} + ${b} overflows to ${s}, beyond ±1.8e308 (the largest double); the stored ${step} is left as it was`);
 }
 
-export const sum = numeric('sum', 'Sums a number per key (and window).', {
+export const sum = numeric('sum', 'Sums a number per key (and window); a sum past ±1.8e308 sends its record to the error policy and keeps the stored sum.', {
   fold: (s, n) => add('sum', (s as number | undefined) ?? 0, n),
   merge: (a, b) => add('sum', a as number, b as number),
 });
@@ -56,7 +56,7 @@ export const max = numeric('max', 'The largest number seen per key (and window).
   merge: (a, b) => Math.max(a as number, b as number),
 });
 /** The store keeps {sum, count}; the table's value is their quotient. */
-export const avg = numeric('avg', 'The mean of a number per key (and window), kept as sum and count.', {
+export const avg = numeric('avg', 'The mean of a number per key (and window), kept as sum and count; a sum past ±1.8e308 sends its record to the error policy.', {
   fold: (s, n) => {
     const prev = (s as Avg | undefined) ?? { sum: 0, count: 0 };
     return { sum: add('avg', prev.sum, n), count: prev.count + 1 };
