@@ -15,7 +15,7 @@
  * gives, for kafkajs's eachMessage and anyone iterating `batch.messages`.
  */
 import { createRequire } from 'node:module';
-import type { Headers, LogRecord } from '../api/log.js';
+import { setOwn, type Headers, type LogRecord } from '../api/log.js';
 
 const require = createRequire(import.meta.url);
 const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as {
@@ -166,7 +166,7 @@ function headersField(): Headers {
   const out: Record<string, Buffer> = {};
   for (; n > 0; n--) {
     const k = bytesField()?.toString('utf8') ?? 'null';
-    out[k] = bytesField() as Buffer;
+    setOwn(out, k, bytesField() as Buffer);
   }
   return out;
 }

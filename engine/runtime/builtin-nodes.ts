@@ -1,4 +1,4 @@
-import type { Headers, LogRecord } from '../api/log.js';
+import { setOwn, type Headers, type LogRecord } from '../api/log.js';
 import type { Processor, StreamRecord } from '../api/processor.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { GraphNode } from '../api/topology-graph.js';
@@ -22,14 +22,14 @@ const NO_HEADERS: Headers = Object.freeze({}) as Headers;
 
 const decodeHeaders = (h: Headers): Readonly<Record<string, string>> => {
   let out: Record<string, string> | undefined;
-  for (const k in h) (out ??= {})[k] = h[k]!.toString('utf8');
+  for (const k in h) setOwn((out ??= {}), k, h[k]!.toString('utf8'));
   return out ?? NONE;
 };
 
 /** A record's headers as the log carries them; records without headers share one empty object. */
 export const encodeHeaders = (h: Readonly<Record<string, string>>): Headers => {
   let out: Headers | undefined;
-  for (const k in h) (out ??= {})[k] = Buffer.from(h[k]!, 'utf8');
+  for (const k in h) setOwn<Buffer>((out ??= {}), k, Buffer.from(h[k]!, 'utf8'));
   return out ?? NO_HEADERS;
 };
 
