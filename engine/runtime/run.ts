@@ -18,8 +18,8 @@ export interface RunOptions {
   readonly stateDir: string;
   /** `--no-create-topics`: missing source, sink and dead-letter topics are an error instead. */
   readonly noCreateTopics?: boolean;
-  /** `--cache-entries`: per store and per table node (EngineOptions.cacheEntries); 0 forwards every table update. */
-  readonly cacheEntries?: number;
+  /** `--cache-max-bytes`: what every store cache and held table update of the engine hold together (EngineOptions.cacheMaxBytes). */
+  readonly cacheMaxBytes?: number;
   readonly env: NodeJS.ProcessEnv;
   readonly out: { stdout(line: string): void; stderr(line: string): void };
 }
@@ -54,7 +54,7 @@ export async function runTopology(o: RunOptions): Promise<number> {
   }
   const port = (server.address() as AddressInfo).port;
   const endpoint = o.advertise || o.env.DUALITY_ADVERTISE || `${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${port}`;
-  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, ...(o.cacheEntries !== undefined && { cacheEntries: o.cacheEntries }), logger: (l) => out.stderr(l), endpoint });
+  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: (l) => out.stderr(l), endpoint });
   const facade = new LocalEngineFacade(engine, log);
   const token = o.env.DUALITY_API_TOKEN || undefined;
   server.on('request', createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) }));

@@ -37,7 +37,7 @@ async function app(what: string, partitions: number): Promise<EosApp> {
 }
 
 async function startEngine(graph: TopologyGraph, log = broker!.log, endpoint?: string): Promise<{ engine: Engine; running: Promise<void> }> {
-  const engine = new Engine({ graph, log, stateDir: tempDir(), cacheEntries: 0, logger: (l) => said.push(l), ...(endpoint !== undefined && { endpoint }) });
+  const engine = new Engine({ graph, log, stateDir: tempDir(), cacheMaxBytes: 0, logger: (l) => said.push(l), ...(endpoint !== undefined && { endpoint }) });
   closers.push(() => engine.stop());
   await engine.start();
   const running = engine.run();

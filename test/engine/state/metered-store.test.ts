@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Serde as SerdeName } from '../../../engine/api/topology-graph.js';
 import { serdeFor } from '../../../engine/serde/index.js';
+import { CacheBudget } from '../../../engine/state/cache-budget.js';
 import { CachingStore } from '../../../engine/state/caching-store.js';
 import { LevelDbStore } from '../../../engine/state/leveldb-store.js';
 import { MeteredStore } from '../../../engine/state/metered-store.js';
@@ -13,7 +14,7 @@ async function typed(t: TestContext, keySerde: SerdeName, valueSerde: SerdeName)
   const path = join(await tempDir(t), 's');
   let current: MeteredStore | undefined;
   const open = async () => {
-    current = new MeteredStore(new CachingStore(await LevelDbStore.open('s', path), serdeFor(keySerde), serdeFor(valueSerde), 100));
+    current = new MeteredStore(new CachingStore(await LevelDbStore.open('s', path), serdeFor(keySerde), serdeFor(valueSerde), new CacheBudget(1 << 20)));
     return current;
   };
   t.after(() => current?.close());
