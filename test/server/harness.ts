@@ -9,7 +9,10 @@ import { Engine } from '../../engine/runtime/engine.js';
 import { LocalEngineFacade } from '../../engine/runtime/facade.js';
 import { createApp, type AppOptions } from '../../server/app.js';
 
-/** The word count, a table keyed by long (typed keys from URLs) and a windowed table. */
+/**
+ * The word count (with a sink), a table keyed by long (typed keys from URLs), a windowed table, a
+ * source table, and a table whose values grow by concatenation (for big entries).
+ */
 export const TOPOLOGY = `version: 1
 name: apptest
 streams:
@@ -21,6 +24,10 @@ streams:
     topic: orders
     key: long
     value: json
+  pieces:
+    topic: pieces
+    key: string
+    value: string
 tables:
   word-counts:
     from: lines
@@ -29,6 +36,9 @@ tables:
       - filter: value != ""
       - groupBy: value
       - count
+    to:
+      topic: WordsWithCountsTopic
+      value: long
   orders-per-customer:
     from: orders
     steps:
@@ -41,6 +51,15 @@ tables:
       - groupBy: value
       - window: {type: tumbling, size: 1m}
       - count
+  prices:
+    topic: prices
+    key: string
+    value: long
+  joined:
+    from: pieces
+    steps:
+      - groupByKey
+      - reduce: agg + value
 `;
 
 export interface Running {
