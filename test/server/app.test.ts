@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
+import { PAGE_BYTES } from '../../engine/runtime/table-pages.js';
 import { eventually, startEngine, type Running } from './harness.js';
 
 // One engine for the file; each test posts what it reads, with words no other test uses, so any
@@ -107,6 +108,24 @@ test('paging with prefix, limit and cursor returns every key exactly once, in or
   assert.deepEqual(got.map((p) => p.entries.length), [5, 5, 5, 5, 3]);
   assert.deepEqual(got.flatMap((p) => p.entries.map((e) => e.key)), words);
   assert.ok(got.every((p) => p.entries.every((e) => e.value === 1)));
+});
+
+test('a page holds at most PAGE_BYTES of entries, or one bigger entry alone; the cursors of huge keys fit in a URL', async () => {
+  const key = (n: number): string => `b${n}`.padEnd(100_000, 'k');
+  const piece = (c: string): string => c.repeat(300_000);
+  // Entries of 400 KB: two to a page. b3 grows to 1.3 MB (four pieces): larger than a page.
+  const posts = [[1, 'a'], [2, 'b'], [3, 'c'], [3, 'd'], [3, 'e'], [3, 'f'], [4, 'g'], [5, 'h']] as const;
+  for (const [n, c] of posts) assert.equal((await post('pieces', { key: key(n), value: piece(c) })).status, 200);
+  await eventually('every piece joined', async () => {
+    const sizes = (await pages('/tables/joined?prefix=b&limit=1000')).flatMap((p) => p.entries.map((e) => (e.value as string).length));
+    return sizes.join() === [1, 1, 4, 1, 1].map((n) => n * 300_000).join() ? true : undefined;
+  });
+  const got = await pages('/tables/joined?prefix=b&limit=1000');
+  assert.deepEqual(got.map((p) => p.entries.map((e) => (e.key as string).slice(0, 2))), [['b1', 'b2'], ['b3'], ['b4', 'b5']]);
+  for (const p of got) {
+    const bytes = p.entries.reduce((n, e) => n + (e.key as string).length + (e.value as string).length, 0);
+    assert.ok(p.entries.length === 1 || bytes <= PAGE_BYTES, `${bytes} bytes in a page of ${p.entries.length}`);
+  }
 });
 
 test('bad paging parameters are a 400 that says why', async () => {

@@ -74,14 +74,16 @@ test('long keys: range returns decoded entries in byte order of the keys', async
   for (const k of [10, 2, -1, 300]) store.put(k, `v${k}`);
   // Big-endian two's complement: non-negative numbers sort first, then the negative ones.
   assert.deepEqual(await collect(store.range()), [[2, 'v2'], [10, 'v10'], [300, 'v300'], [-1, 'v-1']]);
-  assert.deepEqual(await collect(store.range({ from: 10, limit: 2 })), [[10, 'v10'], [300, 'v300']]);
+  assert.deepEqual(await collect(store.range({ from: Buffer.from([0, 0, 0, 0, 0, 0, 0, 10]), limit: 2 })), [[10, 'v10'], [300, 'v300']]);
+  // A position between keys: after 10, before 300.
+  assert.deepEqual(await collect(store.range({ from: Buffer.from([0, 0, 0, 0, 0, 0, 0, 11]), limit: 1 })), [[300, 'v300']]);
 });
 
 test('range by prefix over string and json keys, with from and limit', async (t) => {
   const { store } = await typed(t, 'string', 'long');
   for (const [k, v] of [['user:1', 1], ['user:2', 2], ['user:3', 3], ['users', 9], ['video:1', 4]] as const) store.put(k, v);
   assert.deepEqual(await collect(store.range({ prefix: 'user:' })), [['user:1', 1], ['user:2', 2], ['user:3', 3]]);
-  assert.deepEqual(await collect(store.range({ prefix: 'user:', from: 'user:2', limit: 1 })), [['user:2', 2]]);
+  assert.deepEqual(await collect(store.range({ prefix: 'user:', from: Buffer.from('user:2'), limit: 1 })), [['user:2', 2]]);
   const json = (await typed(t, 'json', 'long')).store;
   json.put('abc', 1);
   json.put('abd', 2);
