@@ -76,11 +76,17 @@ export class LocalEngineFacade implements EngineFacade {
     return { entries: rows.map(({ key, value }) => ({ key, value: view(value) })), ...(cursor !== undefined && { cursor }) };
   }
 
+  /**
+   * Only the topology's source topics take records: the others are what it writes (sinks, the
+   * dead-letter topic, its changelogs and repartition topics), and a record posted there would be a
+   * forged output, or corrupt its state.
+   */
   async produce(topic: string, records: readonly PostedRecord[]): Promise<{ partition: number; offset: number }[]> {
-    if ((await this.log.partitions(topic)) === undefined) throw new RequestError(404, 'TOPIC_NOT_FOUND', `no topic "${topic}"`);
-    const node = this.graph.nodes.find((n) => n.topic === topic && (n.type === 'source' || n.type === 'table-source')) ?? this.graph.nodes.find((n) => n.topic === topic);
-    const keySerde = serdeFor(node?.keySerde ?? 'string');
-    const valueSerde = serdeFor(node?.valueSerde ?? 'json');
+    const source = this.graph.nodes.find((n) => n.topic === topic && (n.type === 'source' || n.type === 'table-source'));
+    if (!source) throw notASource(this.graph, topic);
+    if ((await this.log.partitions(topic)) === undefined) throw new RequestError(404, 'TOPIC_NOT_FOUND', `source topic "${topic}" does not exist (yet); it is created when the topology starts, unless --no-create-topics`);
+    const keySerde = serdeFor(source.keySerde);
+    const valueSerde = serdeFor(source.valueSerde);
     const encoded = records.map((r, i) => ({
       topic,
       key: encode(keySerde, r.key ?? null, `records[${i}].key`),
@@ -125,6 +131,13 @@ export class LocalEngineFacade implements EngineFacade {
   async close(): Promise<void> {
     await this.producer?.close();
   }
+}
+
+function notASource(graph: TopologyGraph, topic: string): RequestError {
+  const sources = [...new Set(graph.nodes.filter((n) => n.type === 'source' || n.type === 'table-source').map((n) => n.topic!))];
+  const role = graph.topics.find((t) => t.name === topic)?.role;
+  const what = role === undefined ? `not a topic of ${graph.name}` : `${role === 'dlq' ? 'the dead-letter' : `a ${role}`} topic of ${graph.name}, which it writes itself`;
+  return new RequestError(403, 'NOT_A_SOURCE_TOPIC', `"${topic}" is ${what}; records can be posted to its source topics only: ${sources.join(', ')}`);
 }
 
 /** A key from a URL, read as the table's key serde reads it. */

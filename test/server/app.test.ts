@@ -138,12 +138,27 @@ test('bad paging parameters are a 400 that says why', async () => {
   assertError(await call(`/tables/orders-per-customer?cursor=${Buffer.from('{"a":1}').toString('base64url')}`), 400, 'BAD_CURSOR');
 });
 
-test('unknown tables, keys, topics and routes are a JSON 404; internal topics 403; wrong methods 405', async () => {
+test('records can be posted to source topics only: sinks, the dead-letter topic, internal and unknown topics are a 403', async () => {
+  assert.equal((await post('prices', { key: 'tea', value: 3 })).status, 200, "a source table's topic");
+  assert.deepEqual(await valueOf('/tables/prices/keys/tea', 3), { key: 'tea', value: 3 });
+  for (const [topic, what] of [
+    ['WordsWithCountsTopic', 'a sink topic of apptest, which it writes itself'],
+    ['apptest-dlq', 'the dead-letter topic of apptest, which it writes itself'],
+    ['apptest-word-counts-changelog', 'a changelog topic of apptest, which it writes itself'],
+    ['apptest-word-counts-repartition', 'a repartition topic of apptest, which it writes itself'],
+    ['NoSuchTopic', 'not a topic of apptest'],
+  ]) {
+    const r = await post(topic!, { key: 'forged', value: 1000 });
+    assertError(r, 403, 'NOT_A_SOURCE_TOPIC');
+    assert.equal(r.body.error.message, `"${topic}" is ${what}; records can be posted to its source topics only: TextLinesTopic, orders, pieces, prices`);
+  }
+  assertError(await call('/tables/word-counts/keys/forged'), 404, 'KEY_NOT_FOUND');
+});
+
+test('unknown tables, keys and routes are a JSON 404; wrong methods 405', async () => {
   assertError(await call('/tables/nope/keys/x'), 404, 'TABLE_NOT_FOUND');
   assertError(await call('/tables/nope'), 404, 'TABLE_NOT_FOUND');
   assertError(await call('/tables/word-counts/keys/never-posted'), 404, 'KEY_NOT_FOUND');
-  assertError(await post('NoSuchTopic', { value: 'x' }), 404, 'TOPIC_NOT_FOUND');
-  assertError(await post('apptest-word-counts-changelog', { key: 'hello', value: 0 }), 403, 'INTERNAL_TOPIC');
   assertError(await call('/nothing/here'), 404, 'NOT_FOUND');
   assertError(await call('/tables', { method: 'POST' }), 405, 'METHOD_NOT_ALLOWED');
 });
