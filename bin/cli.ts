@@ -4,7 +4,9 @@ import { formatDiagnostic, type Diagnostic } from '../engine/api/diagnostics.js'
 import { compileTopology, compileTopologyFile, PASSES } from '../engine/compiler/index.js';
 import { loadTestFile, looksLikeTestFile } from '../engine/test-file/validate.js';
 import { FORMATS, renderGraph, type Format } from '../engine/describe/index.js';
+import { formatDuration, parseDuration } from '../engine/compiler/duration.js';
 import { DEFAULT_CACHE_MAX_BYTES } from '../engine/state/cache-budget.js';
+import { checkLimits, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../server/http-server.js';
 
 interface Command {
   readonly summary: string;
@@ -75,7 +77,7 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE]',
+    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--http-... LIMIT]',
     options: {
       brokers: { type: 'string' },
       port: { type: 'string', short: 'p', default: '8080' },
@@ -84,12 +86,19 @@ const COMMANDS: Record<string, Command> = {
       'no-create-topics': { type: 'boolean' },
       'state-dir': { type: 'string', default: './state' },
       'cache-max-bytes': { type: 'string', default: `${DEFAULT_CACHE_MAX_BYTES / MiB}MiB` },
+      'http-max-connections': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.maxConnections) },
+      'http-max-header-size': { type: 'string', default: `${DEFAULT_HTTP_LIMITS.maxHeaderBytes / 1024}KiB` },
+      'http-headers-timeout': { type: 'string', default: formatDuration(DEFAULT_HTTP_LIMITS.headersTimeoutMs) },
+      'http-request-timeout': { type: 'string', default: formatDuration(DEFAULT_HTTP_LIMITS.requestTimeoutMs) },
+      'http-keep-alive-timeout': { type: 'string', default: formatDuration(DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs) },
     },
     removed: { 'cache-entries': 'the caches are bounded by bytes now; use --cache-max-bytes SIZE (default 10MiB; 0 forwards every table update)' },
     async run({ values, positionals }, out) {
       if (positionals.length !== 1) return usage(out, 'run takes exactly one FILE');
       const cacheMaxBytes = parseBytes(values['cache-max-bytes'] as string);
       if (cacheMaxBytes === undefined) return usage(out, `--cache-max-bytes must be a size such as 10MiB, 512KiB or 0 (0 forwards every table update), not "${values['cache-max-bytes'] as string}"`);
+      const http = httpLimits(values);
+      if (typeof http === 'string') return usage(out, http);
       const port = values.port as string;
       const advertise = values.advertise as string | undefined;
       if (advertise !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):[0-9]{1,5}$/.test(advertise)) return usage(out, `--advertise must be HOST:PORT (how other instances reach this one), not "${advertise}"`);
@@ -104,6 +113,7 @@ const COMMANDS: Record<string, Command> = {
         ...(values.advertise !== undefined && { advertise: values.advertise as string }),
         noCreateTopics: values['no-create-topics'] === true,
         cacheMaxBytes,
+        http,
         stateDir: values['state-dir'] as string,
         env: process.env,
         out,
@@ -163,6 +173,21 @@ const UNITS: Record<string, number> = { '': 1, KiB: 1024, MiB, GiB: 1024 * MiB }
 function parseBytes(text: string): number | undefined {
   const m = /^([0-9]{1,12})(KiB|MiB|GiB)?$/.exec(text);
   return m ? Number(m[1]) * UNITS[m[2] ?? '']! : undefined;
+}
+
+/** `duality run`'s --http-* flags, or what is wrong with them. */
+function httpLimits(values: Record<string, unknown>): HttpLimits | string {
+  const text = (flag: string): string => values[flag] as string;
+  const duration = (flag: string): number | string => parseDuration(text(flag)) ?? `--${flag} must be a duration such as 10s or 500ms (0s: no limit), not "${text(flag)}"`;
+  const limits = {
+    maxConnections: /^[0-9]{1,9}$/.test(text('http-max-connections')) ? Number(text('http-max-connections')) : `--http-max-connections must be a whole number from 1, not "${text('http-max-connections')}"`,
+    maxHeaderBytes: parseBytes(text('http-max-header-size')) ?? `--http-max-header-size must be a size such as 16KiB, not "${text('http-max-header-size')}"`,
+    headersTimeoutMs: duration('http-headers-timeout'),
+    requestTimeoutMs: duration('http-request-timeout'),
+    keepAliveTimeoutMs: duration('http-keep-alive-timeout'),
+  };
+  const wrong = Object.values(limits).find((v) => typeof v === 'string');
+  return wrong ?? checkLimits(limits as HttpLimits) ?? (limits as HttpLimits);
 }
 
 /** A topology, or a topology test file (which names its topology): both are checked. */

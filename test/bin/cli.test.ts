@@ -60,6 +60,10 @@ test('usage errors exit 2; --help and --version exit 0', async () => {
   for (const [args, message] of [
     [['--cache-max-bytes', 'lots'], /--cache-max-bytes must be a size such as 10MiB, 512KiB or 0 \(0 forwards every table update\), not "lots"/],
     [['--cache-entries', '0'], /--cache-entries is gone: the caches are bounded by bytes now; use --cache-max-bytes SIZE/],
+    [['--http-headers-timeout', '5'], /--http-headers-timeout must be a duration such as 10s or 500ms \(0s: no limit\), not "5"/],
+    [['--http-headers-timeout', '1m'], /--http-headers-timeout must not be longer than --http-request-timeout/],
+    [['--http-max-connections', '0'], /--http-max-connections must be at least 1/],
+    [['--http-max-header-size', '16kb'], /--http-max-header-size must be a size such as 16KiB, not "16kb"/],
   ] as const) {
     const r = await run(['run', wordcount, ...args]);
     assert.equal(r.code, 2, args.join(' '));
