@@ -50,10 +50,10 @@ async function produceLines(log: EmbeddedLog, lines: string[]): Promise<void> {
 }
 
 /** Runs WordCount until every word has been counted; returns seconds and the engine's counts. */
-export async function runEngine(lines: string[], words: number, dir: string, cacheEntries?: number): Promise<number> {
+export async function runEngine(lines: string[], words: number, dir: string, cacheMaxBytes?: number): Promise<number> {
   const log = await EmbeddedLog.open(join(dir, 'log'));
   await produceLines(log, lines);
-  const engine = new Engine({ graph: wordcount(), log, stateDir: join(dir, 'state'), logger: () => undefined, ...(cacheEntries !== undefined ? { cacheEntries } : {}) });
+  const engine = new Engine({ graph: wordcount(), log, stateDir: join(dir, 'state'), logger: () => undefined, ...(cacheMaxBytes !== undefined ? { cacheMaxBytes } : {}) });
   const started = performance.now();
   await engine.start();
   const running = engine.run();

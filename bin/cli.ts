@@ -4,11 +4,16 @@ import { formatDiagnostic, type Diagnostic } from '../engine/api/diagnostics.js'
 import { compileTopology, compileTopologyFile, PASSES } from '../engine/compiler/index.js';
 import { loadTestFile, looksLikeTestFile } from '../engine/test-file/validate.js';
 import { FORMATS, renderGraph, type Format } from '../engine/describe/index.js';
+import { formatDuration, parseDuration } from '../engine/compiler/duration.js';
+import { DEFAULT_CACHE_MAX_BYTES } from '../engine/state/cache-budget.js';
+import { checkLimits, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../server/http-server.js';
 
 interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly options: NonNullable<ParseArgsConfig['options']>;
+  /** Flags that are gone, each with what to use instead: given, they are a usage error that says so. */
+  readonly removed?: Readonly<Record<string, string>>;
   run(args: { values: Record<string, unknown>; positionals: string[] }, out: Output): number | Promise<number>;
 }
 
@@ -18,6 +23,8 @@ export interface Output {
   stderr(line: string): void;
   readonly color: boolean;
 }
+
+const MiB = 1024 * 1024;
 
 const paint = (on: boolean, code: string, s: string): string => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
 
@@ -70,7 +77,7 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-entries N]',
+    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--http-... LIMIT]',
     options: {
       brokers: { type: 'string' },
       port: { type: 'string', short: 'p', default: '8080' },
@@ -78,12 +85,20 @@ const COMMANDS: Record<string, Command> = {
       advertise: { type: 'string' },
       'no-create-topics': { type: 'boolean' },
       'state-dir': { type: 'string', default: './state' },
-      'cache-entries': { type: 'string' },
+      'cache-max-bytes': { type: 'string', default: `${DEFAULT_CACHE_MAX_BYTES / MiB}MiB` },
+      'http-max-connections': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.maxConnections) },
+      'http-max-header-size': { type: 'string', default: `${DEFAULT_HTTP_LIMITS.maxHeaderBytes / 1024}KiB` },
+      'http-headers-timeout': { type: 'string', default: formatDuration(DEFAULT_HTTP_LIMITS.headersTimeoutMs) },
+      'http-request-timeout': { type: 'string', default: formatDuration(DEFAULT_HTTP_LIMITS.requestTimeoutMs) },
+      'http-keep-alive-timeout': { type: 'string', default: formatDuration(DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs) },
     },
+    removed: { 'cache-entries': 'the caches are bounded by bytes now; use --cache-max-bytes SIZE (default 10MiB; 0 forwards every table update)' },
     async run({ values, positionals }, out) {
       if (positionals.length !== 1) return usage(out, 'run takes exactly one FILE');
-      const cacheEntries = values['cache-entries'] as string | undefined;
-      if (cacheEntries !== undefined && !/^[0-9]{1,9}$/.test(cacheEntries)) return usage(out, `--cache-entries must be a whole number (0 forwards every table update), not "${cacheEntries}"`);
+      const cacheMaxBytes = parseBytes(values['cache-max-bytes'] as string);
+      if (cacheMaxBytes === undefined) return usage(out, `--cache-max-bytes must be a size such as 10MiB, 512KiB or 0 (0 forwards every table update), not "${values['cache-max-bytes'] as string}"`);
+      const http = httpLimits(values);
+      if (typeof http === 'string') return usage(out, http);
       const port = values.port as string;
       const advertise = values.advertise as string | undefined;
       if (advertise !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):[0-9]{1,5}$/.test(advertise)) return usage(out, `--advertise must be HOST:PORT (how other instances reach this one), not "${advertise}"`);
@@ -97,7 +112,8 @@ const COMMANDS: Record<string, Command> = {
         host: values.host as string,
         ...(values.advertise !== undefined && { advertise: values.advertise as string }),
         noCreateTopics: values['no-create-topics'] === true,
-        ...(cacheEntries !== undefined && { cacheEntries: Number(cacheEntries) }),
+        cacheMaxBytes,
+        http,
         stateDir: values['state-dir'] as string,
         env: process.env,
         out,
@@ -150,6 +166,29 @@ const COMMANDS: Record<string, Command> = {
     },
   },
 };
+
+const UNITS: Record<string, number> = { '': 1, KiB: 1024, MiB, GiB: 1024 * MiB };
+
+/** Bytes in "10MiB", "512KiB", "1GiB" or a plain number of bytes; undefined if it is not one. */
+function parseBytes(text: string): number | undefined {
+  const m = /^([0-9]{1,12})(KiB|MiB|GiB)?$/.exec(text);
+  return m ? Number(m[1]) * UNITS[m[2] ?? '']! : undefined;
+}
+
+/** `duality run`'s --http-* flags, or what is wrong with them. */
+function httpLimits(values: Record<string, unknown>): HttpLimits | string {
+  const text = (flag: string): string => values[flag] as string;
+  const duration = (flag: string): number | string => parseDuration(text(flag)) ?? `--${flag} must be a duration such as 10s or 500ms (0s: no limit), not "${text(flag)}"`;
+  const limits = {
+    maxConnections: /^[0-9]{1,9}$/.test(text('http-max-connections')) ? Number(text('http-max-connections')) : `--http-max-connections must be a whole number from 1, not "${text('http-max-connections')}"`,
+    maxHeaderBytes: parseBytes(text('http-max-header-size')) ?? `--http-max-header-size must be a size such as 16KiB, not "${text('http-max-header-size')}"`,
+    headersTimeoutMs: duration('http-headers-timeout'),
+    requestTimeoutMs: duration('http-request-timeout'),
+    keepAliveTimeoutMs: duration('http-keep-alive-timeout'),
+  };
+  const wrong = Object.values(limits).find((v) => typeof v === 'string');
+  return wrong ?? checkLimits(limits as HttpLimits) ?? (limits as HttpLimits);
+}
 
 /** A topology, or a topology test file (which names its topology): both are checked. */
 function validateFile(file: string): { diagnostics: readonly Diagnostic[] } {
@@ -216,10 +255,13 @@ export async function main(argv: string[], out: Output = defaultOutput()): Promi
   if (!command) return usage(out, `unknown command "${first}"`);
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const removed = Object.fromEntries(Object.keys(command.removed ?? {}).map((flag) => [flag, { type: 'string' as const }]));
+    parsed = parseArgs({ args: rest, options: { ...removed, ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
     return usage(out, (e as Error).message);
   }
+  const gone = Object.keys(command.removed ?? {}).find((flag) => (parsed.values as Record<string, unknown>)[flag] !== undefined);
+  if (gone) return usage(out, `--${gone} is gone: ${command.removed![gone]}`);
   if (parsed.values.help) {
     out.stdout(commandHelp(first, command));
     return 0;

@@ -14,8 +14,10 @@ export class HttpError extends Error {
 }
 
 /** Every error answer has this one shape, so clients parse one thing. */
+export const errorJson = (code: string, message: string): string => JSON.stringify({ error: { code, message } });
+
 export function sendError(res: Response, status: number, code: string, message: string): void {
-  res.status(status).json({ error: { code, message } });
+  res.status(status).type('application/json').send(errorJson(code, message));
 }
 
 // Errors raised by express' own layers (body reading, URL decoding) carry a `type` or only a status.

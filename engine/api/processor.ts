@@ -30,9 +30,9 @@ export interface ProcessorContext {
   /**
    * Forwards an update of this node's table the way Kafka Streams' record cache does. With caching
    * on (`duality run`), the update is held until the task commits, and a later update of the same
-   * key replaces it, so each key's latest value goes on once per commit; when the node holds more
-   * keys than the cache has entries, the oldest goes on at once. With caching off (topology tests)
-   * it is forwarded now, like `forward`.
+   * key replaces it, so each key's latest value goes on once per commit; when the engine's caches
+   * hold more bytes than their budget, the oldest goes on at once. With caching off (topology
+   * tests) it is forwarded now, like `forward`.
    */
   forwardUpdate(record: StreamRecord): Done;
   /** A state store this node owns or reads. */

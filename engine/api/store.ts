@@ -40,5 +40,6 @@ export interface KeyValueStore<K = unknown, V = unknown> {
   readonly name: string;
   get(key: K): V | undefined | Promise<V | undefined>;
   put(key: K, value: V | null): void;
-  range(options?: { prefix?: string; from?: K; limit?: number }): AsyncIterable<[K, V]>;
+  /** `from`: where to start, in the byte order of serialized keys (a key's bytes, or any position between keys). */
+  range(options?: { prefix?: string; from?: Buffer; limit?: number }): AsyncIterable<[K, V]>;
 }

@@ -10,8 +10,7 @@ import { createdLine, planTopics } from './topics.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { serdeFor } from '../serde/index.js';
 import { queryableTables } from './queries.js';
-
-const DEFAULT_CACHE_ENTRIES = 10_000;
+import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../state/cache-budget.js';
 
 export interface EngineOptions {
   readonly graph: TopologyGraph;
@@ -19,11 +18,12 @@ export interface EngineOptions {
   /** Where each task keeps its stores: `<stateDir>/<name>/<task>/<store>`. */
   readonly stateDir: string;
   /**
-   * Entries each store caches in memory, and table updates each node holds back until the commit
-   * (ProcessorContext.forwardUpdate); 0 turns caching off (the topology test runner): every
-   * update is forwarded. Default 10,000.
+   * Bytes that the stores' caches and the table updates held back until the commit
+   * (ProcessorContext.forwardUpdate) hold together, across tasks (Kafka Streams'
+   * `statestore.cache.max.bytes`); 0 turns caching off (the topology test runner): every update
+   * is forwarded. Default 10 MiB.
    */
-  readonly cacheEntries?: number;
+  readonly cacheMaxBytes?: number;
   /** Whether missing source, sink and dead-letter topics are created (default) or an error (see planTopics). */
   readonly createTopics?: boolean;
   readonly logger?: (line: string) => void;
@@ -133,10 +133,13 @@ export class Engine {
    */
   private persisting: Promise<unknown> = Promise.resolve();
   private readonly say: (line: string) => void;
+  /** Shared by every task's caches: they hold `cacheMaxBytes` together. */
+  private readonly cache: CacheBudget;
 
   constructor(private readonly options: EngineOptions) {
     const { graph, log } = options;
     this.say = options.logger ?? ((l) => process.stderr.write(`${l}\n`));
+    this.cache = new CacheBudget(options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
     this.consumer = this.newConsumer();
     this.transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
     this.perTask = !log.cheapTransactions && graph.processing.guarantee === 'exactly_once';
@@ -295,9 +298,8 @@ export class Engine {
         await producer.init();
         const pending = { sent: 0 };
         const collector = this.collectorFor(producer, pending);
-        const cacheEntries = this.options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
-        const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cacheEntries, say: this.say });
-        const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cacheEntries });
+        const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say });
+        const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache });
         this.tasks.set(id, { task, stores, producer, pending, committed: new Map() });
         if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });
         this.restoredRecords += stores.restored;

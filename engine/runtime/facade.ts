@@ -6,6 +6,7 @@ import { serdeFor } from '../serde/index.js';
 import { epochMs } from '../api/time.js';
 import type { Engine } from './engine.js';
 import { queryableTables, viewOf } from './queries.js';
+import { decodeCursor, mergePage, readPart, type Part } from './table-pages.js';
 
 const MAX_SCAN = 1000;
 
@@ -62,30 +63,30 @@ export class LocalEngineFacade implements EngineFacade {
   async scan(table: string, o: { prefix?: string; limit: number; cursor?: string }): Promise<{ entries: { key: unknown; value: unknown }[]; cursor?: string }> {
     const { def, view } = this.table(table);
     const limit = Math.min(Math.max(1, o.limit), MAX_SCAN);
-    const after = o.cursor === undefined ? undefined : decodeCursor(o.cursor);
+    const from = o.cursor === undefined ? undefined : decodeCursor(o.cursor);
     const keySerde = serdeFor(def.keySerde);
-    const rows: { bytes: Buffer; key: unknown; value: unknown }[] = [];
-    // Each task holds some keys; take a page from each and merge them in key byte order.
+    const keyBytes = (key: unknown): Buffer => keySerde.serialize(key)!;
+    // Each task holds some keys: a page's worth from each, merged in key byte order.
+    const parts: Part[] = [];
     for (const stores of this.engine.storesOf(def.store!)) {
-      let n = 0;
-      for await (const [key, value] of stores.typed.get(def.store!)!.range({ ...(o.prefix !== undefined ? { prefix: o.prefix } : {}), ...(after !== undefined ? { from: after } : {}) })) {
-        const bytes = keySerde.serialize(key)!;
-        if (after !== undefined && bytes.equals(keySerde.serialize(after)!)) continue;
-        rows.push({ bytes, key, value: view(value) });
-        if (++n > limit) break;
-      }
+      const entries = stores.typed.get(def.store!)!.range({ ...(o.prefix !== undefined && { prefix: o.prefix }), ...(from !== undefined && { from }) });
+      parts.push(await readPart(entries, keyBytes, limit));
     }
-    rows.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
-    const page = rows.slice(0, limit);
-    const more = rows.length > limit;
-    return { entries: page.map(({ key, value }) => ({ key, value })), ...(more ? { cursor: encodeCursor(page[page.length - 1]!.key) } : {}) };
+    const { rows, cursor } = mergePage(parts, limit);
+    return { entries: rows.map(({ key, value }) => ({ key, value: view(value) })), ...(cursor !== undefined && { cursor }) };
   }
 
+  /**
+   * Only the topology's source topics take records: the others are what it writes (sinks, the
+   * dead-letter topic, its changelogs and repartition topics), and a record posted there would be a
+   * forged output, or corrupt its state.
+   */
   async produce(topic: string, records: readonly PostedRecord[]): Promise<{ partition: number; offset: number }[]> {
-    if ((await this.log.partitions(topic)) === undefined) throw new RequestError(404, 'TOPIC_NOT_FOUND', `no topic "${topic}"`);
-    const node = this.graph.nodes.find((n) => n.topic === topic && (n.type === 'source' || n.type === 'table-source')) ?? this.graph.nodes.find((n) => n.topic === topic);
-    const keySerde = serdeFor(node?.keySerde ?? 'string');
-    const valueSerde = serdeFor(node?.valueSerde ?? 'json');
+    const source = this.graph.nodes.find((n) => n.topic === topic && (n.type === 'source' || n.type === 'table-source'));
+    if (!source) throw notASource(this.graph, topic);
+    if ((await this.log.partitions(topic)) === undefined) throw new RequestError(404, 'TOPIC_NOT_FOUND', `source topic "${topic}" does not exist (yet); it is created when the topology starts, unless --no-create-topics`);
+    const keySerde = serdeFor(source.keySerde);
+    const valueSerde = serdeFor(source.valueSerde);
     const encoded = records.map((r, i) => ({
       topic,
       key: encode(keySerde, r.key ?? null, `records[${i}].key`),
@@ -132,6 +133,13 @@ export class LocalEngineFacade implements EngineFacade {
   }
 }
 
+function notASource(graph: TopologyGraph, topic: string): RequestError {
+  const sources = [...new Set(graph.nodes.filter((n) => n.type === 'source' || n.type === 'table-source').map((n) => n.topic!))];
+  const role = graph.topics.find((t) => t.name === topic)?.role;
+  const what = role === undefined ? `not a topic of ${graph.name}` : `${role === 'dlq' ? 'the dead-letter' : `a ${role}`} topic of ${graph.name}, which it writes itself`;
+  return new RequestError(403, 'NOT_A_SOURCE_TOPIC', `"${topic}" is ${what}; records can be posted to its source topics only: ${sources.join(', ')}`);
+}
+
 /** A key from a URL, read as the table's key serde reads it. */
 function parseKey(text: string, serde: SerdeName): unknown {
   switch (serde) {
@@ -168,14 +176,4 @@ function timestampOf(t: number | string | undefined, i: number): number {
   const ms = epochMs(t);
   if (ms === undefined) throw new RequestError(400, 'BAD_RECORD', `records[${i}].timestamp: must be epoch milliseconds or an RFC 3339 string`);
   return ms;
-}
-
-const encodeCursor = (key: unknown): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-
-function decodeCursor(cursor: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-  } catch {
-    throw new RequestError(400, 'BAD_CURSOR', 'cursor is not one this server gave out');
-  }
 }

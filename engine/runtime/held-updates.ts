@@ -1,4 +1,5 @@
 import type { StreamRecord } from '../api/processor.js';
+import { HELD_OVERHEAD, sizeOf, type CacheBudget } from '../state/cache-budget.js';
 import { KeyIndex, type MapKey } from '../state/key-index.js';
 
 /**
@@ -11,6 +12,9 @@ import { KeyIndex, type MapKey } from '../state/key-index.js';
  * until the commit, long enough to be copied into the old generation, and replaced it at the next
  * update: the garbage collector's worst case, once per word. The order is a log of (slot, update
  * number) pairs in typed arrays; a slot updated again later is skipped where its older number stands.
+ *
+ * What is held counts in the engine's cache budget (cache-budget.ts), as Kafka Streams' record
+ * cache holds the updates: `over` tells the task to send the oldest on.
  */
 export class HeldUpdates {
   /** Per slot: the map key (heldKey) of the record's key, then the fields of its latest update. */
@@ -26,6 +30,9 @@ export class HeldUpdates {
   private partitions = new Int32Array(64);
   /** The number of the slot's latest update; 0 when it is free. */
   private seqOf = new Float64Array(64);
+  /** The bytes each held update counts in the budget. */
+  private sizes = new Float64Array(64);
+  private bytes = 0;
   private readonly free: number[] = [];
   /** The log, from head to tail. */
   private logSlots = new Int32Array(256);
@@ -35,8 +42,15 @@ export class HeldUpdates {
   private seq = 0;
   private count = 0;
 
+  constructor(private readonly budget: CacheBudget) {}
+
   get size(): number {
     return this.count;
+  }
+
+  /** Whether the engine's caches hold more than their budget, and this holds something to send on. */
+  get over(): boolean {
+    return this.count > 0 && this.budget.over;
   }
 
   /** Holds `record` as its key's latest update. */
@@ -58,6 +72,9 @@ export class HeldUpdates {
     this.partitions[slot] = record.partition;
     this.offsets[slot] = record.offset;
     this.sources[slot] = record.source;
+    const size = HELD_OVERHEAD + sizeOf(record.key) + sizeOf(record.value) + sizeOf(record.headers);
+    this.counted(size - this.sizes[slot]!);
+    this.sizes[slot] = size;
     const seq = ++this.seq;
     this.seqOf[slot] = seq;
     if (this.tail === this.logSlots.length) this.growLog();
@@ -76,6 +93,8 @@ export class HeldUpdates {
       this.keys[slot] = this.values[slot] = undefined;
       this.free.push(slot);
       this.count--;
+      this.counted(-this.sizes[slot]!);
+      this.sizes[slot] = 0;
       return record;
     }
     return undefined;
@@ -95,6 +114,8 @@ export class HeldUpdates {
   clear(): void {
     this.index.clear();
     this.seqOf.fill(0, 0, this.mapKeys.length);
+    this.sizes.fill(0, 0, this.mapKeys.length);
+    this.counted(-this.bytes);
     for (const a of [this.mapKeys, this.keys, this.values, this.headers, this.topics, this.sources]) a.length = 0;
     this.free.length = 0;
     this.head = this.tail = 0;
@@ -123,6 +144,12 @@ export class HeldUpdates {
     this.offsets = grown(this.offsets);
     this.partitions = grown(this.partitions);
     this.seqOf = grown(this.seqOf);
+    this.sizes = grown(this.sizes);
+  }
+
+  private counted(bytes: number): void {
+    this.bytes += bytes;
+    this.budget.used += bytes;
   }
 
   private growLog(): void {

@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createApp } from '../../server/app.js';
+import { createHttpServer, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../server/http-server.js';
 import type { Serde, TopologyGraph } from '../api/topology-graph.js';
 import { Engine } from './engine.js';
 import { LocalEngineFacade } from './facade.js';
@@ -18,8 +19,10 @@ export interface RunOptions {
   readonly stateDir: string;
   /** `--no-create-topics`: missing source, sink and dead-letter topics are an error instead. */
   readonly noCreateTopics?: boolean;
-  /** `--cache-entries`: per store and per table node (EngineOptions.cacheEntries); 0 forwards every table update. */
-  readonly cacheEntries?: number;
+  /** `--cache-max-bytes`: what every store cache and held table update of the engine hold together (EngineOptions.cacheMaxBytes). */
+  readonly cacheMaxBytes?: number;
+  /** `--http-*`: the HTTP server's limits. */
+  readonly http?: HttpLimits;
   readonly env: NodeJS.ProcessEnv;
   readonly out: { stdout(line: string): void; stderr(line: string): void };
 }
@@ -45,8 +48,10 @@ export async function runTopology(o: RunOptions): Promise<number> {
   const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });
   if ('exit' in opened) return opened.exit;
   const { log, where } = opened;
-  // Listening first: the port (0 picks one) is part of the endpoint the engine advertises.
-  const server = createServer();
+  // Listening first: the port (0 picks one) is part of the endpoint the engine advertises. No
+  // request is read before the app is set, in the same tick as the listen resolves.
+  let app: RequestListener | undefined;
+  const server = createHttpServer((req, res) => app!(req, res), o.http ?? DEFAULT_HTTP_LIMITS);
   try {
     await listen(server, o.port, o.host);
   } catch (e) {
@@ -56,10 +61,10 @@ export async function runTopology(o: RunOptions): Promise<number> {
   }
   const port = (server.address() as AddressInfo).port;
   const endpoint = o.advertise || o.env.DUALITY_ADVERTISE || `${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${port}`;
-  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, ...(o.cacheEntries !== undefined && { cacheEntries: o.cacheEntries }), logger: (l) => out.stderr(l), endpoint });
+  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: (l) => out.stderr(l), endpoint });
   const facade = new LocalEngineFacade(engine, log);
   const token = o.env.DUALITY_API_TOKEN || undefined;
-  server.on('request', createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) }));
+  app = createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) });
 
   // Set by the first signal: ends the processing loop, and a stop that hangs must not keep a
   // container from restarting.

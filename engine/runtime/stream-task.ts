@@ -6,6 +6,7 @@ import type { KeyValueStore } from '../api/store.js';
 import type { GraphNode, Subtopology, TopologyGraph } from '../api/topology-graph.js';
 import { forwardAsIs } from '../../operators/runtime.js';
 import { encodeHeaders, mergeProcessor, sinkProcessor, sourceDecoder } from './builtin-nodes.js';
+import type { CacheBudget } from '../state/cache-budget.js';
 import type { ErrorPolicy } from './error-policy.js';
 import { HeldUpdates } from './held-updates.js';
 
@@ -42,8 +43,8 @@ export interface TaskDeps {
   readonly stores: ReadonlyMap<string, KeyValueStore>;
   /** Set to each record's timestamp as it is processed (changelog records carry it). */
   readonly time: { current: number };
-  /** Table updates a node holds back until the commit (`forwardUpdate`); 0 forwards each at once. */
-  readonly cacheEntries?: number;
+  /** The bytes table updates held back until the commit (`forwardUpdate`) share with the stores' caches; a budget of 0 forwards each at once. */
+  readonly cache: CacheBudget;
 }
 
 /**
@@ -78,7 +79,7 @@ export class StreamTask {
     const ownedKv = new Set(graph.stores.filter((s) => s.type === 'key-value').map((s) => `${s.node}\u0000${s.name}`));
     for (const node of graph.nodes) {
       if (!inSub.has(node.id)) continue;
-      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0, forward: () => undefined, held: new HeldUpdates() };
+      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0, forward: () => undefined, held: new HeldUpdates(deps.cache) };
       runtimes.set(node.id, rt);
       node.inputs.forEach((parent, input) => runtimes.get(parent)!.children.push({ target: rt, input }));
       if (node.topic && node.type.endsWith('source')) {
@@ -135,21 +136,18 @@ export class StreamTask {
           return forwardFrom(record, 0);
         }
       : (record) => forwardFrom(record, 0);
-    const cacheEntries = this.deps.cacheEntries ?? 0;
     return {
       taskId: this.id,
       get streamTime() {
         return task.streamTime;
       },
       forward: rt.forward,
-      forwardUpdate:
-        cacheEntries === 0
-          ? rt.forward
-          : (record) => {
-              rt.held.hold(record);
-              if (rt.held.size <= cacheEntries) return;
-              return task.release(rt, rt.held.takeOldest()!);
-            },
+      forwardUpdate: this.deps.cache.off
+        ? rt.forward
+        : (record) => {
+            rt.held.hold(record);
+            if (rt.held.over) return task.releaseWhileOver(rt);
+          },
       store: <K, V>(name: string) => {
         const s = this.deps.stores.get(name);
         if (!s) throw new Error(`${rt.node.id}: no store "${name}" in task ${this.id}`);
@@ -260,6 +258,14 @@ export class StreamTask {
       if (rt.held.size === 0) continue;
       const r = this.releaseAll(rt, rt.held.takeAll(), 0);
       if (r) return r.then(() => this.flush());
+    }
+  }
+
+  /** Sends the node's oldest held updates on until the caches fit their budget again, or it holds none. */
+  private releaseWhileOver(rt: NodeRuntime): Done {
+    while (rt.held.over) {
+      const r = this.release(rt, rt.held.takeOldest()!);
+      if (r) return r.then(() => this.releaseWhileOver(rt));
     }
   }
 

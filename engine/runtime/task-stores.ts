@@ -2,6 +2,7 @@ import type { Log } from '../api/log.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { KeyValueStore } from '../api/store.js';
 import type { Subtopology, TopologyGraph } from '../api/topology-graph.js';
+import type { CacheBudget } from '../state/cache-budget.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../state/checkpoint.js';
 import type { MeteredStore } from '../state/metered-store.js';
 import { restoreStore } from '../state/restore.js';
@@ -35,7 +36,7 @@ export interface TaskStoresOptions {
   readonly log: Log;
   readonly stateDir: string;
   readonly collector: RecordCollector;
-  readonly cacheEntries: number;
+  readonly cache: CacheBudget;
   /** The engine's log, for a store rebuilt because it is damaged. */
   readonly say: (line: string) => void;
 }
@@ -74,7 +75,7 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
     changelogs.set(name, info.changelogTopic);
     // Window and session stores are key-value stores keyed by window (operators/window-keys.ts).
     const layout = info.type === 'key-value' ? info : { ...info, type: 'key-value' as const, keySerde: 'string' as const, valueSerde: 'json' as const };
-    stores.set(name, await buildKeyValueStore(layout, { app: o.graph.name, taskId: o.taskId, partition: o.partition, stateDir: o.stateDir, collector, cacheEntries: o.cacheEntries, timestamp: () => time.current }, result.keys));
+    stores.set(name, await buildKeyValueStore(layout, { app: o.graph.name, taskId: o.taskId, partition: o.partition, stateDir: o.stateDir, collector, cache: o.cache, timestamp: () => time.current }, result.keys));
   }
   if (changelogs.size > 0) await writeCheckpoint(dir, checkpoint);
   // Asked right after a commit, before processing goes on: this task is the only writer of its

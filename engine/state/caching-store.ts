@@ -2,6 +2,7 @@ import { DualityError } from '../api/diagnostics.js';
 import type { Serde } from '../api/serde.js';
 import type { BytesStore } from '../api/store.js';
 import { canonicalValue, mapKeyForm, NOT_CANONICAL, type MapKeyForm } from '../serde/canonical.js';
+import { ENTRY_OVERHEAD, sizeOf, type CacheBudget } from './cache-budget.js';
 import { KeyIndex, type MapKey } from './key-index.js';
 import { latin1, mergeRange, sortedOverlay } from './merge-range.js';
 
@@ -14,8 +15,6 @@ export interface BytesLayer extends BytesStore {
   put(key: Buffer, value: Buffer | null, existed?: boolean): void;
 }
 
-export const DEFAULT_CACHE_ENTRIES = 100_000;
-
 /** True for a promise-like answer; anything else means the layer answered at once. */
 export const isPending = <T>(x: T | Promise<T>): x is Promise<T> =>
   typeof (x as { then?: unknown } | undefined)?.then === 'function';
@@ -27,6 +26,10 @@ const USED = 1;
 const KNOWN = 2;
 /** ...and they do. */
 const BELOW = 4;
+/** The slot holds no entry (evicted); `freeSlots` lists it. */
+const FREE = 8;
+
+const keySize = (k: MapKey): number => (typeof k === 'string' ? k.length : 8);
 
 /**
  * The typed cache, and the layer where types become bytes: it holds decoded values under the typed
@@ -41,9 +44,13 @@ const BELOW = 4;
  *
  * Entries live in slots, parallel arrays indexed by the number a KeyIndex gives a key, rather than
  * in an object each: with keys streaming through the cache (a million distinct words), entry
- * objects would outlive the young generation and pile up in the old one. Eviction is second-chance
- * (CLOCK): a hit only sets a bit, and the hand sweeps the slots for one not read since it last
- * passed. With `maxEntries` 0 nothing is kept: every call is serialized and passed down.
+ * objects would outlive the young generation and pile up in the old one. The cache is bounded by
+ * bytes, in a budget it shares with the engine's other caches (cache-budget.ts): a put or a read
+ * that takes the budget over evicts entries of this cache until it is back under, the one just
+ * written included (an entry larger than the whole budget goes straight down). Eviction is
+ * second-chance (CLOCK): a hit only sets a bit, and the hand sweeps the slots for one not read
+ * since it last passed. With a budget of 0 bytes nothing is kept: every call is serialized and
+ * passed down.
  */
 export class CachingStore {
   private readonly keys: MapKey[] = [];
@@ -55,6 +62,12 @@ export class CachingStore {
   /** The sequence number of the slot's latest put not yet pushed down; 0 when clean. */
   private dirty = new Float64Array(64);
   private flags = new Uint8Array(64);
+  /** The bytes each entry counts in the budget. */
+  private sizes = new Float64Array(64);
+  private readonly freeSlots: number[] = [];
+  /** Entries held, and the bytes they count. */
+  private live = 0;
+  private bytes = 0;
   private hand = 0;
   /**
    * Puts since the last push down, oldest first, with the sequence number each had; a slot whose
@@ -76,9 +89,8 @@ export class CachingStore {
     private readonly inner: BytesLayer,
     readonly keySerde: Serde,
     readonly valueSerde: Serde,
-    readonly maxEntries: number = DEFAULT_CACHE_ENTRIES,
+    private readonly budget: CacheBudget,
   ) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`cache size must be a whole number >= 0, got ${maxEntries}`);
     this.keyForm = mapKeyForm(keySerde.name);
     this.canonical = canonicalValue(valueSerde.name);
   }
@@ -88,7 +100,7 @@ export class CachingStore {
   }
 
   get(key: unknown): unknown {
-    if (this.maxEntries === 0) return this.decode(this.inner.get(this.keyBytes(key)));
+    if (this.budget.off) return this.decode(this.inner.get(this.keyBytes(key)));
     let k = this.keyForm.fast(key);
     if (k === NOT_CANONICAL) k = this.keyForm.fromBytes(this.keyBytes(key));
     const slot = this.index.get(k);
@@ -98,18 +110,20 @@ export class CachingStore {
       return this.values[slot];
     }
     const below = this.inner.get(this.keyForm.toBytes(k, this.serializeKey));
-    if (!isPending(below)) {
-      const value = this.decodeBytes(below);
-      this.insert(k, value, undefined, below !== undefined);
-      return value;
-    }
+    if (!isPending(below)) return this.cacheRead(k, below);
     const mapKey = k;
     return below.then((bytes) => {
-      const value = this.decodeBytes(bytes);
       // A put that landed while the read was in flight is newer than what was read: keep it.
-      if (this.index.get(mapKey) < 0) this.insert(mapKey, value, undefined, bytes !== undefined);
-      return value;
+      if (this.index.get(mapKey) < 0) return this.cacheRead(mapKey, bytes);
+      return this.decodeBytes(bytes);
     });
+  }
+
+  private cacheRead(k: MapKey, bytes: Buffer | undefined): unknown {
+    const value = this.decodeBytes(bytes);
+    this.insert(k, value, undefined, bytes !== undefined, ENTRY_OVERHEAD + keySize(k) + (bytes?.length ?? 0));
+    this.fit();
+    return value;
   }
 
   /** null (or undefined) deletes the key. */
@@ -123,21 +137,31 @@ export class CachingStore {
         v = this.valueSerde.deserialize(bytes);
       }
     }
-    if (this.maxEntries === 0) return this.inner.put(this.keyBytes(key), v === undefined ? null : (bytes ?? this.valueSerde.serialize(v)));
+    if (this.budget.off) return this.inner.put(this.keyBytes(key), v === undefined ? null : (bytes ?? this.valueSerde.serialize(v)));
     let k = this.keyForm.fast(key);
     if (k === NOT_CANONICAL) k = this.keyForm.fromBytes(this.keyBytes(key));
+    const size = ENTRY_OVERHEAD + keySize(k) + (bytes === undefined ? sizeOf(v) : bytes.length);
     let slot = this.index.get(k);
     if (slot < 0) {
-      slot = this.insert(k, v, bytes, undefined);
+      slot = this.insert(k, v, bytes, undefined, size);
     } else {
       this.values[slot] = v;
       this.valueBytes[slot] = bytes;
+      this.count(size - this.sizes[slot]!);
+      this.sizes[slot] = size;
     }
     const seq = ++this.seq;
     this.dirty[slot] = seq;
     if (this.dirtyCount === this.dirtySlots.length) this.growDirty();
     this.dirtySlots[this.dirtyCount] = slot;
     this.dirtySeqs[this.dirtyCount++] = seq;
+    // Only now, with the put marked dirty: evicting it pushes it down.
+    this.fit();
+  }
+
+  private count(bytes: number): void {
+    this.bytes += bytes;
+    this.budget.used += bytes;
   }
 
   private growDirty(): void {
@@ -149,54 +173,72 @@ export class CachingStore {
     this.dirtySeqs = seqs;
   }
 
-  /** Puts a key in a free slot, or in the one eviction frees; returns the slot. */
-  private insert(k: MapKey, value: unknown, bytes: Buffer | undefined, below: boolean | undefined): number {
-    let slot: number;
-    if (this.keys.length < this.maxEntries) {
+  /** Puts a key in a free slot; returns the slot. */
+  private insert(k: MapKey, value: unknown, bytes: Buffer | undefined, below: boolean | undefined, size: number): number {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
       slot = this.keys.length;
       this.keys.push(k);
       this.values.push(value);
       this.valueBytes.push(bytes);
       if (slot >= this.flags.length) this.growSlots();
     } else {
-      slot = this.evict();
       this.keys[slot] = k;
       this.values[slot] = value;
       this.valueBytes[slot] = bytes;
     }
     this.flags[slot] = below === undefined ? 0 : below ? KNOWN | BELOW : KNOWN;
     this.dirty[slot] = 0;
+    this.sizes[slot] = size;
     this.index.set(k, slot);
+    this.live++;
+    this.count(size);
     return slot;
   }
 
-  /** Advances the clock hand to a slot not read since it last passed, and empties it. */
-  private evict(): number {
+  /** Evicts entries of this cache while the budget is over (Kafka Streams' ThreadCache.maybeEvict). */
+  private fit(): void {
+    while (this.budget.over && this.live > 0) this.evictOne();
+  }
+
+  /** Advances the clock hand to an entry not read since it last passed, and evicts it. */
+  private evictOne(): void {
     const n = this.keys.length;
     for (;;) {
       const slot = this.hand;
       this.hand = slot + 1 === n ? 0 : slot + 1;
-      if ((this.flags[slot]! & USED) !== 0) {
-        // A second chance; the loop ends within one round, having cleared every bit it passed.
-        this.flags[slot]! &= ~USED;
+      const flags = this.flags[slot]!;
+      if ((flags & FREE) !== 0) continue;
+      if ((flags & USED) !== 0) {
+        // A second chance; the loop ends within two rounds, having cleared every bit it passed.
+        this.flags[slot] = flags & ~USED;
         continue;
       }
       // Pushing every dirty entry (not only the evicted one) keeps writes below in put order; the
       // rest of the cache stays, now clean.
       if (this.dirty[slot] !== 0) this.pushDirty();
       this.index.delete(this.keys[slot]!);
-      return slot;
+      this.keys[slot] = 0;
+      this.values[slot] = this.valueBytes[slot] = undefined;
+      this.flags[slot] = FREE;
+      this.freeSlots.push(slot);
+      this.live--;
+      this.count(-this.sizes[slot]!);
+      return;
     }
   }
 
   private growSlots(): void {
-    const size = Math.min(this.maxEntries, this.flags.length * 2);
+    const size = this.flags.length * 2;
     const dirty = new Float64Array(size);
     dirty.set(this.dirty);
     const flags = new Uint8Array(size);
     flags.set(this.flags);
+    const sizes = new Float64Array(size);
+    sizes.set(this.sizes);
     this.dirty = dirty;
     this.flags = flags;
+    this.sizes = sizes;
   }
 
   private pushDirty(): void {
@@ -251,7 +293,12 @@ export class CachingStore {
     this.keys.length = 0;
     this.values.length = 0;
     this.valueBytes.length = 0;
+    this.freeSlots.length = 0;
+    this.flags.fill(0);
     this.dirtyCount = 0;
+    this.hand = 0;
+    this.live = 0;
+    this.count(-this.bytes);
     return this.inner.close();
   }
 

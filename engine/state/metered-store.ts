@@ -45,19 +45,17 @@ export class MeteredStore implements KeyValueStore {
   /**
    * Entries in the byte order of their serialized keys: alphabetical (by UTF-8) for string keys;
    * for long keys, non-negative numbers come before negative ones. `prefix` selects string keys
-   * (string or json serde) that start with it; `from` is the first key to return.
+   * (string or json serde) that start with it; entries start at the bytes `from` (a page's cursor).
    */
-  async *range(options: { prefix?: string; from?: unknown; limit?: number } = {}): AsyncGenerator<[unknown, unknown]> {
+  async *range(options: { prefix?: string; from?: Buffer; limit?: number } = {}): AsyncGenerator<[unknown, unknown]> {
     let gte: Buffer | undefined;
     let lt: Buffer | undefined;
     if (options.prefix !== undefined) {
       gte = this.prefixBytes(options.prefix);
       lt = successor(gte);
     }
-    if (options.from !== undefined) {
-      const from = this.keyBytes(options.from);
-      if (gte === undefined || Buffer.compare(from, gte) > 0) gte = from;
-    }
+    const from = options.from;
+    if (from !== undefined && (gte === undefined || Buffer.compare(from, gte) > 0)) gte = from;
     const bounds = { ...(gte && { gte }), ...(lt && { lt }), ...(options.limit !== undefined && { limit: options.limit }) };
     for await (const [k, v] of this.inner.range(bounds)) {
       yield [this.keySerde.deserialize(k), this.valueSerde.deserialize(v)];

@@ -2,7 +2,8 @@ import { DualityError } from '../api/diagnostics.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { StoreInfo } from '../api/topology-graph.js';
 import { serdeFor } from '../serde/index.js';
-import { CachingStore, DEFAULT_CACHE_ENTRIES } from './caching-store.js';
+import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from './cache-budget.js';
+import { CachingStore } from './caching-store.js';
 import { ChangeloggingStore } from './changelogging-store.js';
 import { LevelDbStore } from './leveldb-store.js';
 import { MeteredStore } from './metered-store.js';
@@ -18,8 +19,8 @@ export interface TaskStoreContext {
   readonly stateDir: string;
   /** The task's path to the producer; changelog records go through it. */
   readonly collector: RecordCollector;
-  /** Entries each store caches; 0 turns caching off. Default 100,000. */
-  readonly cacheEntries?: number;
+  /** The bytes the task's caches share with the engine's others; a budget of 0 turns caching off. Default: a budget of its own, 10 MiB. */
+  readonly cache?: CacheBudget;
   /** The timestamp of the record being processed, stamped on changelog records. Default: now. */
   readonly timestamp?: () => number;
 }
@@ -37,7 +38,7 @@ export async function buildKeyValueStore(info: StoreInfo, task: TaskStoreContext
   const path = storeDir(task.stateDir, task.app, task.taskId, info.name);
   const disk = await LevelDbStore.open(info.name, path, keys);
   const logged = new ChangeloggingStore(disk, task.collector, info.changelogTopic, task.partition, task.timestamp ?? Date.now);
-  // With caching off (0 entries) the caching layer only serializes: it is where types become bytes.
-  const cached = new CachingStore(logged, serdeFor(info.keySerde), serdeFor(info.valueSerde), task.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
+  // With caching off (0 bytes) the caching layer only serializes: it is where types become bytes.
+  const cached = new CachingStore(logged, serdeFor(info.keySerde), serdeFor(info.valueSerde), task.cache ?? new CacheBudget(DEFAULT_CACHE_MAX_BYTES));
   return new MeteredStore(cached);
 }

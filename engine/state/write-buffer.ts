@@ -11,7 +11,7 @@ import { bufferView } from '../serde/buffer-view.js';
  * the buffer's first write to it, when the writer knew.
  */
 export class WriteBuffer {
-  private data = Buffer.allocUnsafeSlow(16 * 1024);
+  private data = Buffer.allocUnsafeSlow(INITIAL_BYTES);
   /** Numbers go through a DataView: far faster than Buffer's readUInt32BE and friends. */
   private dv = new DataView(this.data.buffer, this.data.byteOffset, this.data.length);
   private end = 0;
@@ -54,11 +54,23 @@ export class WriteBuffer {
     return Buffer.from(this.data.subarray(start, start + valueLength));
   }
 
-  /** Forgets every write, keeping the memory for the next ones. */
+  /** Bytes held for writes, used or not. */
+  get capacity(): number {
+    return this.data.length;
+  }
+
+  /**
+   * Forgets every write, keeping the memory for the next ones up to KEPT_BYTES: one commit of big
+   * values must not keep its size for good (a store holds two of these).
+   */
   clear(): void {
     this.end = 0;
     this.keys = 0;
     this.table.fill(0);
+    if (this.data.length > KEPT_BYTES) {
+      this.data = Buffer.allocUnsafeSlow(INITIAL_BYTES);
+      this.dv = new DataView(this.data.buffer, this.data.byteOffset, this.data.length);
+    }
   }
 
   /**
@@ -136,6 +148,10 @@ export class WriteBuffer {
     }
   }
 }
+
+const INITIAL_BYTES = 16 * 1024;
+/** More than a WordCount commit of 10,000 words writes; a bigger buffer is let go when cleared. */
+const KEPT_BYTES = 1024 * 1024;
 
 const SUPERSEDED = 0x8000_0000;
 const KNOWN = 0x4000_0000;

@@ -51,7 +51,7 @@ async function runCase(test: TestFile, c: TestCase, index: number): Promise<stri
   const log = EmbeddedLog.inMemory();
   const stateDir = mkdtempSync(join(tmpdir(), 'duality-test-'));
   const logs: string[] = [];
-  const engine = new Engine({ graph, log, stateDir, cacheEntries: 0, logger: (l) => logs.push(l) });
+  const engine = new Engine({ graph, log, stateDir, cacheMaxBytes: 0, logger: (l) => logs.push(l) });
   try {
     await engine.start();
     const producer = log.producer();

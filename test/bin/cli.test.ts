@@ -57,9 +57,18 @@ test('usage errors exit 2; --help and --version exit 0', async () => {
   assert.equal((await run(['frobnicate'])).code, 2);
   assert.equal((await run(['describe', wordcount, '--format', 'svg'])).code, 2);
   assert.equal((await run(['describe', wordcount, '--nope'])).code, 2);
-  const cache = await run(['run', wordcount, '--cache-entries', 'lots']);
-  assert.equal(cache.code, 2);
-  assert.match(cache.err, /--cache-entries must be a whole number \(0 forwards every table update\), not "lots"/);
+  for (const [args, message] of [
+    [['--cache-max-bytes', 'lots'], /--cache-max-bytes must be a size such as 10MiB, 512KiB or 0 \(0 forwards every table update\), not "lots"/],
+    [['--cache-entries', '0'], /--cache-entries is gone: the caches are bounded by bytes now; use --cache-max-bytes SIZE/],
+    [['--http-headers-timeout', '5'], /--http-headers-timeout must be a duration such as 10s or 500ms \(0s: no limit\), not "5"/],
+    [['--http-headers-timeout', '1m'], /--http-headers-timeout must not be longer than --http-request-timeout/],
+    [['--http-max-connections', '0'], /--http-max-connections must be at least 1/],
+    [['--http-max-header-size', '16kb'], /--http-max-header-size must be a size such as 16KiB, not "16kb"/],
+  ] as const) {
+    const r = await run(['run', wordcount, ...args]);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.err, message);
+  }
   const help = await run(['--help']);
   assert.equal(help.code, 0);
   for (const cmd of ["validate", "test", "describe"]) assert.match(help.out, new RegExp(`^  ${cmd} `, "m"));

@@ -3,7 +3,7 @@
  * a broker of its own (kafka/start.sh on other ports, its own data, the shared jars), stops it
  * mid-run and starts it again, then freezes it (SIGSTOP) and lets it go on. Duality must say so in
  * its log and /readyz, resume by itself, and its output must be exact (assertExactlyOnce; with
- * `--cache-entries 0`, every count 1..n).
+ * `--cache-max-bytes 0`, every count 1..n).
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -63,7 +63,7 @@ describe('a broker that goes away and comes back', { timeout: 240_000 }, () => {
     const file = join(dir, 'wordcount.yaml');
     writeFileSync(file, app.text);
 
-    const child = spawn(process.execPath, [join(ROOT, 'bin/duality.js'), 'run', file, '--brokers', brokers, '--port', '0', '--state-dir', join(dir, 'state'), '--cache-entries', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'bin/duality.js'), 'run', file, '--brokers', brokers, '--port', '0', '--state-dir', join(dir, 'state'), '--cache-max-bytes', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: string[] = [];
     const err: string[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(...d.toString().split('\n').filter(Boolean)));

@@ -106,7 +106,7 @@ export const updatesSeen = async (log: KafkaLog, output: string): Promise<number
  * all it read (its group's offsets at the end of its input and repartition topics: nothing more can
  * come), then checks the whole output: each word's counts went 1..n, once each. A record processed
  * twice or lost shows in the last count, a zombie's stale update as a count that falls or repeats.
- * The application runs with its record cache off (`--cache-entries 0`), so every update is there.
+ * The application runs with its record cache off (`--cache-max-bytes 0`), so every update is there.
  */
 export async function assertExactlyOnce(log: KafkaLog, app: EosApp, lines: readonly string[], said: () => string): Promise<void> {
   const expected = expectedCounts(lines);

@@ -37,7 +37,7 @@ async function app(what: string, partitions: number): Promise<EosApp> {
 }
 
 async function startEngine(graph: TopologyGraph, log = broker!.log, endpoint?: string): Promise<{ engine: Engine; running: Promise<void> }> {
-  const engine = new Engine({ graph, log, stateDir: tempDir(), cacheEntries: 0, logger: (l) => said.push(l), ...(endpoint !== undefined && { endpoint }) });
+  const engine = new Engine({ graph, log, stateDir: tempDir(), cacheMaxBytes: 0, logger: (l) => said.push(l), ...(endpoint !== undefined && { endpoint }) });
   closers.push(() => engine.stop());
   await engine.start();
   const running = engine.run();
@@ -152,7 +152,7 @@ describe('exactly-once on Kafka', { timeout: 300_000 }, () => {
     writeFileSync(file, text);
     const start = (): { child: ChildProcess; stderr: string[] } => {
       // Without the record cache every count update is output, so the check sees each one.
-      const args = ['run', file, '--brokers', BROKERS.join(','), '--port', '0', '--state-dir', join(dir, 'state'), '--cache-entries', '0'];
+      const args = ['run', file, '--brokers', BROKERS.join(','), '--port', '0', '--state-dir', join(dir, 'state'), '--cache-max-bytes', '0'];
       const child = spawn(process.execPath, [join(ROOT, 'bin/duality.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       const stderr: string[] = [];
       child.stderr!.on('data', (d: Buffer) => stderr.push(...d.toString().split('\n').filter(Boolean)));

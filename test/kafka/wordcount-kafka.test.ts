@@ -51,7 +51,7 @@ function stateDir(): string {
 
 async function startEngine(graph: TopologyGraph, dir: string): Promise<{ engine: Engine; running: Promise<void> }> {
   // No cache: every update reaches the output, as in the topology test runner.
-  const engine = new Engine({ graph, log: broker!.log, stateDir: dir, cacheEntries: 0, logger: (l) => lines.push(l) });
+  const engine = new Engine({ graph, log: broker!.log, stateDir: dir, cacheMaxBytes: 0, logger: (l) => lines.push(l) });
   await engine.start();
   const running = engine.run();
   running.catch(() => undefined);

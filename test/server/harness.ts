@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +8,12 @@ import { EmbeddedLog } from '../../engine/log/embedded-log.js';
 import { Engine } from '../../engine/runtime/engine.js';
 import { LocalEngineFacade } from '../../engine/runtime/facade.js';
 import { createApp, type AppOptions } from '../../server/app.js';
+import { createHttpServer, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../server/http-server.js';
 
-/** The word count, a table keyed by long (typed keys from URLs) and a windowed table. */
+/**
+ * The word count (with a sink), a table keyed by long (typed keys from URLs), a windowed table, a
+ * source table, and a table whose values grow by concatenation (for big entries).
+ */
 export const TOPOLOGY = `version: 1
 name: apptest
 streams:
@@ -21,6 +25,10 @@ streams:
     topic: orders
     key: long
     value: json
+  pieces:
+    topic: pieces
+    key: string
+    value: string
 tables:
   word-counts:
     from: lines
@@ -29,6 +37,9 @@ tables:
       - filter: value != ""
       - groupBy: value
       - count
+    to:
+      topic: WordsWithCountsTopic
+      value: long
   orders-per-customer:
     from: orders
     steps:
@@ -41,13 +52,22 @@ tables:
       - groupBy: value
       - window: {type: tumbling, size: 1m}
       - count
+  prices:
+    topic: prices
+    key: string
+    value: long
+  joined:
+    from: pieces
+    steps:
+      - groupByKey
+      - reduce: agg + value
 `;
 
 export interface Running {
   readonly facade: LocalEngineFacade;
   readonly engineLog: string[];
-  /** Serves an app over the running engine on 127.0.0.1 on a free port; returns its base URL. */
-  serve(options?: AppOptions): Promise<string>;
+  /** Serves an app over the running engine on 127.0.0.1 on a free port, as `duality run` does; returns its base URL. */
+  serve(options?: AppOptions, limits?: Partial<HttpLimits>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -67,8 +87,8 @@ export async function startEngine(): Promise<Running> {
   return {
     facade,
     engineLog,
-    async serve(options = {}) {
-      const server = createServer(createApp(facade, { log: (l) => engineLog.push(l), ...options }));
+    async serve(options = {}, limits = {}) {
+      const server = createHttpServer(createApp(facade, { log: (l) => engineLog.push(l), ...options }), { ...DEFAULT_HTTP_LIMITS, ...limits });
       servers.push(server);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -185,20 +185,54 @@ test('with caching on, a table holds its updates until the commit: each key\'s l
   await engine.stop();
 });
 
-test('with caching off (cacheEntries 0, as topology tests run) every update goes out; a full cache lets its oldest update go', async () => {
-  for (const [cacheEntries, expected] of [
+test('with caching off (cacheMaxBytes 0, as topology tests run) every update goes out; a cache too small for one update lets each go at once', async () => {
+  for (const [cacheMaxBytes, expected] of [
     [0, ['a=1', 'b=1', 'a=2', 'b=2', 'a=3']],
     [1, ['a=1', 'b=1', 'a=2', 'b=2', 'a=3']],
-    [2, ['b=2', 'a=3']],
+    [1 << 20, ['b=2', 'a=3']],
   ] as const) {
     const log = EmbeddedLog.inMemory();
-    const engine = new Engine({ graph: wordcount, log, stateDir: mkdtempSync(join(tmpdir(), 'duality-engine-')), cacheEntries, logger: () => undefined });
+    const engine = new Engine({ graph: wordcount, log, stateDir: mkdtempSync(join(tmpdir(), 'duality-engine-')), cacheMaxBytes, logger: () => undefined });
     await engine.start();
     await post(log, 'TextLinesTopic', ['a b a', 'b a']);
     await runBatches(engine);
-    assert.deepEqual(await counts(log), expected, `cacheEntries ${cacheEntries}`);
+    assert.deepEqual(await counts(log), expected, `cacheMaxBytes ${cacheMaxBytes}`);
     await engine.stop();
   }
+});
+
+test('the caches are bounded by bytes: updates of big keys go on before the commit, small ones wait for it', async () => {
+  const graph = graphOf('version: 1\nname: sizes\nstreams:\n  xs: {topic: xs, key: string, value: string}\ntables:\n  per-key:\n    from: xs\n    steps: [groupByKey, count]\n    to: {topic: out, value: long}\n');
+  const log = EmbeddedLog.inMemory();
+  const dir = mkdtempSync(join(tmpdir(), 'duality-engine-'));
+  const engine = new Engine({ graph, log, stateDir: dir, cacheMaxBytes: 64 * 1024, logger: () => undefined });
+  await engine.start();
+  const sent = async (): Promise<number> => {
+    const sink = [...engine.handles()].flatMap((h) => h.task.nodeCounters()).find((n) => n.id === 'per-key.sink')!;
+    return sink.recordsIn;
+  };
+  const p = log.producer();
+  const send = async (keys: string[]): Promise<void> => {
+    p.send(keys.map((k) => ({ topic: 'xs', key: Buffer.from(k), value: Buffer.from('v'), timestamp: 0 })));
+    await p.flush();
+    while ((await engine.runOnce(10_000, 0)) > 0);
+  };
+  // Small updates fit: they are held until the commit, as ever.
+  await send(['a', 'b', 'a']);
+  assert.equal(await sent(), 0);
+  // Each of these is 40 KB in the store's cache and 40 KB held: more than 64 KiB together.
+  const big = ['x', 'y', 'z'].map((c) => c.repeat(40_000));
+  await send(big);
+  assert.ok((await sent()) >= big.length, `${await sent()} updates went on before the commit`);
+  await engine.commit();
+  const out = await log.read({ topic: 'out', partition: 0 }, 0, 100);
+  assert.deepEqual(out.map((r) => `${r.key!.toString().slice(0, 3)}=${r.value!.readBigInt64BE()}`).sort(), ['a=2', 'b=1', 'xxx=1', 'yyy=1', 'zzz=1']);
+  const table = (await readTable(engine, 'per-key')) as Record<string, number>;
+  assert.deepEqual(Object.values(table).sort(), [1, 1, 1, 1, 2]);
+  await engine.stop();
+  await p.close();
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a held update that fails downstream at the commit goes to the dead-letter topic with the place of the input that made it', async () => {

@@ -5,6 +5,7 @@ import type { LogRecord } from '../../../engine/api/log.js';
 import type { Serde as SerdeName } from '../../../engine/api/topology-graph.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { SerdeError, serdeFor } from '../../../engine/serde/index.js';
+import { CacheBudget, ENTRY_OVERHEAD } from '../../../engine/state/cache-budget.js';
 import { CachingStore } from '../../../engine/state/caching-store.js';
 import { ChangeloggingStore } from '../../../engine/state/changelogging-store.js';
 import { LevelDbStore } from '../../../engine/state/leveldb-store.js';
@@ -14,9 +15,10 @@ const CHANGELOG = 'app-counts-changelog';
 
 /**
  * caching(changelogging(leveldb)) on a temp dir, its changelog on partition 1 of an embedded log;
- * string keys and values unless told. `diskReads` counts the reads that reached LevelDB.
+ * string keys and values unless told, caching `cacheBytes` (or sharing `budget`). `diskReads` counts
+ * the reads that reached LevelDB.
  */
-async function layers(t: TestContext, cacheEntries: number, path?: string, serdes: [SerdeName, SerdeName] = ['string', 'string']) {
+async function layers(t: TestContext, cacheBytes: number, path?: string, serdes: [SerdeName, SerdeName] = ['string', 'string'], budget = new CacheBudget(cacheBytes)) {
   const log = EmbeddedLog.inMemory();
   await log.createTopics([{ name: CHANGELOG, partitions: 2, cleanupPolicy: 'compact' }]);
   const producer = log.producer();
@@ -28,7 +30,7 @@ async function layers(t: TestContext, cacheEntries: number, path?: string, serde
     return diskGet(key);
   };
   const logged = new ChangeloggingStore(disk, { send: (r) => producer.send([r]) }, CHANGELOG, 1, () => 42);
-  const store = new CachingStore(logged, serdeFor(serdes[0]), serdeFor(serdes[1]), cacheEntries);
+  const store = new CachingStore(logged, serdeFor(serdes[0]), serdeFor(serdes[1]), budget);
   t.after(async () => {
     await store.close();
     await log.close();
@@ -38,13 +40,18 @@ async function layers(t: TestContext, cacheEntries: number, path?: string, serde
     await producer.flush();
     return log.read({ topic: CHANGELOG, partition: 1 }, 0, 1000);
   };
-  return { store, disk, changelog, diskReads: () => reads.count };
+  return { store, disk, changelog, diskReads: () => reads.count, budget };
 }
+
+/** Room for plenty of small entries. */
+const ROOMY = 1 << 20;
+/** The bytes of `n` entries whose key and value together have `chars` characters. */
+const entries = (n: number, chars: number): number => n * (ENTRY_OVERHEAD + chars);
 
 const pairs = (records: LogRecord[]) => records.map((r) => [str(r.key!), r.value === null ? null : str(r.value)]);
 
 test('a cache hit is answered from memory; a miss reads the disk once, synchronously', async (t) => {
-  const { store, disk, diskReads } = await layers(t, 100);
+  const { store, disk, diskReads } = await layers(t, ROOMY);
   disk.put(b('k'), b('v'));
   await disk.persist();
   const miss = store.get('k');
@@ -62,7 +69,7 @@ test('a cache hit is answered from memory; a miss reads the disk once, synchrono
 });
 
 test('a cached delete reads as absent without going to disk', async (t) => {
-  const { store, disk, diskReads } = await layers(t, 100);
+  const { store, disk, diskReads } = await layers(t, ROOMY);
   disk.put(b('k'), b('v'));
   await disk.persist();
   store.put('k', null);
@@ -73,7 +80,7 @@ test('a cached delete reads as absent without going to disk', async (t) => {
 });
 
 test('flush sends one changelog record per key, with its last value, in the order of last puts', async (t) => {
-  const { store, changelog } = await layers(t, 100);
+  const { store, changelog } = await layers(t, ROOMY);
   store.put('a', '1');
   store.put('b', '1');
   store.put('a', '2');
@@ -92,7 +99,7 @@ test('flush sends one changelog record per key, with its last value, in the orde
 
 test('evicting dirty entries pushes them down: nothing is lost from the store or the changelog', async (t) => {
   const path = join(await tempDir(t), 'counts');
-  const { store, changelog } = await layers(t, 2, path);
+  const { store, changelog } = await layers(t, entries(2, 'a'.length + 'v-a'.length), path);
   for (const k of ['a', 'b', 'c', 'd', 'e']) store.put(k, `v-${k}`);
   // Each eviction of a dirty entry pushed every dirty entry down; e is still only in the cache.
   for (const k of ['a', 'b', 'c', 'd', 'e']) assert.equal(store.get(k), `v-${k}`);
@@ -120,7 +127,7 @@ test('with caching off every put goes straight down and to the changelog', async
 });
 
 test('range sees unflushed writes and deletes over what is on disk', async (t) => {
-  const { store, disk } = await layers(t, 100);
+  const { store, disk } = await layers(t, ROOMY);
   for (const k of ['a', 'c', 'e']) disk.put(b(k), b('disk'));
   await disk.persist();
   store.put('b', 'cache');
@@ -133,7 +140,7 @@ test('range sees unflushed writes and deletes over what is on disk', async (t) =
 });
 
 test('a put keeps what reading its bytes back gives: the cache never answers unlike the disk', async (t) => {
-  const { store } = await layers(t, 100, undefined, ['long', 'json']);
+  const { store } = await layers(t, ROOMY, undefined, ['long', 'json']);
   const order = { id: 7, items: ['a'], raw: Buffer.from('hi'), gone: undefined };
   store.put('258', order);
   order.items.push('changed after the put');
@@ -146,7 +153,7 @@ test('a put keeps what reading its bytes back gives: the cache never answers unl
 });
 
 test('string keys that serialize to the same bytes are one key', async (t) => {
-  const { store, changelog } = await layers(t, 100, undefined, ['string', 'long']);
+  const { store, changelog } = await layers(t, ROOMY, undefined, ['string', 'long']);
   store.put('a\uD800', 1);
   store.put('a\uFFFD', 2);
   store.put(12, 3);
@@ -157,7 +164,7 @@ test('string keys that serialize to the same bytes are one key', async (t) => {
 });
 
 test('a value the serde refuses fails at the put, and nothing is written', async (t) => {
-  const { store, changelog } = await layers(t, 100, undefined, ['string', 'long']);
+  const { store, changelog } = await layers(t, ROOMY, undefined, ['string', 'long']);
   assert.throws(() => store.put('k', 1.5), SerdeError);
   assert.throws(() => store.put('k', 'many'), SerdeError);
   assert.throws(() => store.put(null, 1), /store "counts": a record with a null key cannot be stored/);
@@ -167,21 +174,21 @@ test('a value the serde refuses fails at the put, and nothing is written', async
 });
 
 test('eviction gives a key read since the last pass a second chance', async (t) => {
-  const { store, diskReads } = await layers(t, 3);
-  for (const k of ['hot', 'a', 'b']) store.put(k, k);
+  const { store, diskReads } = await layers(t, entries(3, 2));
+  for (const k of ['h', 'a', 'b']) store.put(k, k);
   for (const k of ['c', 'd', 'e', 'f']) {
-    assert.equal(store.get('hot'), 'hot');
+    assert.equal(store.get('h'), 'h');
     store.put(k, k);
   }
   const before = diskReads();
-  assert.equal(store.get('hot'), 'hot');
+  assert.equal(store.get('h'), 'h');
   assert.equal(diskReads(), before, 'the key read between evictions stayed cached');
   assert.equal(store.get('a'), 'a');
   assert.equal(diskReads(), before + 1, 'a key not read since was evicted');
 });
 
 test('keys the cache read or wrote down are counted without asking LevelDB which existed', async (t) => {
-  const { store, disk } = await layers(t, 100, undefined, ['string', 'long']);
+  const { store, disk } = await layers(t, ROOMY, undefined, ['string', 'long']);
   const db = (disk as unknown as { db: { hasMany(keys: Buffer[]): Promise<boolean[]> } }).db;
   let asked = 0;
   const hasMany = db.hasMany.bind(db);
@@ -208,4 +215,37 @@ test('keys the cache read or wrote down are counted without asking LevelDB which
   store.flush();
   await store.persist();
   assert.deepEqual([disk.approximateSize(), asked], [3, 2]);
+});
+
+test('the cache holds at most its bytes: a put that takes it over pushes entries down at once, one too big for it included', async (t) => {
+  const { store, changelog, diskReads, budget } = await layers(t, 1000);
+  store.put('a', 'small');
+  assert.deepEqual(await changelog(), [], 'what fits waits for the flush');
+  const big = 'x'.repeat(2000);
+  store.put('big', big);
+  assert.ok(budget.used <= 1000, `${budget.used} bytes cached`);
+  // Evicting pushes every dirty entry down, in put order, before any flush.
+  assert.deepEqual(pairs(await changelog()), [['a', 'small'], ['big', big]]);
+  const before = diskReads();
+  assert.equal(store.get('big'), big);
+  assert.equal(diskReads(), before + 1, 'read back from below');
+  assert.ok(budget.used <= 1000, `${budget.used} bytes cached after the read`);
+  store.flush();
+  assert.equal((await changelog()).length, 2, 'nothing was left to flush');
+});
+
+test('stores sharing a budget: the one that takes it over evicts its own entries; a closed one gives its bytes back', async (t) => {
+  const budget = new CacheBudget(entries(3, 2));
+  const one = await layers(t, 0, undefined, undefined, budget);
+  const two = await layers(t, 0, undefined, undefined, budget);
+  one.store.put('a', 'a');
+  one.store.put('b', 'b');
+  two.store.put('c', 'c');
+  assert.equal(budget.used, entries(3, 2));
+  two.store.put('d', 'd');
+  assert.deepEqual(pairs(await two.changelog()), [['c', 'c'], ['d', 'd']]);
+  assert.deepEqual(await one.changelog(), []);
+  assert.equal(budget.used, entries(3, 2));
+  await two.store.close();
+  assert.equal(budget.used, entries(2, 2));
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Serde as SerdeName } from '../../../engine/api/topology-graph.js';
 import { serdeFor } from '../../../engine/serde/index.js';
+import { CacheBudget } from '../../../engine/state/cache-budget.js';
 import { CachingStore } from '../../../engine/state/caching-store.js';
 import { LevelDbStore } from '../../../engine/state/leveldb-store.js';
 import { MeteredStore } from '../../../engine/state/metered-store.js';
@@ -13,7 +14,7 @@ async function typed(t: TestContext, keySerde: SerdeName, valueSerde: SerdeName)
   const path = join(await tempDir(t), 's');
   let current: MeteredStore | undefined;
   const open = async () => {
-    current = new MeteredStore(new CachingStore(await LevelDbStore.open('s', path), serdeFor(keySerde), serdeFor(valueSerde), 100));
+    current = new MeteredStore(new CachingStore(await LevelDbStore.open('s', path), serdeFor(keySerde), serdeFor(valueSerde), new CacheBudget(1 << 20)));
     return current;
   };
   t.after(() => current?.close());
@@ -73,14 +74,16 @@ test('long keys: range returns decoded entries in byte order of the keys', async
   for (const k of [10, 2, -1, 300]) store.put(k, `v${k}`);
   // Big-endian two's complement: non-negative numbers sort first, then the negative ones.
   assert.deepEqual(await collect(store.range()), [[2, 'v2'], [10, 'v10'], [300, 'v300'], [-1, 'v-1']]);
-  assert.deepEqual(await collect(store.range({ from: 10, limit: 2 })), [[10, 'v10'], [300, 'v300']]);
+  assert.deepEqual(await collect(store.range({ from: Buffer.from([0, 0, 0, 0, 0, 0, 0, 10]), limit: 2 })), [[10, 'v10'], [300, 'v300']]);
+  // A position between keys: after 10, before 300.
+  assert.deepEqual(await collect(store.range({ from: Buffer.from([0, 0, 0, 0, 0, 0, 0, 11]), limit: 1 })), [[300, 'v300']]);
 });
 
 test('range by prefix over string and json keys, with from and limit', async (t) => {
   const { store } = await typed(t, 'string', 'long');
   for (const [k, v] of [['user:1', 1], ['user:2', 2], ['user:3', 3], ['users', 9], ['video:1', 4]] as const) store.put(k, v);
   assert.deepEqual(await collect(store.range({ prefix: 'user:' })), [['user:1', 1], ['user:2', 2], ['user:3', 3]]);
-  assert.deepEqual(await collect(store.range({ prefix: 'user:', from: 'user:2', limit: 1 })), [['user:2', 2]]);
+  assert.deepEqual(await collect(store.range({ prefix: 'user:', from: Buffer.from('user:2'), limit: 1 })), [['user:2', 2]]);
   const json = (await typed(t, 'json', 'long')).store;
   json.put('abc', 1);
   json.put('abd', 2);

@@ -34,7 +34,7 @@ async function setup(t: TestContext) {
   });
   const build = async (): Promise<MeteredStore> => {
     const store = await buildKeyValueStore(INFO, {
-      app: 'wc', taskId: TASK, partition: PARTITION, stateDir, cacheEntries: 1000,
+      app: 'wc', taskId: TASK, partition: PARTITION, stateDir,
       collector: { send: (r) => producer.send([r]) },
     });
     open.push(store);

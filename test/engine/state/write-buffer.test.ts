@@ -62,3 +62,18 @@ test('whether a key existed is what its first write said', () => {
     ['c', '2', undefined],
   ]);
 });
+
+test('cleared after big writes, it lets their memory go; after small ones it keeps it for the next', () => {
+  const w = new WriteBuffer();
+  for (let i = 0; i < 20; i++) w.set(b(`big-${i}`), Buffer.alloc(900_000, 1));
+  assert.ok(w.capacity >= 18_000_000);
+  w.clear();
+  assert.ok(w.capacity <= 1024 * 1024, `${w.capacity} bytes kept`);
+  assert.equal(w.size, 0);
+  for (let i = 0; i < 1000; i++) w.set(b(`k${i}`), b('v'.repeat(100)));
+  const kept = w.capacity;
+  w.clear();
+  assert.equal(w.capacity, kept);
+  w.set(b('k'), b('v'));
+  assert.deepEqual(dump(w), [['k', 'v']]);
+});
