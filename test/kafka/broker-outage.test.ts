@@ -114,7 +114,8 @@ describe('a broker that goes away and comes back', { timeout: 240_000 }, () => {
         const frozen = await readyz();
         assert.equal(frozen.body.state, 'recovering');
         assert.match(frozen.body.error!.message, new RegExp(`kafka \\(${brokers}\\) has not answered for \\d+ s`));
-        assert.ok(err.some((l) => l.includes('has not answered for')), said());
+        // The log says so too, at the engine's next look (once a second).
+        await until(() => err.some((l) => l.includes('has not answered for')), () => `the log to say the broker does not answer (stderr: ${said()})`);
       } finally {
         process.kill(pid, 'SIGCONT');
       }
