@@ -4,6 +4,7 @@ import type { TopologyGraph } from '../api/topology-graph.js';
 import { parseTpKey } from '../log/topic-state.js';
 import { lockStateDir, type StateDirLock } from '../state/state-dir.js';
 import { ErrorPolicy } from './error-policy.js';
+import { Health, type EngineState } from './health.js';
 import { StreamTask } from './stream-task.js';
 import { openTaskStores, type TaskStores } from './task-stores.js';
 import { createdLine, planTopics } from './topics.js';
@@ -78,18 +79,6 @@ async function withDeadline(p: Promise<unknown> | undefined, ms: number): Promis
   clearTimeout(timer);
 }
 
-/** `recovering`: the log failed in a way that may pass (see Log.retriable); the engine waits and joins again. */
-export type EngineState = 'created' | 'restoring' | 'running' | 'recovering' | 'stopping' | 'stopped' | 'failed';
-
-/**
- * A log silent for this long, while the engine runs, is reported as not ready. A Kafka group's
- * member hears from its broker several times a second; its session times out after 10 s of silence too.
- */
-const LOG_SILENCE_MS = 10_000;
-
-/** Waits between attempts at joining a log that failed: doubling from the first, up to the last. */
-const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
-
 /**
  * Runs a compiled topology on a log: a consumer in the topology's group, one task per input
  * partition of each sub-topology, one record collector in front of one producer, and the commit
@@ -97,7 +86,6 @@ const BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
  * steps, as the test runner does), then `stop`.
  */
 export class Engine {
-  private phase: EngineState = 'created';
   readonly policy: ErrorPolicy;
   private readonly tasks = new Map<string, TaskHandle>();
   private readonly routes = new Map<string, StreamTask[]>();
@@ -114,13 +102,6 @@ export class Engine {
   private stopRequested = false;
   /** While closing tasks after a retriable failure: nothing is committed. */
   private dirty = false;
-  /** Why the engine is not running, while it knows (waiting for the log). */
-  private reason: string | undefined;
-  /** Whether the log was silent for LOG_SILENCE_MS at the watchdog's last look, so that a change is said once. */
-  private silent = false;
-  private watchdog: NodeJS.Timeout | undefined;
-  /** Whether `problem` is that the log could not be reached (rather than, say, a fenced producer). */
-  private logLost = false;
   private running: Promise<void> | undefined;
   /** Input records processed since the last commit. */
   private uncommitted = 0;
@@ -133,12 +114,14 @@ export class Engine {
    */
   private persisting: Promise<unknown> = Promise.resolve();
   private readonly say: (line: string) => void;
+  private readonly health: Health;
   /** Shared by every task's caches: they hold `cacheMaxBytes` together. */
   private readonly cache: CacheBudget;
 
   constructor(private readonly options: EngineOptions) {
     const { graph, log } = options;
     this.say = options.logger ?? ((l) => process.stderr.write(`${l}\n`));
+    this.health = new Health(log, () => this.consumer, this.say);
     this.cache = new CacheBudget(options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
     this.consumer = this.newConsumer();
     this.transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
@@ -168,38 +151,14 @@ export class Engine {
     };
   }
 
-  /**
-   * What the engine is doing, as /readyz reports it. While it runs, a log that has not answered
-   * for LOG_SILENCE_MS (a broker that hangs) makes it `recovering`: nothing can be processed or
-   * committed, though no request has failed yet (that takes kafkajs's 30 s request timeout).
-   */
+  /** What the engine is doing, as /readyz reports it (see Health). */
   get state(): EngineState {
-    return this.phase === 'running' && this.silence() !== undefined ? 'recovering' : this.phase;
+    return this.health.state;
   }
 
   /** Why the engine is not running, when it knows. */
   get problem(): string | undefined {
-    return (this.phase === 'running' ? this.silence() : undefined) ?? this.reason;
-  }
-
-  /** What a silent log means, or undefined while it answers. */
-  private silence(): string | undefined {
-    const ms = this.consumer.silentFor();
-    if (ms < LOG_SILENCE_MS) return undefined;
-    return `${this.options.log.description} has not answered for ${Math.floor(ms / 1000)} s; nothing can be processed or committed until it does`;
-  }
-
-  /** Says when the log falls silent and when it answers again (the state itself is read when asked). */
-  private watch(): void {
-    // Out of running (a request failed at last, a stop), the engine says what happens itself.
-    if (this.phase !== 'running') {
-      this.silent = false;
-      return;
-    }
-    const silence = this.silence();
-    if ((silence !== undefined) === this.silent) return;
-    this.silent = silence !== undefined;
-    this.say(`duality: ${silence ?? `${this.options.log.description} answers again; processing resumes`}`);
+    return this.health.problem;
   }
 
   get graph(): TopologyGraph {
@@ -213,7 +172,7 @@ export class Engine {
    */
   async start(): Promise<void> {
     this.lock = await lockStateDir(this.options.stateDir, this.options.graph.name);
-    this.watchdog = setInterval(() => this.watch(), 1000).unref();
+    this.health.startWatching();
     for (let attempt = 0; !this.stopRequested; attempt++) {
       try {
         await this.join();
@@ -222,12 +181,12 @@ export class Engine {
         // Closed either way: a failed start must not leave connections that keep the process alive.
         await this.closeDirty();
         if (!this.options.log.retriable(e)) {
-          this.phase = 'failed';
-          clearInterval(this.watchdog);
+          this.health.phase = 'failed';
+          this.health.stopWatching();
           await this.lock?.release();
           throw e;
         }
-        await this.backoff(attempt, e, 'cannot reach');
+        await this.health.backoff(attempt, e, 'cannot reach', () => this.stopRequested);
       }
     }
   }
@@ -236,7 +195,7 @@ export class Engine {
     const { graph, log } = this.options;
     // Trying the log again after a failure is still recovering (so /readyz says, with the reason)
     // until the join gets its tasks: their restore then shows as restoring.
-    if (this.phase !== 'recovering') this.phase = 'restoring';
+    if (this.health.phase !== 'recovering') this.health.phase = 'restoring';
     const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true });
     for (const t of await log.createTopics(plan.create)) this.say(`duality: ${createdLine(t)}`);
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
@@ -245,23 +204,7 @@ export class Engine {
       onAssigned: (tps) => this.assign(tps),
       onRevoked: (tps) => this.revoke(tps),
     });
-    this.phase = 'running';
-    if (this.reason !== undefined) this.say(`duality: ${this.logLost ? `${log.description} answers again; ` : ''}processing resumes`);
-    this.reason = undefined;
-  }
-
-  /** Waits before the next attempt, saying why; a stop request cuts the wait short. */
-  private async backoff(attempt: number, e: unknown, what: string): Promise<void> {
-    const ms = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!;
-    this.phase = 'recovering';
-    const { log } = this.options;
-    // A fenced producer or a rebalance is no lost broker: say what is going on.
-    const why = log.explain(e);
-    this.logLost = why === undefined;
-    this.reason = `${why ?? `${what} ${log.description}: ${e instanceof Error ? e.message : String(e)}`}; trying again in ${ms / 1000} s`;
-    this.say(`duality: ${this.reason}`);
-    const until = Date.now() + ms;
-    while (!this.stopRequested && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+    this.health.running();
   }
 
   /**
@@ -285,8 +228,8 @@ export class Engine {
 
   private async assign(tps: TopicPartition[]): Promise<void> {
     const { graph } = this.options;
-    const prev = this.phase;
-    this.phase = 'restoring';
+    const prev = this.health.phase;
+    this.health.phase = 'restoring';
     const fenced: TopicPartition[] = [];
     for (const sub of graph.subtopologies) {
       const parts = new Set(tps.filter((tp) => sub.sourceTopics.includes(tp.topic)).map((tp) => tp.partition));
@@ -310,7 +253,7 @@ export class Engine {
       }
     }
     if (fenced.length > 0) await this.seekCommitted(fenced);
-    this.phase = prev === 'created' ? 'restoring' : prev;
+    this.health.phase = prev === 'created' ? 'restoring' : prev;
   }
 
   /**
@@ -334,7 +277,7 @@ export class Engine {
    */
   private async revoke(tps: TopicPartition[] | null, committed = false): Promise<void> {
     if (this.tasks.size === 0) return;
-    const clean = committed || (this.phase !== 'failed' && !this.dirty);
+    const clean = committed || (this.health.phase !== 'failed' && !this.dirty);
     if (clean && !committed) await this.commit();
     // A store closes once its writes have landed; after a failure they may have failed too.
     if (clean) await this.persisting;
@@ -453,7 +396,7 @@ export class Engine {
     const interval = this.options.graph.processing.commitIntervalMs;
     for (let attempt = 0; !this.stopRequested; ) {
       try {
-        if (this.phase === 'recovering') await this.join();
+        if (this.health.phase === 'recovering') await this.join();
         attempt = 0;
         const n = await this.runOnce(500, Math.min(100, interval));
         // Besides the interval: commit when idle, so what downstream sub-topologies read through
@@ -465,11 +408,11 @@ export class Engine {
         if (due) await this.commit();
       } catch (e) {
         if (!this.options.log.retriable(e) || this.stopRequested) {
-          this.phase = 'failed';
+          this.health.phase = 'failed';
           throw e;
         }
         await this.closeDirty();
-        await this.backoff(attempt++, e, 'lost');
+        await this.health.backoff(attempt++, e, 'lost', () => this.stopRequested);
       }
     }
   }
@@ -493,11 +436,11 @@ export class Engine {
    * committed: the failed record and what followed it are processed again on the next start.
    */
   async stop(): Promise<void> {
-    if (this.phase === 'stopped') return;
+    if (this.health.phase === 'stopped') return;
     this.stopRequested = true;
     await this.running?.catch(() => undefined);
-    const failed = this.phase === 'failed';
-    if (!failed) this.phase = 'stopping';
+    const failed = this.health.phase === 'failed';
+    if (!failed) this.health.phase = 'stopping';
     // Closing the consumer may revoke the tasks (which commits them); what is left commits here.
     await this.consumer.close();
     if (!failed) await this.commit();
@@ -505,8 +448,8 @@ export class Engine {
     await this.revoke(null, !failed);
     await this.shared?.close();
     await this.lock?.release();
-    clearInterval(this.watchdog);
-    this.phase = 'stopped';
+    this.health.stopWatching();
+    this.health.phase = 'stopped';
   }
 
   /** Commits done, and records replayed from changelogs, for metrics. */
