@@ -8,15 +8,6 @@
 
 export type Headers = Record<string, Buffer>;
 
-/**
- * Sets `o[name]` as an own property, also for the name `__proto__`, which an assignment would take
- * as the object's prototype: a header may have any name.
- */
-export function setOwn<T>(o: Record<string, T>, name: string, value: T): void {
-  if (name === '__proto__') Object.defineProperty(o, name, { value, enumerable: true, writable: true, configurable: true });
-  else o[name] = value;
-}
-
 export interface ProducedRecord {
   readonly topic: string;
   /** When absent, the log partitions by key (Kafka's murmur2 partitioner), round-robin for null keys. */

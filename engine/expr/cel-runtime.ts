@@ -3,6 +3,7 @@
  * cost budget, and the conversion of CEL results to plain JSON data.
  */
 import { Duration, UnsignedInt } from '@marcbachmann/cel-js/evaluator';
+import { setOwn } from '../api/own.js';
 
 /** A run-time failure of an expression (the engine routes it to the error policy). */
 export class ExpressionError extends Error {
@@ -54,7 +55,6 @@ export function charge(units: number): void {
   remaining -= units;
   if (remaining < 0) throw new CostLimitExceeded();
 }
-
 
 export function budgetExceeded(): boolean {
   return remaining < 0;
@@ -168,12 +168,6 @@ function intToNumber(v: bigint, source: string): number {
 function finite(v: number, source: string): number {
   if (Number.isFinite(v)) return v;
   throw new ExpressionError(`numeric result ${v} is not a finite number, which JSON cannot hold (beyond ±1.8e308, the largest double, or a division by zero)`, source);
-}
-
-/** Sets obj[key] = value without ever invoking the __proto__ setter. */
-function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
 }
 
 function durationJson(d: Duration): string {

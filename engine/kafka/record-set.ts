@@ -15,7 +15,8 @@
  * gives, for kafkajs's eachMessage and anyone iterating `batch.messages`.
  */
 import { createRequire } from 'node:module';
-import { setOwn, type Headers, type LogRecord } from '../api/log.js';
+import type { Headers, LogRecord } from '../api/log.js';
+import { setOwn } from '../api/own.js';
 
 const require = createRequire(import.meta.url);
 const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as {

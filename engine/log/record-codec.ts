@@ -1,4 +1,5 @@
 import type { Headers, LogRecord } from '../api/log.js';
+import { setOwn } from '../api/own.js';
 // Only the cheap Buffer view the serdes use too: the log knows no serdes.
 import { bufferView } from '../serde/buffer-view.js';
 
@@ -221,13 +222,7 @@ export function decodeRecordAt(buf: Buffer, pos: number, topic: string, partitio
     if (valueStart > end) throw corrupt(`${topic}:${partition}`, pos);
     const valueEnd = valueStart + dv.getUint32(nameEnd);
     if (valueEnd > end) throw corrupt(`${topic}:${partition}`, pos);
-    // defineProperty, because a header named __proto__ must stay a header.
-    Object.defineProperty(headers, buf.toString('utf8', pos + 2, nameEnd), {
-      value: view(buf, valueStart, valueEnd - valueStart),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    setOwn(headers, buf.toString('utf8', pos + 2, nameEnd), view(buf, valueStart, valueEnd - valueStart));
     pos = valueEnd;
   }
   if (pos !== end) throw corrupt(`${topic}:${partition}`, pos);

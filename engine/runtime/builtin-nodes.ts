@@ -1,4 +1,5 @@
-import { setOwn, type Headers, type LogRecord } from '../api/log.js';
+import type { Headers, LogRecord } from '../api/log.js';
+import { setOwn } from '../api/own.js';
 import type { Processor, StreamRecord } from '../api/processor.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { GraphNode } from '../api/topology-graph.js';
