@@ -17,7 +17,7 @@ export interface LoadedYaml {
   /** Pointers of values whose `${VAR}` could not be replaced: their other problems follow from it. */
   readonly unresolved: ReadonlySet<string>;
   readonly positions: PositionTable;
-  /** Already redacted (see `redact`). */
+  /** As found: their messages, like every other message about the document, go through `redact`. */
   readonly diagnostics: Diagnostic[];
   /** Shows each value that came from an environment variable as `${NAME}`: for every message about this document. */
   readonly redact: (text: string) => string;
@@ -41,10 +41,7 @@ export function loadYaml(file: string, text: string, options: LoadOptions = {}):
     diagnostics.push({ file, line: pos.line, col: pos.col, path: humanPath(pointer), message });
   };
   const used: UsedVariable[] = [];
-  const result = (data: unknown): LoadedYaml => {
-    const redact = redactor(used);
-    return { data, unresolved, positions, diagnostics: diagnostics.map((d) => ({ ...d, message: redact(d.message) })), redact };
-  };
+  const result = (data: unknown): LoadedYaml => ({ data, unresolved, positions, diagnostics, redact: redactor(used) });
   const fail = (): LoadedYaml => result(undefined);
 
   const size = Buffer.byteLength(text, 'utf8');

@@ -55,17 +55,22 @@ export async function openLog(graph: TopologyGraph, o: LogOptions): Promise<{ lo
   }
 }
 
+/** A command's output: its lines to standard output and standard error. */
+export interface CommandOutput {
+  stdout(line: string): void;
+  stderr(line: string): void;
+}
+
 /**
- * The compiled topology of `file`, and what shows its variables' values as `${NAME}` in the
- * command's output; undefined, having printed each problem as `file:line:col: ...`, when it does
- * not compile.
+ * The compiled topology of `file`, and the command's output from then on, which shows the values
+ * of the topology's environment variables (secrets among them) as `${NAME}`; undefined, having
+ * printed each problem as `file:line:col: ...`, when it does not compile.
  */
-export function compileOrSay(
-  file: string,
-  env: NodeJS.ProcessEnv,
-  stderr: (line: string) => void,
-): { graph: TopologyGraph; redact: (text: string) => string } | undefined {
+export function compileOrSay(file: string, env: NodeJS.ProcessEnv, out: CommandOutput): { graph: TopologyGraph; out: CommandOutput } | undefined {
   const { graph, diagnostics, redact } = compileTopologyFile(file, { env });
-  if (!graph) for (const d of diagnostics) stderr(formatDiagnostic(d));
-  return graph && { graph, redact };
+  if (!graph) {
+    for (const d of diagnostics) out.stderr(formatDiagnostic(d));
+    return undefined;
+  }
+  return { graph, out: { stdout: (l) => out.stdout(redact(l)), stderr: (l) => out.stderr(redact(l)) } };
 }

@@ -22,11 +22,9 @@ const DELETE_WAIT_MS = 10_000;
  * an invalid topology, a refusal or a failure, 2 for a usage error.
  */
 export async function resetTopology(o: ResetOptions): Promise<number> {
-  const compiled = compileOrSay(o.file, o.env, (l) => o.out.stderr(l));
+  const compiled = compileOrSay(o.file, o.env, o.out);
   if (!compiled) return 1;
-  const { graph, redact } = compiled;
-  // Values from environment variables (secrets among them) never reach the output as they are.
-  const out = { stdout: (l: string) => o.out.stdout(redact(l)), stderr: (l: string) => o.out.stderr(redact(l)) };
+  const { graph, out } = compiled;
   const dir = appDir(o.stateDir, graph.name);
   let lock: StateDirLock;
   try {

@@ -40,11 +40,9 @@ const DRAIN_MS = 2_000;
  * error.
  */
 export async function runTopology(o: RunOptions): Promise<number> {
-  const compiled = compileOrSay(o.file, o.env, (l) => o.out.stderr(l));
+  const compiled = compileOrSay(o.file, o.env, o.out);
   if (!compiled) return 1;
-  const { graph, redact } = compiled;
-  // Values from environment variables (secrets among them) never reach the output as they are.
-  const out = { stdout: (l: string) => o.out.stdout(redact(l)), stderr: (l: string) => o.out.stderr(redact(l)) };
+  const { graph, out } = compiled;
   const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });
   if ('exit' in opened) return opened.exit;
   const { log, where } = opened;
