@@ -81,11 +81,7 @@ const COORDINATOR_TYPES = new Set(['GROUP_COORDINATOR_NOT_AVAILABLE', 'NOT_COORD
  * Kafka). Reporting a fenced producer as a lost broker sends people to look at a healthy cluster.
  */
 export function explainFailure(e: unknown): string | undefined {
-  const chain: unknown[] = [];
-  for (let cur = e as { cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 10; depth++) {
-    chain.push(cur);
-    cur = (cur.cause ?? cur.originalError) as typeof cur;
-  }
+  const chain = causes(e);
   const txn = chain.find((c): c is TransactionError => c instanceof TransactionError)?.transactionalId;
   const type = errorType(e);
   const fenced = (type !== undefined && FENCED_TYPES.has(type)) || chain.some((c) => (c as { code?: unknown }).code === PRODUCER_FENCED_CODE && /unknown error code/i.test(String((c as Error).message)));
@@ -121,15 +117,24 @@ const RETRIABLE_NAMES = new Set([
  * the chain of causes, since kafkajs and this module wrap errors.
  */
 export function isRetriable(e: unknown): boolean {
-  for (let cur = e as { name?: unknown; type?: unknown; retriable?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 10; depth++) {
+  return causes(e).some((c) => {
+    const cur = c as { name?: unknown; type?: unknown; retriable?: unknown };
     if (cur instanceof RetriableError) return true;
     if (typeof cur.name === 'string' && RETRIABLE_NAMES.has(cur.name)) return true;
     if (typeof cur.type === 'string' && RETRIABLE_TYPES.has(cur.type)) return true;
     // kafkajs's own verdict on a broker's error code (its table follows Kafka's).
-    if (cur.retriable === true && typeof cur.name === 'string' && cur.name.startsWith('KafkaJS')) return true;
+    return cur.retriable === true && typeof cur.name === 'string' && cur.name.startsWith('KafkaJS');
+  });
+}
+
+/** An error and its causes, outermost first: this module's and kafkajs's wrappers (`cause`, kafkajs's `originalError`), ten deep at most. */
+function causes(e: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let cur = e as { cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 10; depth++) {
+    chain.push(cur);
     cur = (cur.cause ?? cur.originalError) as typeof cur;
   }
-  return false;
+  return chain;
 }
 
 /** The errors that mean "the group moved on to a new generation": rejoin, then try again. */
