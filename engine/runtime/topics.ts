@@ -87,5 +87,5 @@ export async function planTopics(graph: TopologyGraph, log: Log, o: TopicPlanOpt
 /** The log line for a topic the engine created: `created changelog topic X with 3 partitions (cleanup.policy=compact)`. */
 export function createdLine(t: TopicSpec): string {
   const policy = t.cleanupPolicy !== undefined && t.cleanupPolicy !== 'delete' ? ` (cleanup.policy=${t.cleanupPolicy})` : '';
-  return `created ${t.role ?? ''}${t.role ? ' ' : ''}topic ${t.name} with ${t.partitions} partition${t.partitions === 1 ? '' : 's'}${policy}`;
+  return `created ${t.role ? `${t.role} ` : ''}topic ${t.name} with ${t.partitions} partition${t.partitions === 1 ? '' : 's'}${policy}`;
 }
