@@ -33,7 +33,7 @@ export function murmur2(data: Uint8Array): number {
 }
 
 /** Kafka's `Utils.toPositive`: clears the sign bit (not Math.abs, which differs for negative hashes). */
-export const toPositive = (n: number): number => n & 0x7fffffff;
+const toPositive = (n: number): number => n & 0x7fffffff;
 
 /** The partition of a keyed record: `toPositive(murmur2(key)) % numPartitions`. */
 export function partitionForKey(key: Uint8Array, numPartitions: number): number {
