@@ -78,12 +78,6 @@ export class MeteredStore implements KeyValueStore {
     return this.inner.close();
   }
 
-  private keyBytes(key: unknown): Buffer {
-    const bytes = this.keySerde.serialize(key);
-    if (bytes === null) throw new DualityError('STORE', `store "${this.name}": a record with a null key cannot be stored`);
-    return bytes;
-  }
-
   private prefixBytes(prefix: string): Buffer {
     switch (this.keySerde.name) {
       case 'string':
