@@ -21,7 +21,7 @@ export class Health {
   /** What the engine itself says it does; `state` adds what the watch sees. */
   phase: EngineState = 'created';
   private reason: string | undefined;
-  /** Whether `reason` is that the log could not be reached (rather than, say, a fenced producer). */
+  /** Whether the log could not be reached at some point since the engine last ran (rather than, say, only a fenced producer). */
   private logLost = false;
   /** Whether the log was silent at the watch's last look, so that a change is said once. */
   private silent = false;
@@ -59,6 +59,7 @@ export class Health {
     this.phase = 'running';
     if (this.reason !== undefined) this.say(`duality: ${this.logLost ? `${this.log.description} answers again; ` : ''}processing resumes`);
     this.reason = undefined;
+    this.logLost = false;
   }
 
   /** After a failure that may pass: waits before the next attempt, saying why; `stopped` cuts the wait short. */
@@ -67,7 +68,8 @@ export class Health {
     this.phase = 'recovering';
     // A fenced producer or a rebalance is no lost broker: say what is going on.
     const why = this.log.explain(e);
-    this.logLost = why === undefined;
+    // A broker that comes back may first answer that its coordinator is loading: it was lost all the same.
+    if (why === undefined) this.logLost = true;
     this.reason = `${why ?? `${what} ${this.log.description}: ${e instanceof Error ? e.message : String(e)}`}; trying again in ${ms / 1000} s`;
     this.say(`duality: ${this.reason}`);
     const until = Date.now() + ms;
