@@ -8,9 +8,10 @@ import { DualityError } from '../api/diagnostics.js';
  * `<state-dir>/<name>/.lock`. The lock file holds its owner's pid and when that process started
  * (field 22 of /proc/<pid>/stat), so that a lock whose pid now names another process is known for
  * stale: after a container restart Duality is PID 1 again, and the lock its killed predecessor left
- * names PID 1 too. It is created with link(2), which fails when the file exists and never shows a
- * half-written owner. Two processes taking over the same stale lock at the very same moment are not
- * guarded against: one process per directory is the contract, this lock the guard against mistakes.
+ * names PID 1 too. A zombie (killed, not yet collected by its parent) holds nothing either. The
+ * file is created with link(2), which fails when the file exists and never shows a half-written
+ * owner. Two processes taking over the same stale lock at the very same moment are not guarded
+ * against: one process per directory is the contract, this lock the guard against mistakes.
  */
 
 export interface DirectoryLock {
@@ -33,7 +34,7 @@ export async function lockDirectory(dir: string, file: string, what: string): Pr
   const path = join(dir, file);
   if (held.has(path)) throw inUse(what, dir, process.pid);
   held.add(path);
-  const text = JSON.stringify({ pid: process.pid, started: startTime(process.pid) } satisfies Owner) + '\n';
+  const text = JSON.stringify({ pid: process.pid, started: procStat(process.pid)?.started } satisfies Owner) + '\n';
   const temp = join(dir, `${file}.${process.pid}.tmp`);
   try {
     await writeFile(temp, text);
@@ -104,18 +105,24 @@ function liveness(owner: Owner): 'gone' | 'alive' | 'unsure' {
     // EPERM: the process exists but belongs to another user.
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return 'gone';
   }
-  const started = startTime(owner.pid);
+  const stat = procStat(owner.pid);
+  // Killed, but its parent has not collected its exit status yet: it holds nothing any more.
+  if (stat?.state === 'Z') return 'gone';
   // Without both start times (no /proc, or an old lock) a live pid has to count as the owner.
-  if (owner.started === undefined || started === undefined) return 'unsure';
-  return started === owner.started ? 'alive' : 'gone';
+  if (owner.started === undefined || stat?.started === undefined) return 'unsure';
+  return stat.started === owner.started ? 'alive' : 'gone';
 }
 
-/** A process's start time in clock ticks since boot (Linux /proc), or undefined elsewhere. */
-function startTime(pid: number): string | undefined {
+/**
+ * A process's state (`Z`: a zombie) and start time in clock ticks since boot, fields 3 and 22 of
+ * /proc/<pid>/stat (Linux); undefined elsewhere.
+ */
+function procStat(pid: number): { state: string | undefined; started: string | undefined } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The fields after the command name, which is in parentheses and may itself hold spaces.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], started: fields[19] };
   } catch {
     return undefined;
   }

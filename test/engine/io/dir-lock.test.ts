@@ -60,6 +60,24 @@ async function childHolding(t: TestContext, h: Holder, stateDir: string): Promis
   return child;
 }
 
+/**
+ * A child that takes the lock under a parent that never reaps its children (a shell that becomes
+ * `sleep`), killed with SIGKILL: it stays a zombie, a process that is gone but still has its pid.
+ */
+async function zombieThatHeld(t: TestContext, h: Holder, stateDir: string): Promise<number> {
+  const script = `${h.script(stateDir)} console.log(process.pid); setInterval(() => {}, 1000);`;
+  const parent = spawn('sh', ['-c', '"$0" "$@" & exec sleep 600', process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => parent.kill('SIGKILL'));
+  const pid = await new Promise<number>((locked, failed) => {
+    parent.stdout!.once('data', (d: Buffer) => locked(Number(d.toString().trim())));
+    parent.on('exit', (code) => failed(new Error(`the shell exited with ${code} before its child took the lock`)));
+  });
+  process.kill(pid, 'SIGKILL');
+  const state = async (): Promise<string | undefined> => /^State:\s+(\S)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1];
+  while ((await state()) !== 'Z') await new Promise((r) => setTimeout(r, 10));
+  return pid;
+}
+
 /** A process that lives until the test ends and never touches the lock. */
 function bystander(t: TestContext): ChildProcess {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
@@ -88,6 +106,14 @@ for (const h of holders) {
       const release = await h.take(stateDir);
       await release();
       await assert.rejects(readFile(h.lockFile(stateDir)), /ENOENT/, 'the release removes the lock file');
+    });
+
+    it('is taken over from a process killed with SIGKILL that its parent has not reaped yet (a zombie keeps its pid)', async (t) => {
+      const stateDir = await tempDir(t);
+      const pid = await zombieThatHeld(t, h, stateDir);
+      assert.match(await readFile(h.lockFile(stateDir), 'utf8'), new RegExp(`"pid":${pid}\\b`));
+      const release = await h.take(stateDir);
+      await release();
     });
 
     it("is taken over when it names this process's pid but an earlier process wrote it (a restarted container is PID 1 again)", async (t) => {
