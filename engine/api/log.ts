@@ -52,7 +52,10 @@ export interface GroupMember {
    * `application.server`); undefined for a member that advertised none.
    */
   readonly endpoint: string | undefined;
+  /** The partitions whose active tasks it runs. */
   readonly partitions: TopicPartition[];
+  /** Task partitions of which it keeps a standby copy of the stores (processing.standbyReplicas). */
+  readonly standby: readonly number[];
 }
 
 /** Told of partitions given to and taken from this member of a consumer group. */

@@ -302,7 +302,7 @@ export class KafkaConsumer implements LogConsumer {
     return group.members.map((m) => {
       const assignment = AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {};
       const partitions = Object.entries(assignment).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })));
-      return { endpoint: parseMemberInfo(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData).endpoint, partitions };
+      return { endpoint: parseMemberInfo(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData).endpoint, partitions, standby: [] };
     });
   }
 

@@ -127,7 +127,7 @@ export class EmbeddedConsumer implements LogConsumer {
   }
 
   async members(): Promise<GroupMember[]> {
-    return this.listener && !this.closed ? [{ endpoint: this.endpoint, partitions: this.assignment() }] : [];
+    return this.listener && !this.closed ? [{ endpoint: this.endpoint, partitions: this.assignment(), standby: [] }] : [];
   }
 
   /** Revokes the assignment (the listener commits what it must), then leaves the group. */

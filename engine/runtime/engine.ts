@@ -1,4 +1,5 @@
-import type { Log, LogConsumer, LogProducer, TopicPartition } from '../api/log.js';
+import type { GroupMember, Log, LogConsumer, LogProducer, TopicPartition } from '../api/log.js';
+import type { KeyValueStore } from '../api/store.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { TopologyGraph } from '../api/topology-graph.js';
 import { parseTpKey } from '../log/topic-state.js';
@@ -39,10 +40,12 @@ export interface EngineOptions {
 export interface KeyOwner {
   /** The task partition: murmur2 of the key's bytes over the partitions of the table's sub-topology. */
   readonly partition: number;
-  /** The endpoint of the instance whose task holds it; undefined while no member has it, or it advertised none. */
+  /** The endpoint of the instance the group gave the active task; undefined while no member has it, or it advertised none. */
   readonly endpoint: string | undefined;
-  /** Whether this instance holds it. */
+  /** Whether this instance runs the active task, restored: its stores answer now. */
   readonly local: boolean;
+  /** Endpoints of the instances that keep a standby copy of the task's stores. */
+  readonly standbys: readonly string[];
 }
 
 export interface TaskHandle {
@@ -481,8 +484,37 @@ export class Engine {
     if (bytes === null) throw new Error(`table "${table}": a null key has no owner`);
     const partition = partitionForKey(bytes, Math.max(1, ...counts.map((n) => n ?? 0)));
     const holds = (tps: readonly TopicPartition[]): boolean => tps.some((tp) => tp.partition === partition && sub.sourceTopics.includes(tp.topic));
-    const owner = (await this.consumer.members()).find((m) => holds(m.partitions));
-    return { partition, endpoint: owner?.endpoint, local: this.tasks.has(`${sub.id}_${partition}`) };
+    const members = await this.members();
+    const owner = members.find((m) => holds(m.partitions));
+    const standbys = members.filter((m) => m.standby.includes(partition) && m.endpoint !== undefined).map((m) => m.endpoint!);
+    return { partition, endpoint: owner?.endpoint, local: this.tasks.has(`${sub.id}_${partition}`), standbys };
+  }
+
+  /** The group's members with what each holds, as of its last rebalance. */
+  members(): Promise<GroupMember[]> {
+    return this.consumer.members();
+  }
+
+  /** The endpoint this instance advertises, if any. */
+  get endpoint(): string | undefined {
+    return this.options.endpoint;
+  }
+
+  /**
+   * The store `store` of the task of `partition`, when this instance runs that task and has
+   * restored it; with `stale`, else a standby copy of it kept here (which may lag the active).
+   */
+  storeOf(store: string, partition: number, stale = false): { store: KeyValueStore; stale: boolean } | undefined {
+    const sub = this.options.graph.subtopologies.find((s) => s.stores.includes(store));
+    const active = sub && this.tasks.get(`${sub.id}_${partition}`)?.stores.typed.get(store);
+    if (active) return { store: active, stale: false };
+    void stale;
+    return undefined;
+  }
+
+  /** The partitions of the tasks this instance runs that hold `store`. */
+  partitionsOf(store: string): number[] {
+    return [...this.tasks.values()].filter((h) => h.stores.typed.has(store)).map((h) => h.task.partition);
   }
 
   /** Records processed so far, across tasks. */
