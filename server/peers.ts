@@ -38,7 +38,7 @@ export class Peers {
   call(endpoint: string, method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: Buffer): Promise<PeerAnswer> {
     const { host, port } = splitEndpoint(endpoint);
     return new Promise((resolve, reject) => {
-      const req = request({ host, port, method, path, headers: body ? { ...headers, 'content-length': String(body.length) } : headers, agent: this.agent, timeout: this.timeoutMs }, (res) => {
+      const req = request({ host, port, method, path, headers: body ? { ...headers, 'content-length': String(body.length) } : headers, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -49,8 +49,11 @@ export class Peers {
         res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
         res.on('error', (e) => reject(new PeerUnreachable(endpoint, e.message)));
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (e: NodeJS.ErrnoException) => reject(new PeerUnreachable(endpoint, e.code ?? e.message)));
+      // From the call, not from when a pooled connection frees up: a frozen peer holds every
+      // connection to it, and calls queued behind them must not wait longer than the timeout.
+      const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      req.on('close', () => clearTimeout(deadline));
+      req.on('error', (e: NodeJS.ErrnoException) => reject(new PeerUnreachable(endpoint, e.code === 'ECONNRESET' || e.code === undefined ? e.message : e.code)));
       req.end(body);
     });
   }

@@ -112,15 +112,21 @@ export class QueryRouter {
     if (keys.length > MAX_KEYS) throw new HttpError(400, 'TOO_MANY_KEYS', `at most ${MAX_KEYS} keys per request, not ${keys.length}`);
     const entries: (Record<string, unknown> | undefined)[] = new Array(keys.length);
     let pending = keys.map((_, i) => i);
-    for (let attempt = 0; attempt < 2 && pending.length > 0; attempt++) {
+    const forwarded = caller.forwardedBy !== undefined;
+    // Rounds: the owners, the owners again (a rebalance may have moved keys), then with `stale` the standbys.
+    const rounds = forwarded ? 1 : q.stale ? 3 : 2;
+    for (let round = 0; round < rounds && pending.length > 0; round++) {
       const places = await Promise.all(pending.map((i) => this.facade.locate(table, { json: keys[i] })));
       const remote = new Map<string, number[]>();
       const left: number[] = [];
       for (const [j, i] of pending.entries()) {
         const place = places[j]!;
-        const held = place.local || caller.forwardedBy !== undefined ? await this.facade.readLocal(table, place, q.range, q.stale && caller.forwardedBy !== undefined) : undefined;
+        const standby = round === 2;
+        const here = forwarded || (standby ? place.standbys.includes(this.self ?? '') : place.local);
+        const held = here ? await this.facade.readLocal(table, place, q.range, standby || (forwarded && q.stale)) : undefined;
+        const there = standby ? place.standbys.find((e) => e !== this.self) : place.owner !== this.self ? place.owner : undefined;
         if (held) entries[i] = entry(place.key, held.answer, held.stale);
-        else if (caller.forwardedBy === undefined && place.owner !== undefined && place.owner !== this.self) remote.set(place.owner, [...(remote.get(place.owner) ?? []), i]);
+        else if (!here && there !== undefined) remote.set(there, [...(remote.get(there) ?? []), i]);
         else left.push(i);
       }
       await Promise.all(
