@@ -234,28 +234,33 @@ export class KafkaConsumer implements LogConsumer {
 
   /** Tells the listener what changed since it last heard, one change at a time. */
   private reconcile(): Promise<void> {
-    this.reconciling ??= (async () => {
-      try {
-        while (this.changed && this.listener && !this.closed) {
-          this.changed = false;
-          const target = this.granted;
-          const revoked = [...this.applied].filter((k) => !target.has(k));
-          const added = [...target].filter((k) => !this.applied.has(k)).sort();
-          if (revoked.length > 0) {
-            for (const k of revoked) this.forget(k);
-            await this.listener.onRevoked(revoked.map(toTp));
-          }
-          if (added.length > 0) {
-            await this.listener.onAssigned(added.map(toTp));
-            for (const k of added) this.applied.add(k);
-          }
-          this.signal.notify();
-        }
-      } finally {
-        this.reconciling = undefined;
+    if (this.reconciling) return this.reconciling;
+    // Cleared once settled, never from inside: a run with nothing to do settles synchronously,
+    // before `reconciling` is even set, and clearing it there left a settled run in place for
+    // good, so that a member whose first join gave it no partitions never took any later.
+    const run = this.applyChanges().finally(() => {
+      if (this.reconciling === run) this.reconciling = undefined;
+    });
+    this.reconciling = run;
+    return run;
+  }
+
+  private async applyChanges(): Promise<void> {
+    while (this.changed && this.listener && !this.closed) {
+      this.changed = false;
+      const target = this.granted;
+      const revoked = [...this.applied].filter((k) => !target.has(k));
+      const added = [...target].filter((k) => !this.applied.has(k)).sort();
+      if (revoked.length > 0) {
+        for (const k of revoked) this.forget(k);
+        await this.listener.onRevoked(revoked.map(toTp));
       }
-    })();
-    return this.reconciling;
+      if (added.length > 0) {
+        await this.listener.onAssigned(added.map(toTp));
+        for (const k of added) this.applied.add(k);
+      }
+      this.signal.notify();
+    }
   }
 
   private forget(key: string): void {
