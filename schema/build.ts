@@ -116,10 +116,15 @@ export function buildTopologySchema(): JsonSchema {
       },
       processing: {
         type: 'object',
-        description: 'Processing guarantee and commit interval.',
+        description: 'Processing guarantee, commit interval and standby replicas.',
         properties: {
           guarantee: { enum: ['at_least_once', 'exactly_once'], description: 'at_least_once (default) or exactly_once.' },
           commitInterval: duration('How often offsets and state are committed; default 1s, 100ms under exactly_once.'),
+          standbyReplicas: {
+            type: 'integer',
+            minimum: 0,
+            description: 'Copies of each task\'s state that other instances keep up to date from its changelog (Kafka Streams\' num.standby.replicas): a task that moves restores only what its copy lacks, and the copy answers stale reads. Default 0.',
+          },
         },
         additionalProperties: false,
       },

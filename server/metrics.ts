@@ -73,6 +73,16 @@ export function createMetrics(engine: EngineFacade): Metrics {
       for (const s of now().stores) this.set({ store: s.store, task: s.task }, s.entries);
     },
   });
+  new Gauge({
+    name: 'duality_standby_lag_records',
+    help: 'Changelog records a standby copy of a store still lacks, as of its last catch-up round',
+    labelNames: ['store', 'task'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of now().standbyLag) this.set({ store: s.store, task: s.task }, s.lag);
+    },
+  });
 
   return {
     contentType: registry.contentType,

@@ -13,6 +13,8 @@ export interface EngineMetrics {
   drainLatencies(): number[];
   readonly commits: number;
   readonly restoredRecords: number;
+  /** Per standby copy of a store kept here: changelog records it still lacks. */
+  readonly standbyLag: { readonly store: string; readonly task: string; readonly lag: number }[];
 }
 
 export interface TableInfo {

@@ -64,6 +64,28 @@ export interface RebalanceListener {
   onRevoked(partitions: TopicPartition[]): Promise<void>;
   /** Called when partitions are given: create tasks, restore state, then process. */
   onAssigned(partitions: TopicPartition[]): Promise<void>;
+  /**
+   * Called once the group's map of a new generation is read (a group of several members): the
+   * task partitions this member is to keep standby copies of (processing.standbyReplicas).
+   */
+  onStandby?(partitions: readonly number[]): void;
+}
+
+/** What a member tells its group of the tasks' state it holds, when it joins. */
+export interface HeldState {
+  /** Task partitions it keeps standby copies of now. */
+  readonly standby: readonly number[];
+  /** Per task partition it has state of on disk: the sum of the changelog offsets its stores reflect. */
+  readonly offsets: Readonly<Record<number, number>>;
+}
+
+export interface ConsumerOptions {
+  /** Advertised to the other members (see GroupMember). */
+  readonly endpoint?: string;
+  /** Standby copies of each task that the group's leader places, when this member leads (Kafka Streams' num.standby.replicas). */
+  readonly standbyReplicas?: number;
+  /** Asked at each join, synchronously: what this member holds, so the leader keeps copies where they are and moves a task to its most caught-up copy. */
+  readonly held?: () => HeldState;
 }
 
 /**
@@ -117,6 +139,13 @@ export interface LogConsumer {
   /** Every member of the group with its endpoint and partitions, as of the group's last rebalance. */
   members(): Promise<GroupMember[]>;
   /**
+   * The members as of the generation this member is in, without asking the log again: resolves
+   * at once but after a rebalance, when the new generation's map is read once (it then waits for
+   * that read); undefined while the group rebalances or the map cannot be read, rather than a
+   * map that may name a former owner.
+   */
+  currentMembers(): Promise<GroupMember[] | undefined>;
+  /**
    * For how long (ms) the log has not answered this member while it is subscribed: a member of a
    * Kafka group hears from its broker several times a second (fetches, heartbeats), so a long
    * silence means the broker hangs, though no request has failed yet. 0 for a log that cannot hang.
@@ -140,14 +169,18 @@ export interface Log {
   /** The number of partitions of a topic, or undefined when it does not exist. */
   partitions(topic: string): Promise<number | undefined>;
   deleteTopics(topics: readonly string[]): Promise<void>;
-  /** Reads a partition outside any group (changelog restore): up to `maxRecords` from `offset`. */
-  read(tp: TopicPartition, offset: number, maxRecords: number): Promise<LogRecord[]>;
+  /**
+   * Reads a partition outside any group (changelog restore): up to `maxRecords` from `offset`;
+   * [] once nothing readable is left below the end offset (read_committed). `follow`: the caller
+   * will read on from where this ends as records arrive (a standby), so what serves it stays open.
+   */
+  read(tp: TopicPartition, offset: number, maxRecords: number, options?: { follow?: boolean }): Promise<LogRecord[]>;
   /** The end offset of each partition of a topic. */
   endOffsets(topic: string): Promise<number[]>;
   /** `offsets: false`: nobody reads what `flush` answers, so the producer need not keep it (it may answer []). */
   producer(options?: { transactionalId?: string; offsets?: boolean }): LogProducer;
-  /** A new member of `groupId`; `endpoint` is advertised to the other members (see GroupMember). */
-  consumer(groupId: string, options?: { endpoint?: string }): LogConsumer;
+  /** A new member of `groupId`. */
+  consumer(groupId: string, options?: ConsumerOptions): LogConsumer;
   /**
    * The live members of a consumer group: 0 when it has none or does not exist. The embedded log
    * sees only consumers in this process (other processes are kept off its directory by its lock).

@@ -86,7 +86,12 @@ export interface TopologyGraph {
   readonly version: 1;
   readonly name: string;
   readonly kafka?: { readonly brokers: string[]; readonly clientId?: string };
-  readonly processing: { readonly guarantee: 'at_least_once' | 'exactly_once'; readonly commitIntervalMs: number };
+  readonly processing: {
+    readonly guarantee: 'at_least_once' | 'exactly_once';
+    readonly commitIntervalMs: number;
+    /** Standby copies of each task's stores kept by other instances (Kafka Streams' num.standby.replicas). */
+    readonly standbyReplicas: number;
+  };
   readonly errors: { readonly policy: 'dlq' | 'skip' | 'fail'; readonly topic: string };
   readonly definitions: DefinitionInfo[];
   /** In topological order: every node after its inputs. */

@@ -27,6 +27,7 @@ export const lowerSugar: Pass = {
       ...(raw.kafka ? { kafka: raw.kafka } : {}),
       guarantee,
       commitIntervalMs: parseDuration(raw.processing?.commitInterval ?? '') ?? (guarantee === 'exactly_once' ? 100 : 1000),
+      standbyReplicas: raw.processing?.standbyReplicas ?? 0,
       errorPolicy: raw.errors?.policy ?? 'dlq',
       dlqTopic: raw.errors?.topic ?? `${raw.name}-dlq`,
       definitions,

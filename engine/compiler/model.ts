@@ -36,6 +36,7 @@ export interface Document {
   readonly kafka?: { brokers: string[]; clientId?: string };
   readonly guarantee: 'at_least_once' | 'exactly_once';
   readonly commitIntervalMs: number;
+  readonly standbyReplicas: number;
   readonly errorPolicy: 'dlq' | 'skip' | 'fail';
   readonly dlqTopic: string;
   readonly definitions: Map<string, Definition>;

@@ -1,6 +1,7 @@
 import kafkajs from './kafkajs.js';
 import type { Assigner, GroupMemberAssignment, PartitionAssigner } from 'kafkajs';
 import type { TopicPartition } from '../api/log.js';
+import { placeStandbys, spread } from './task-placement.js';
 
 const { AssignerProtocol } = kafkajs;
 const { MemberMetadata, MemberAssignment } = AssignerProtocol;
@@ -11,6 +12,19 @@ export interface MemberInfo {
   readonly owned: readonly number[];
   /** `host:port` of its HTTP API, for the other members to find who holds a key. */
   readonly endpoint?: string;
+  /** Task partitions it keeps standby copies of now, for stickiness. */
+  readonly standby?: readonly number[];
+  /**
+   * Per task partition whose state it has on disk (a standby, or a task it ran before): the sum
+   * of the changelog offsets its stores reflect (Kafka Streams' SubscriptionInfo taskOffsetSums).
+   */
+  readonly offsets?: Readonly<Record<number, number>>;
+}
+
+/** What the leader tells each member besides its partitions, in the assignment's userData. */
+export interface AssignmentInfo {
+  /** Task partitions to keep standby copies of. */
+  readonly standby: readonly number[];
 }
 
 /**
@@ -20,9 +34,12 @@ export interface MemberInfo {
  *
  * Sticky: each member says in its metadata which partition numbers it holds; they stay with it
  * as long as the spread stays even, so a member joining or leaving moves only the tasks it must
- * (each move is a state restore on the new owner).
+ * (each move is a state restore on the new owner), preferably to a member that already has a
+ * caught-up copy of their state. With `standbyReplicas`, the leader's, other members keep copies
+ * of each task's stores (task-placement.ts); kafkajs drops the assignment's userData that says
+ * which, so members read it back from the group's description (KafkaConsumer).
  */
-export function copartitionedAssigner(self: () => MemberInfo): PartitionAssigner {
+export function copartitionedAssigner(self: () => MemberInfo, standbyReplicas = 0): PartitionAssigner {
   return ({ cluster }) => ({
     name: 'duality-copartitioned',
     version: 1,
@@ -32,15 +49,18 @@ export function copartitionedAssigner(self: () => MemberInfo): PartitionAssigner
     }),
     async assign({ members, topics }): Promise<GroupMemberAssignment[]> {
       const subscribed = new Map<string, string[]>();
-      const previous = new Map<string, readonly number[]>();
+      const infos = new Map<string, MemberInfo>();
       for (const m of members) {
         const meta = MemberMetadata.decode(m.memberMetadata);
         subscribed.set(m.memberId, meta?.topics ?? topics);
-        previous.set(m.memberId, parseMemberInfo(meta?.userData).owned);
+        infos.set(m.memberId, parseMemberInfo(meta?.userData));
       }
       const counts = new Map(topics.map((t) => [t, cluster.findTopicPartitionMetadata(t).length]));
       const tasks = Math.max(0, ...counts.values());
-      const owner = spread(tasks, [...subscribed.keys()].sort(), previous);
+      const ids = [...subscribed.keys()].sort();
+      const copy = (m: string, p: number): number => infos.get(m)?.offsets?.[p] ?? -1;
+      const owner = spread(tasks, ids, new Map(ids.map((m) => [m, infos.get(m)!.owned])), copy);
+      const standby = placeStandbys(tasks, ids, owner, standbyReplicas, new Map(ids.map((m) => [m, infos.get(m)!.standby ?? []])), copy);
       return members.map((m) => {
         const assignment: Record<string, number[]> = {};
         for (const t of subscribed.get(m.memberId) ?? []) {
@@ -48,59 +68,44 @@ export function copartitionedAssigner(self: () => MemberInfo): PartitionAssigner
           const mine = [...Array(n).keys()].filter((p) => owner.get(p) === m.memberId);
           if (mine.length > 0) assignment[t] = mine;
         }
-        return { memberId: m.memberId, memberAssignment: MemberAssignment.encode({ version: 1, assignment, userData: Buffer.alloc(0) }) };
+        const info: AssignmentInfo = { standby: standby.get(m.memberId) ?? [] };
+        return { memberId: m.memberId, memberAssignment: MemberAssignment.encode({ version: 1, assignment, userData: Buffer.from(JSON.stringify(info)) }) };
       });
     },
   });
 }
 
-/** Task numbers to members, loads differing by at most one, previous owners keeping what they can. */
-export function spread(tasks: number, members: string[], previous: ReadonlyMap<string, readonly number[]>): Map<number, string> {
-  const owner = new Map<number, string>();
-  if (members.length === 0) return owner;
-  const load = new Map(members.map((m) => [m, 0]));
-  const keep = (m: string, upTo: number): void => {
-    for (const p of previous.get(m) ?? []) {
-      if (load.get(m)! >= upTo) return;
-      if (p < tasks && !owner.has(p)) {
-        owner.set(p, m);
-        load.set(m, load.get(m)! + 1);
-      }
-    }
-  };
-  // Everyone keeps up to the even share; then, while the remainder lasts, one more each.
-  const floor = Math.floor(tasks / members.length);
-  for (const m of members) keep(m, floor);
-  let extra = tasks % members.length;
-  for (const m of members) {
-    if (extra === 0) break;
-    const before = load.get(m)!;
-    keep(m, floor + 1);
-    if (load.get(m)! > before) extra--;
+const partitionList = (v: unknown): number[] => (Array.isArray(v) ? v.filter((p): p is number => Number.isSafeInteger(p) && p >= 0) : []);
+
+function parseObject(userData: Buffer | undefined): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(userData?.toString() || '{}');
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
-  for (let p = 0; p < tasks; p++) {
-    if (owner.has(p)) continue;
-    // The least loaded member, the first in id order on a tie: deterministic for a given group.
-    const m = members.reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a));
-    owner.set(p, m);
-    load.set(m, load.get(m)! + 1);
-  }
-  return owner;
 }
 
 /** A member's userData; a member of another version of this program gets no preference and no endpoint. */
 export function parseMemberInfo(userData: Buffer | undefined): MemberInfo {
-  let v: unknown;
-  try {
-    v = JSON.parse(userData?.toString() || '{}');
-  } catch {
-    return { owned: [] };
-  }
+  let o = parseObject(userData);
   // The first version sent the owned tasks alone, as a list.
-  if (Array.isArray(v)) v = { owned: v };
-  const o = (typeof v === 'object' && v !== null ? v : {}) as { owned?: unknown; endpoint?: unknown };
-  const owned = Array.isArray(o.owned) ? o.owned.filter((p): p is number => Number.isSafeInteger(p) && p >= 0) : [];
-  return typeof o.endpoint === 'string' ? { owned, endpoint: o.endpoint } : { owned };
+  if (Array.isArray(o)) o = { owned: o };
+  if (o === undefined) return { owned: [] };
+  const info: { -readonly [K in keyof MemberInfo]: MemberInfo[K] } = { owned: partitionList(o.owned) };
+  if (typeof o.endpoint === 'string') info.endpoint = o.endpoint;
+  if (Array.isArray(o.standby)) info.standby = partitionList(o.standby);
+  if (typeof o.offsets === 'object' && o.offsets !== null) {
+    const offsets: Record<number, number> = {};
+    for (const [p, sum] of Object.entries(o.offsets)) if (partitionList([Number(p)]).length === 1 && Number.isSafeInteger(sum)) offsets[Number(p)] = sum as number;
+    info.offsets = offsets;
+  }
+  return info;
+}
+
+/** A member's assignment userData; none (an older leader's) means no standbys. */
+export function parseAssignmentInfo(userData: Buffer | undefined): AssignmentInfo {
+  return { standby: partitionList(parseObject(userData)?.standby) };
 }
 
 /**

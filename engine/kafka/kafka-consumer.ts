@@ -1,9 +1,9 @@
 import kafkajs from './kafkajs.js';
-import type { Consumer, EachBatchPayload, GroupDescription, Kafka } from 'kafkajs';
-import { tpKey, type GroupMember, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
+import type { Consumer, EachBatchPayload, GroupDescription, Kafka, MemberDescription } from 'kafkajs';
+import { tpKey, type ConsumerOptions, type GroupMember, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
 import { parseTpKey } from '../log/topic-state.js';
-import { copartitionedAssigner, parseMemberInfo, type MemberInfo } from './assigners.js';
-import { HEARTBEAT_MS, isRebalanceError, RetriableError, SESSION_TIMEOUT_MS, errorType } from './client.js';
+import { copartitionedAssigner, parseAssignmentInfo, parseMemberInfo, type MemberInfo } from './assigners.js';
+import { HEARTBEAT_MS, isRebalanceError, RetriableError, SESSION_TIMEOUT_MS, errorType, sleep } from './client.js';
 import type { FetchedBatch } from './fetched-batch.js';
 import { HandOff } from './hand-off.js';
 import { Signal } from './signal.js';
@@ -12,6 +12,8 @@ import { Signal } from './signal.js';
 const REJOIN_WAIT_MS = 30_000;
 
 const { AssignerProtocol } = kafkajs;
+/** Reading the group's map again while its coordinator is still settling the generation (or failing), this far apart. */
+const MAP_RETRY_MS = 200;
 
 const toTp = (key: string): TopicPartition => parseTpKey(key)!;
 
@@ -53,18 +55,31 @@ export class KafkaConsumer implements LogConsumer {
   private closed = false;
   /** When the broker last answered one of this member's requests (fetch, heartbeat, commit); undefined before subscribe. */
   private lastAnswer: number | undefined;
+  /** This member's id in the group, from its last join. */
+  private memberId: string | undefined;
+  /** Set when the group is seen rebalancing, until this member has joined its next generation. */
+  private rebalancing = false;
+  /** The group's members as read after the join `joins` counted (DescribeGroups, once per join). */
+  private map: { joins: number; members: GroupMember[] } | undefined;
+  /** The read of the map of the current generation, while it runs. */
+  private mapReading: Promise<void> | undefined;
 
   constructor(
     kafka: Kafka,
     private readonly groupId: string,
     private readonly fetchCommitted: (groupId: string, tp: TopicPartition) => Promise<number | undefined>,
     private readonly describeGroup: (groupId: string) => Promise<GroupDescription>,
-    private readonly endpoint?: string,
+    options: ConsumerOptions = {},
   ) {
-    const self = (): MemberInfo => ({ owned: [...new Set([...this.granted].map((k) => toTp(k).partition))], ...(endpoint !== undefined && { endpoint }) });
+    const { endpoint, held } = options;
+    const self = (): MemberInfo => ({
+      owned: [...new Set([...this.granted].map((k) => toTp(k).partition))],
+      ...(endpoint !== undefined && { endpoint }),
+      ...held?.(),
+    });
     this.consumer = kafka.consumer({
       groupId,
-      partitionAssigners: [copartitionedAssigner(self)],
+      partitionAssigners: [copartitionedAssigner(self, options.standbyReplicas ?? 0)],
       sessionTimeout: SESSION_TIMEOUT_MS,
       rebalanceTimeout: 30_000,
       heartbeatInterval: HEARTBEAT_MS,
@@ -80,8 +95,11 @@ export class KafkaConsumer implements LogConsumer {
     if (this.listener) throw new Error(`kafka: the consumer of group "${this.groupId}" is already subscribed; create another consumer for other topics`);
     this.listener = listener;
     const c = this.consumer;
-    c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
-    c.on(c.events.REBALANCING, () => this.queue.dropAll());
+    c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment, e.payload.memberId));
+    c.on(c.events.REBALANCING, () => {
+      this.rebalancing = true;
+      this.queue.dropAll();
+    });
     c.on(c.events.CRASH, (e) => this.fail(e.payload.error));
     this.lastAnswer = Date.now();
     c.on(c.events.REQUEST, () => (this.lastAnswer = Date.now()));
@@ -157,12 +175,15 @@ export class KafkaConsumer implements LogConsumer {
     try {
       await beat();
     } catch (e) {
-      if (isRebalanceError(e)) this.queue.dropAll();
+      if (isRebalanceError(e)) {
+        this.rebalancing = true;
+        this.queue.dropAll();
+      }
       throw e;
     }
   }
 
-  private onJoin(assignment: Record<string, number[]>): void {
+  private onJoin(assignment: Record<string, number[]>, memberId: string): void {
     const granted = new Set<string>();
     for (const [topic, parts] of Object.entries(assignment)) for (const p of parts) granted.add(`${topic}:${p}`);
     for (const key of granted) {
@@ -173,33 +194,73 @@ export class KafkaConsumer implements LogConsumer {
     this.granted = granted;
     this.changed = true;
     this.joins++;
+    this.memberId = memberId;
+    this.rebalancing = false;
+    this.readMap();
     this.signal.notify();
+  }
+
+  /**
+   * Reads the group's map for the generation just joined: kafkajs hands a member its partitions
+   * but drops the assignment's userData (its standbys) and knows nothing of the others, while the
+   * coordinator's DescribeGroups has every member's metadata (endpoint) and assignment bytes
+   * whole. Once per join, so a lookup never costs a round-trip. A group that is not Stable is
+   * settling a later generation, whose join reads its own map; until one is read there is none.
+   */
+  private readMap(): Promise<void> {
+    const joins = this.joins;
+    this.mapReading = (async () => {
+      const deadline = Date.now() + REJOIN_WAIT_MS;
+      while (this.joins === joins && !this.closing && Date.now() < deadline) {
+        try {
+          const group = await this.describeGroup(this.groupId);
+          if (this.joins !== joins) return;
+          if (group.state === 'Stable') {
+            this.map = { joins, members: group.members.map(describedMember) };
+            const mine = group.members.find((m) => m.memberId === this.memberId);
+            this.listener?.onStandby?.(parseAssignmentInfo(mine && decoded(() => AssignerProtocol.MemberAssignment.decode(mine.memberAssignment))?.userData).standby);
+            return;
+          }
+        } catch {
+          // The coordinator moved or the broker is away: read again; a lookup meanwhile has no map.
+        }
+        await sleep(MAP_RETRY_MS);
+      }
+    })().finally(() => {
+      if (this.joins === joins) this.mapReading = undefined;
+    });
+    return this.mapReading;
   }
 
   /** Tells the listener what changed since it last heard, one change at a time. */
   private reconcile(): Promise<void> {
-    this.reconciling ??= (async () => {
-      try {
-        while (this.changed && this.listener && !this.closed) {
-          this.changed = false;
-          const target = this.granted;
-          const revoked = [...this.applied].filter((k) => !target.has(k));
-          const added = [...target].filter((k) => !this.applied.has(k)).sort();
-          if (revoked.length > 0) {
-            for (const k of revoked) this.forget(k);
-            await this.listener.onRevoked(revoked.map(toTp));
-          }
-          if (added.length > 0) {
-            await this.listener.onAssigned(added.map(toTp));
-            for (const k of added) this.applied.add(k);
-          }
-          this.signal.notify();
-        }
-      } finally {
-        this.reconciling = undefined;
+    if (this.reconciling) return this.reconciling;
+    // Cleared once settled, never from inside: a run with nothing to do settles synchronously,
+    // before `reconciling` is even set, and clearing it there left a settled run in place for
+    // good, so that a member whose first join gave it no partitions never took any later.
+    const run = this.applyChanges().finally(() => {
+      if (this.reconciling === run) this.reconciling = undefined;
+    });
+    this.reconciling = run;
+    return run;
+  }
+
+  private async applyChanges(): Promise<void> {
+    while (this.changed && this.listener && !this.closed) {
+      this.changed = false;
+      const target = this.granted;
+      const revoked = [...this.applied].filter((k) => !target.has(k));
+      const added = [...target].filter((k) => !this.applied.has(k)).sort();
+      if (revoked.length > 0) {
+        for (const k of revoked) this.forget(k);
+        await this.listener.onRevoked(revoked.map(toTp));
       }
-    })();
-    return this.reconciling;
+      if (added.length > 0) {
+        await this.listener.onAssigned(added.map(toTp));
+        for (const k of added) this.applied.add(k);
+      }
+      this.signal.notify();
+    }
   }
 
   private forget(key: string): void {
@@ -293,17 +354,17 @@ export class KafkaConsumer implements LogConsumer {
     return this.lastAnswer === undefined || this.closing ? 0 : Date.now() - this.lastAnswer;
   }
 
-  /**
-   * Read from the group's coordinator (DescribeGroups): each member's metadata carries the
-   * endpoint it advertised when it joined, and its assignment the partitions the leader gave it.
-   */
+  /** The map of the last generation read; while a rebalance runs, still the one before it. */
   async members(): Promise<GroupMember[]> {
-    const group = await this.describeGroup(this.groupId);
-    return group.members.map((m) => {
-      const assignment = AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {};
-      const partitions = Object.entries(assignment).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })));
-      return { endpoint: parseMemberInfo(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData).endpoint, partitions, standby: [] };
-    });
+    return (await this.currentMembers()) ?? this.map?.members ?? [];
+  }
+
+  async currentMembers(): Promise<GroupMember[] | undefined> {
+    if (this.rebalancing || this.memberId === undefined || this.closing) return undefined;
+    if (this.map?.joins === this.joins) return this.map.members;
+    // The read for this generation gave up (no broker): one more try, for this caller.
+    await (this.mapReading ?? this.readMap());
+    return this.map?.joins === this.joins && !this.rebalancing ? this.map.members : undefined;
   }
 
   /** Revokes everything (the listener commits while this is still a member), then leaves the group. */
@@ -337,5 +398,29 @@ export class KafkaConsumer implements LogConsumer {
   /** Commits stay possible while closing: the listener's onRevoked commits. */
   private checkOpen(): void {
     if (this.closed) throw new Error(`kafka: the consumer of group "${this.groupId}" is closed`);
+  }
+}
+
+/**
+ * A member as the coordinator describes it: its metadata carries the endpoint it advertised when
+ * it joined, its assignment the partitions and (in its userData) the standbys the leader gave it.
+ */
+function describedMember(m: MemberDescription): GroupMember {
+  const assignment = decoded(() => AssignerProtocol.MemberAssignment.decode(m.memberAssignment));
+  const partitions = Object.entries(assignment?.assignment ?? {}).flatMap(([topic, parts]) => parts.map((partition) => ({ topic, partition })));
+  const metadata = decoded(() => AssignerProtocol.MemberMetadata.decode(m.memberMetadata));
+  return { endpoint: parseMemberInfo(metadata?.userData).endpoint, partitions, standby: parseAssignmentInfo(assignment?.userData).standby };
+}
+
+/**
+ * kafkajs's decoders throw on empty bytes, which the coordinator gives for a member whose join or
+ * sync is under way (seen: a RangeError from readInt16 while an instance stopped): such a member
+ * holds nothing yet.
+ */
+function decoded<T>(decode: () => T): T | undefined {
+  try {
+    return decode();
+  } catch {
+    return undefined;
   }
 }

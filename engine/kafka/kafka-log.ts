@@ -1,5 +1,5 @@
 import type { Admin, GroupDescription, Kafka, PartitionMetadata } from 'kafkajs';
-import { tpKey, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
+import { tpKey, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
 import { createKafka, errorType, explainFailure, isRetriable, sleep, type KafkaOptions } from './client.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaProducer } from './kafka-producer.js';
@@ -95,17 +95,17 @@ export class KafkaLog implements Log {
    * Reads through a reader per partition (see PartitionReader) that stays open while reads
    * continue where the last one ended, as a restore's do; any other offset opens a new one.
    */
-  read(tp: TopicPartition, offset: number, maxRecords: number): Promise<LogRecord[]> {
+  read(tp: TopicPartition, offset: number, maxRecords: number, options?: { follow?: boolean }): Promise<LogRecord[]> {
     // One read at a time per partition, so two callers never race to open its reader.
     const key = tpKey(tp);
-    const run = (this.reading.get(key) ?? Promise.resolve()).then(() => this.readNow(tp, offset, maxRecords));
+    const run = (this.reading.get(key) ?? Promise.resolve()).then(() => this.readNow(tp, offset, maxRecords, options?.follow ?? false));
     const tail = run.catch(() => undefined);
     this.reading.set(key, tail);
     void tail.then(() => this.reading.get(key) === tail && this.reading.delete(key));
     return run;
   }
 
-  private async readNow(tp: TopicPartition, offset: number, maxRecords: number): Promise<LogRecord[]> {
+  private async readNow(tp: TopicPartition, offset: number, maxRecords: number, follow: boolean): Promise<LogRecord[]> {
     this.checkOpen();
     const end = (await this.endOffsets(tp.topic))[tp.partition];
     if (end === undefined) throw new Error(`kafka: topic "${tp.topic}" has no partition ${tp.partition}`);
@@ -122,8 +122,8 @@ export class KafkaLog implements Log {
     }
     clearTimeout(slot.idle);
     const records = await slot.reader.read(offset, maxRecords, end);
-    // A caller that read up to the end is done (a restore); otherwise keep it for a while.
-    if (slot.reader.doneUpTo(end)) this.dropReader(key);
+    // A caller that read up to the end is done (a restore), unless it follows; otherwise keep it for a while.
+    if (slot.reader.doneUpTo(end) && !follow) this.dropReader(key);
     else slot.idle = setTimeout(() => this.dropReader(key), READER_IDLE_MS).unref();
     return records;
   }
@@ -189,10 +189,10 @@ export class KafkaLog implements Log {
     return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), (t) => this.endOffsets(t), options?.transactionalId, options?.offsets !== false);
   }
 
-  consumer(groupId: string, options?: { endpoint?: string }): LogConsumer {
+  consumer(groupId: string, options?: ConsumerOptions): LogConsumer {
     this.checkOpen();
     const describe = async (g: string): Promise<GroupDescription> => (await this.admin((a) => a.describeGroups([g]))).groups[0]!;
-    return new KafkaConsumer(this.kafka, groupId, (g, tp) => this.committed(g, tp), describe, options?.endpoint);
+    return new KafkaConsumer(this.kafka, groupId, (g, tp) => this.committed(g, tp), describe, options);
   }
 
   retriable(error: unknown): boolean {

@@ -126,8 +126,13 @@ export class EmbeddedConsumer implements LogConsumer {
     return 0;
   }
 
+  /** The one member there is: no other instance to keep standbys. */
   async members(): Promise<GroupMember[]> {
     return this.listener && !this.closed ? [{ endpoint: this.endpoint, partitions: this.assignment(), standby: [] }] : [];
+  }
+
+  currentMembers(): Promise<GroupMember[]> {
+    return this.members();
   }
 
   /** Revokes the assignment (the listener commits what it must), then leaves the group. */

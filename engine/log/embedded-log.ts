@@ -1,4 +1,4 @@
-import { tpKey, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
+import { tpKey, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
 import { DiskStore, type SegmentWrite } from './disk-store.js';
 import { EmbeddedConsumer } from './embedded-consumer.js';
 import { EmbeddedProducer } from './embedded-producer.js';
@@ -142,7 +142,7 @@ export class EmbeddedLog implements Log {
     return new EmbeddedProducer(this, options?.transactionalId);
   }
 
-  consumer(groupId: string, options?: { endpoint?: string }): LogConsumer {
+  consumer(groupId: string, options?: ConsumerOptions): LogConsumer {
     this.checkOpen();
     return new EmbeddedConsumer(this, groupId, options?.endpoint);
   }

@@ -13,6 +13,7 @@ import { partitionForKey } from '../log/partitioner.js';
 import { serdeFor } from '../serde/index.js';
 import { queryableTables } from './queries.js';
 import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../state/cache-budget.js';
+import { StandbyTasks, type StandbyLag } from './standby-tasks.js';
 
 export interface EngineOptions {
   readonly graph: TopologyGraph;
@@ -120,12 +121,20 @@ export class Engine {
   private readonly health: Health;
   /** Shared by every task's caches: they hold `cacheMaxBytes` together. */
   private readonly cache: CacheBudget;
+  private readonly standbys: StandbyTasks;
+  /** Tasks being created in `assign`: their standby copies, if any, are closed and must stay so. */
+  private readonly assigning = new Set<string>();
+  /** Per sub-topology: its task count (the most partitions among its source topics), once read. */
+  private readonly taskCounts = new Map<number, number>();
+  private saidStandbyAlone = false;
 
   constructor(private readonly options: EngineOptions) {
     const { graph, log } = options;
     this.say = options.logger ?? ((l) => process.stderr.write(`${l}\n`));
     this.health = new Health(log, () => this.consumer, this.say);
     this.cache = new CacheBudget(options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
+    const { stateDir } = options;
+    this.standbys = new StandbyTasks({ graph, log, stateDir, say: this.say, active: (id) => this.tasks.has(id) || this.assigning.has(id) });
     this.consumer = this.newConsumer();
     this.transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
     this.perTask = !log.cheapTransactions && graph.processing.guarantee === 'exactly_once';
@@ -135,7 +144,11 @@ export class Engine {
 
   private newConsumer(): LogConsumer {
     const { graph, log, endpoint } = this.options;
-    return log.consumer(graph.name, endpoint !== undefined ? { endpoint } : {});
+    return log.consumer(graph.name, {
+      ...(endpoint !== undefined && { endpoint }),
+      standbyReplicas: graph.processing.standbyReplicas,
+      held: () => this.standbys.held(),
+    });
   }
 
   private sharedProducer(): LogProducer {
@@ -203,11 +216,22 @@ export class Engine {
     for (const t of await log.createTopics(plan.create)) this.say(`duality: ${createdLine(t)}`);
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
     if (!this.perTask && !this.shared) this.shared = this.sharedProducer();
+    await this.standbys.scan();
     await this.consumer.subscribe(topics, {
       onAssigned: (tps) => this.assign(tps),
       onRevoked: (tps) => this.revoke(tps),
+      onStandby: (partitions) => this.standbys.assign(partitions),
     });
     this.health.running();
+    await this.sayIfStandbysAlone();
+  }
+
+  /** Standbys asked for but none possible: this instance is its group's only member (always so on the embedded log). */
+  private async sayIfStandbysAlone(): Promise<void> {
+    const n = this.options.graph.processing.standbyReplicas;
+    if (n === 0 || this.saidStandbyAlone || (await this.consumer.currentMembers())?.length !== 1) return;
+    this.saidStandbyAlone = true;
+    this.say(`duality: processing.standbyReplicas is ${n}, but this instance is the only member of group "${this.options.graph.name}": standby copies are kept once other instances join`);
   }
 
   /**
@@ -220,6 +244,7 @@ export class Engine {
     try {
       await withDeadline(this.consumer.close(), CLOSE_DEADLINE_MS);
       this.consumer = this.newConsumer();
+      await this.standbys.close();
       await this.revoke(null);
       await withDeadline(this.shared?.close(), CLOSE_DEADLINE_MS);
       this.shared = undefined;
@@ -234,19 +259,31 @@ export class Engine {
     const prev = this.health.phase;
     this.health.phase = 'restoring';
     const fenced: TopicPartition[] = [];
+    // Partition counts may have changed with the assignment: read them again at the next lookup.
+    this.taskCounts.clear();
     for (const sub of graph.subtopologies) {
       const parts = new Set(tps.filter((tp) => sub.sourceTopics.includes(tp.topic)).map((tp) => tp.partition));
       for (const p of [...parts].sort((a, b) => a - b)) {
         const id = `${sub.id}_${p}`;
         if (this.tasks.has(id)) continue;
-        const producer = this.shared ?? this.options.log.producer({ transactionalId: `${graph.name}-${id}`, offsets: false });
-        // Fences the task's former owner and settles its open transaction before anything is read.
-        await producer.init();
-        const pending = { sent: 0 };
-        const collector = this.collectorFor(producer, pending);
-        const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say });
-        const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache });
-        this.tasks.set(id, { task, stores, producer, pending, committed: new Map() });
+        this.assigning.add(id);
+        let task: StreamTask;
+        let stores: TaskStores;
+        try {
+          // A standby copy of the task kept here closes first, its checkpoint written: the restore
+          // below replays only what the copy lacks.
+          await this.standbys.release(id);
+          const producer = this.shared ?? this.options.log.producer({ transactionalId: `${graph.name}-${id}`, offsets: false });
+          // Fences the task's former owner and settles its open transaction before anything is read.
+          await producer.init();
+          const pending = { sent: 0 };
+          const collector = this.collectorFor(producer, pending);
+          stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say });
+          task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache });
+          this.tasks.set(id, { task, stores, producer, pending, committed: new Map() });
+        } finally {
+          this.assigning.delete(id);
+        }
         if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });
         this.restoredRecords += stores.restored;
         for (const t of sub.sourceTopics) {
@@ -446,6 +483,7 @@ export class Engine {
     if (!failed) this.health.phase = 'stopping';
     // Closing the consumer may revoke the tasks (which commits them); what is left commits here.
     await this.consumer.close();
+    await this.standbys.close();
     if (!failed) await this.commit();
     this.dirty = true;
     await this.revoke(null, !failed);
@@ -481,20 +519,28 @@ export class Engine {
     if (!def || !sub) return undefined;
     const bytes = serdeFor(def.keySerde).serialize(key);
     if (bytes === null) throw new Error(`table "${table}": a null key has no owner`);
-    const partition = partitionForKey(bytes, await this.partitionCount(def.store!));
+    const partition = partitionForKey(bytes, this.taskCounts.get(sub.id) ?? (await this.taskCount(sub.id, sub.sourceTopics)));
     const holds = (tps: readonly TopicPartition[]): boolean => tps.some((tp) => tp.partition === partition && sub.sourceTopics.includes(tp.topic));
-    const members = await this.members();
+    // The map of the generation this instance is in; none while the group rebalances, rather than a former owner.
+    const members = (await this.consumer.currentMembers()) ?? [];
     const owner = members.find((m) => holds(m.partitions));
     const standbys = members.filter((m) => m.standby.includes(partition) && m.endpoint !== undefined).map((m) => m.endpoint!);
     return { partition, endpoint: owner?.endpoint, local: this.tasks.has(`${sub.id}_${partition}`), standbys };
   }
 
   /** The task partitions of the sub-topology that keeps `store`: the most partitions of its source topics. */
-  async partitionCount(store: string): Promise<number> {
-    const { graph, log } = this.options;
-    const sub = graph.subtopologies.find((s) => s.stores.includes(store));
-    const counts = await Promise.all((sub?.sourceTopics ?? []).map((t) => log.partitions(t)));
-    return Math.max(1, ...counts.map((n) => n ?? 0));
+  partitionCount(store: string): Promise<number> | number {
+    const sub = this.options.graph.subtopologies.find((s) => s.stores.includes(store));
+    if (!sub) return 1;
+    return this.taskCounts.get(sub.id) ?? this.taskCount(sub.id, sub.sourceTopics);
+  }
+
+  /** Read once per assignment: a lookup does not ask the log. */
+  private async taskCount(id: number, topics: readonly string[]): Promise<number> {
+    const counts = await Promise.all(topics.map((t) => this.options.log.partitions(t)));
+    const n = Math.max(1, ...counts.map((c) => c ?? 0));
+    if (counts.every((c) => c !== undefined)) this.taskCounts.set(id, n);
+    return n;
   }
 
   /** The group's members with what each holds, as of its last rebalance. */
@@ -515,8 +561,16 @@ export class Engine {
     const sub = this.options.graph.subtopologies.find((s) => s.stores.includes(store));
     const active = sub && this.tasks.get(`${sub.id}_${partition}`)?.stores.typed.get(store);
     if (active) return { store: active, stale: false };
-    void stale;
-    return undefined;
+    const copy = sub && stale ? this.standbys.view(`${sub.id}_${partition}`, store) : undefined;
+    return copy && { store: copy, stale: true };
+  }
+
+  /**
+   * For each store of each standby task kept here: changelog records its copy lacks, as of its
+   * last round (every STANDBY_POLL_MS), for the metric duality_standby_lag_records{task,store}.
+   */
+  standbyLag(): StandbyLag[] {
+    return this.standbys.lag();
   }
 
   /** The partitions of the tasks this instance runs that hold `store`. */

@@ -81,7 +81,7 @@ export class LocalEngineFacade implements EngineFacade {
     return (await this.readLocal(table, place, range, false))?.answer;
   }
 
-  partitionCount(table: string): Promise<number> {
+  async partitionCount(table: string): Promise<number> {
     return this.engine.partitionCount(this.table(table).def.store!);
   }
 
@@ -149,6 +149,7 @@ export class LocalEngineFacade implements EngineFacade {
       stores,
       commits: engine.commits,
       restoredRecords: engine.restoredRecords,
+      standbyLag: engine.standbyLag(),
       drainLatencies() {
         const out: number[] = [];
         for (const { task } of engine.handles()) for (const s of task.drainLatencies()) out.push(s);

@@ -7,7 +7,7 @@ import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../state/check
 import type { MeteredStore } from '../state/metered-store.js';
 import { restoreStore } from '../state/restore.js';
 import { storeDir, taskDir } from '../state/state-dir.js';
-import { buildKeyValueStore } from '../state/store-builder.js';
+import { buildKeyValueStore, keyValueLayout } from '../state/store-builder.js';
 
 /** A task's stores, restored and open, with the commit steps that concern them. */
 export interface TaskStores {
@@ -73,9 +73,7 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
     restored += result.records;
     checkpoint[name] = result.offset;
     changelogs.set(name, info.changelogTopic);
-    // Window and session stores are key-value stores keyed by window (operators/window-keys.ts).
-    const layout = info.type === 'key-value' ? info : { ...info, type: 'key-value' as const, keySerde: 'string' as const, valueSerde: 'json' as const };
-    stores.set(name, await buildKeyValueStore(layout, { app: o.graph.name, taskId: o.taskId, partition: o.partition, stateDir: o.stateDir, collector, cache: o.cache, timestamp: () => time.current }, result.keys));
+    stores.set(name, await buildKeyValueStore(keyValueLayout(info), { app: o.graph.name, taskId: o.taskId, partition: o.partition, stateDir: o.stateDir, collector, cache: o.cache, timestamp: () => time.current }, result.keys));
   }
   if (changelogs.size > 0) await writeCheckpoint(dir, checkpoint);
   // Asked right after a commit, before processing goes on: this task is the only writer of its

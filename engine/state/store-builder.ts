@@ -1,5 +1,6 @@
 import { DualityError } from '../api/diagnostics.js';
 import type { RecordCollector } from '../api/serde.js';
+import type { BytesStore } from '../api/store.js';
 import type { StoreInfo } from '../api/topology-graph.js';
 import { serdeFor } from '../serde/index.js';
 import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from './cache-budget.js';
@@ -41,4 +42,31 @@ export async function buildKeyValueStore(info: StoreInfo, task: TaskStoreContext
   // With caching off (0 bytes) the caching layer only serializes: it is where types become bytes.
   const cached = new CachingStore(logged, serdeFor(info.keySerde), serdeFor(info.valueSerde), task.cache ?? new CacheBudget(DEFAULT_CACHE_MAX_BYTES));
   return new MeteredStore(cached);
+}
+
+/** Window and session stores are key-value stores keyed by window (operators/window-keys.ts). */
+export function keyValueLayout(info: StoreInfo): StoreInfo {
+  return info.type === 'key-value' ? info : { ...info, type: 'key-value', keySerde: 'string', valueSerde: 'json' };
+}
+
+/**
+ * The typed face of a store's database that only reads (a standby copy, which its changelog alone
+ * writes): the same serdes and range bounds as the active store's, with no cache, and a put that
+ * fails. Closing it leaves the database open: its owner closes that.
+ */
+export function readOnlyView(info: StoreInfo, disk: BytesStore): MeteredStore {
+  const layout = keyValueLayout(info);
+  const readOnly = {
+    name: disk.name,
+    get: (key: Buffer) => disk.get(key),
+    put(): void {
+      throw new DualityError('STORE', `store "${info.name}": this is a standby copy, kept from its changelog; it only answers reads`);
+    },
+    flush(): void {},
+    persist: async (): Promise<void> => undefined,
+    range: (options: { gte?: Buffer; lt?: Buffer; limit?: number }) => disk.range(options),
+    approximateSize: () => disk.approximateSize(),
+    close: async (): Promise<void> => undefined,
+  };
+  return new MeteredStore(new CachingStore(readOnly, serdeFor(layout.keySerde), serdeFor(layout.valueSerde), new CacheBudget(0)));
 }

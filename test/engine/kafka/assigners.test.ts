@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseMemberInfo, spread } from '../../../engine/kafka/assigners.js';
+import { parseAssignmentInfo, parseMemberInfo } from '../../../engine/kafka/assigners.js';
+import { spread } from '../../../engine/kafka/task-placement.js';
 
 const loads = (owner: Map<number, string>): Record<string, number[]> => {
   const out: Record<string, number[]> = {};
@@ -42,4 +43,12 @@ test('what a member says of itself: owned tasks and endpoint; older or foreign m
   assert.deepEqual(parseMemberInfo(Buffer.from('"text"')), { owned: [] });
   assert.deepEqual(parseMemberInfo(Buffer.from('not json')), { owned: [] });
   assert.deepEqual(parseMemberInfo(undefined), { owned: [] });
+});
+
+test('standby holdings and copy offsets travel in the metadata; the assignment says which standbys to keep', () => {
+  const info = { owned: [0], endpoint: 'h:1', standby: [1, 2], offsets: { 1: 40, 2: 7 } };
+  assert.deepEqual(parseMemberInfo(Buffer.from(JSON.stringify(info))), info);
+  assert.deepEqual(parseMemberInfo(Buffer.from(JSON.stringify({ owned: [], offsets: { x: 1, 3: 'y', 4: 5 } }))), { owned: [], offsets: { 4: 5 } });
+  assert.deepEqual(parseAssignmentInfo(Buffer.from(JSON.stringify({ standby: [3, -1] }))), { standby: [3] });
+  assert.deepEqual(parseAssignmentInfo(Buffer.alloc(0)), { standby: [] }, "an older leader's assignment: no standbys");
 });
