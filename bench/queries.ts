@@ -54,7 +54,8 @@ function options(args: string[]): Options {
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-const ms = (n: number): string => `${n.toFixed(2)} ms`;
+// A load without one right answer has no latencies (NaN, null once through JSON).
+const ms = (n: number | null): string => (n === null || !Number.isFinite(n) ? 'n/a' : `${n.toFixed(2)} ms`);
 const ratio = (a: number, b: number): string => (a / b).toFixed(2);
 
 /** Says a load's figures; its failures, if any, with examples. */

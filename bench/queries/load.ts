@@ -126,7 +126,7 @@ async function load(c: LoadConfig): Promise<LoadResult> {
       if (t0 < measureFrom) continue;
       if (wrong !== undefined) {
         failures++;
-        if (examples.length < 5) examples.push(wrong);
+        if (examples.length < 2) examples.push(wrong);
         continue;
       }
       const ms = t1 - t0;
