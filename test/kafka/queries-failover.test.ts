@@ -60,7 +60,8 @@ describe('queries while an instance is killed', { timeout: 600_000 }, () => {
 
   for (const standbyReplicas of [1, 0]) {
     brokerTest(missing, `standbyReplicas ${standbyReplicas}: one of three instances killed with SIGKILL; every read is the right count or a 503 with Retry-After, never a 404 or a wrong value`, async () => {
-      const app = cluster!.app('wordcount', `fo${standbyReplicas}`, { standbyReplicas });
+      // 0 is the default, left out: that case runs whether the setting exists or not.
+      const app = cluster!.app('wordcount', `fo${standbyReplicas}`, standbyReplicas > 0 ? { standbyReplicas } : {});
       const source = app.topics.get('TextLinesTopic')!;
       await broker!.log.createTopics([
         { name: source, partitions: 6 },
