@@ -1,9 +1,15 @@
-import express, { type Request } from 'express';
-import { RequestError, type EngineFacade } from '../engine/api/engine-facade.js';
+import type { RequestListener } from 'node:http';
+import express, { type Request, type Response } from 'express';
+import type { EngineFacade } from '../engine/api/engine-facade.js';
 import { renderGraph } from '../engine/describe/index.js';
-import { requireToken } from './auth.js';
-import { errorHandler, HttpError, methodNotAllowed, notFound, sendError } from './errors.js';
+import { requireToken, tokenCheck } from './auth.js';
+import { errorHandler, HttpError, methodNotAllowed, notFound } from './errors.js';
+import { jsonReplacer } from './json.js';
+import { badInput, KeyRoute } from './key-route.js';
 import { createMetrics } from './metrics.js';
+import { Peers } from './peers.js';
+import { parseLimit, parseRange, parseStale, readQuery, searchOf } from './query-params.js';
+import { FORWARDED_BY, MAX_KEYS, QueryRouter, type Caller, type Reply } from './query-router.js';
 import { parseRecords } from './records.js';
 
 export interface AppOptions {
@@ -11,11 +17,11 @@ export interface AppOptions {
   readonly token?: string;
   /** Where unexpected failures are logged with their stack; stderr by default. */
   readonly log?: (line: string) => void;
+  /** Connections to the other instances (forwarded queries); one of its own by default. */
+  readonly peers?: Peers;
 }
 
 const MAX_BODY = '1mb';
-const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1000;
 // Keys a prefix can select: the store compares prefixes as text (metered-store.ts).
 const PREFIX_SERDES = new Set(['string', 'json', 'bytes']);
 
@@ -23,12 +29,20 @@ const PREFIX_SERDES = new Set(['string', 'json', 'bytes']);
  * The HTTP API (docs/http-api.md) over an engine. A factory, so tests can serve it on any port; the
  * caller listens and closes. Every answer is JSON except /metrics and the topology diagrams.
  */
-export function createApp(engine: EngineFacade, options: AppOptions = {}): express.Express {
+export function createApp(engine: EngineFacade, options: AppOptions = {}): RequestListener {
   const app = express();
+  const log = options.log ?? ((l) => process.stderr.write(l + '\n'));
   const metrics = createMetrics(engine);
+  const router = new QueryRouter(engine, options.peers ?? new Peers());
+  const check = options.token ? tokenCheck(options.token) : undefined;
+  const keyRoute = new KeyRoute(router, check, log);
   app.set('x-powered-by', false);
   app.set('json replacer', jsonReplacer);
-  if (options.token) app.use(requireToken(options.token));
+  if (check) app.use(requireToken(check));
+  const caller = (req: Request): Caller => ({ authorization: req.get('authorization'), forwardedBy: req.get(FORWARDED_BY) });
+  const reply = (res: Response, r: Reply): void => {
+    res.status(r.status).set(r.headers).type('application/json').send(r.body);
+  };
 
   app.route('/healthz').get((_req, res) => {
     res.json({ status: 'alive', state: engine.state });
@@ -44,34 +58,48 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): expre
   }).all(methodNotAllowed('GET'));
 
   app.route('/topology').get((req, res) => {
-    const { format = 'json' } = query(req, ['format']);
+    const { format = 'json' } = readQuery(searchOf(req.url), ['format']);
     if (format === 'json') res.type('application/json').send(renderGraph(engine.graph, 'json'));
     else if (format === 'mermaid' || format === 'dot') res.type('text/plain; charset=utf-8').send(renderGraph(engine.graph, format));
     else throw new HttpError(400, 'BAD_FORMAT', `format must be json, mermaid or dot, not "${format}"`);
+  }).all(methodNotAllowed('GET'));
+
+  app.route('/instances').get(async (req, res) => {
+    readQuery(searchOf(req.url), []);
+    reply(res, await router.instances(engine.state, caller(req)));
   }).all(methodNotAllowed('GET'));
 
   app.route('/tables').get((_req, res) => {
     res.json({ tables: engine.tables().map(({ name, keySerde, windowed }) => ({ name, keySerde, windowed })) });
   }).all(methodNotAllowed('GET'));
 
-  app.route('/tables/:table/keys/:key').get(async (req, res) => {
-    const { table, key } = req.params as { table: string; key: string };
-    const found = await engine.get(table, key).catch(badInput('BAD_KEY', `key "${key}" cannot be looked up in "${table}"`));
-    if (found === undefined) sendError(res, 404, 'KEY_NOT_FOUND', `table "${table}" has no key "${key}"`);
-    else res.json(found);
-  }).all(methodNotAllowed('GET'));
+  // GET is served by keyRoute before express; here the other methods get their 405.
+  app.route('/tables/:table/keys/:key').all(methodNotAllowed('GET'));
+
+  app.route('/tables/:table/keys').post(express.raw({ type: () => true, limit: MAX_BODY }), async (req, res) => {
+    const { table } = req.params as { table: string };
+    const search = searchOf(req.url);
+    const q = readQuery(search, ['from', 'to', 'stale']);
+    const keys = parseKeys(req.body as Buffer | undefined);
+    const r = await router
+      .keys(table, keys, { range: parseRange(q), stale: parseStale(q.stale), search }, caller(req))
+      .catch(badInput('BAD_KEY', `the keys cannot be looked up in "${table}"`));
+    reply(res, r);
+  }).all(methodNotAllowed('POST'));
 
   app.route('/tables/:table').get(async (req, res) => {
     const { table } = req.params as { table: string };
-    const { prefix, limit, cursor } = query(req, ['prefix', 'limit', 'cursor']);
+    const search = searchOf(req.url);
+    const { prefix, limit, cursor, ...times } = readQuery(search, ['prefix', 'limit', 'cursor', 'from', 'to']);
     const info = engine.tables().find((t) => t.name === table);
-    if (prefix !== undefined && info && !PREFIX_SERDES.has(info.keySerde)) {
-      throw new HttpError(400, 'BAD_PREFIX', `table "${table}" has ${info.keySerde} keys; a prefix selects text keys only`);
+    if (prefix !== undefined && info && (info.windowed || !PREFIX_SERDES.has(info.keySerde))) {
+      throw new HttpError(400, 'BAD_PREFIX', info.windowed ? `table "${table}" is windowed; its pages are selected by time (from, to), not by prefix` : `table "${table}" has ${info.keySerde} keys; a prefix selects text keys only`);
     }
-    const page = await engine
-      .scan(table, { limit: parseLimit(limit), ...(prefix !== undefined && { prefix }), ...(cursor !== undefined && { cursor }) })
+    if (info && !info.windowed && (times.from !== undefined || times.to !== undefined)) throw new HttpError(400, 'BAD_QUERY', `table "${table}" is not windowed; from and to select windows`);
+    const page = await router
+      .scan(table, { limit: parseLimit(limit), range: parseRange(times), search, ...(prefix !== undefined && { prefix }), ...(cursor !== undefined && { cursor }) }, caller(req))
       .catch(badInput('BAD_CURSOR', 'the cursor is not one this server gave out for this table'));
-    res.json(page);
+    reply(res, page);
   }).all(methodNotAllowed('GET'));
 
   app.route('/topics/:topic/records').post(express.raw({ type: () => true, limit: MAX_BODY }), async (req, res) => {
@@ -81,19 +109,24 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): expre
   }).all(methodNotAllowed('POST'));
 
   app.use(notFound);
-  app.use(errorHandler(options.log ?? ((l) => process.stderr.write(l + '\n'))));
-  return app;
+  app.use(errorHandler(log));
+  return (req, res) => {
+    if (!keyRoute.tryServe(req, res)) app(req, res);
+  };
 }
 
-/** Single-valued query parameters among `allowed`: a misspelt one is an error, not ignored. */
-function query(req: Request, allowed: readonly string[]): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.query as Record<string, unknown>)) {
-    if (!allowed.includes(name)) throw new HttpError(400, 'BAD_QUERY', `unknown query parameter "${name}"; this route takes ${allowed.join(', ')}`);
-    if (typeof value !== 'string') throw new HttpError(400, 'BAD_QUERY', `query parameter "${name}" must be given once`);
-    out[name] = value;
+/** The body of `POST /tables/{table}/keys`: `{"keys": [...]}`, the keys as JSON values. */
+function parseKeys(body: Buffer | undefined): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body?.toString('utf8') ?? '');
+  } catch (e) {
+    throw new HttpError(400, 'BAD_JSON', `the body must be JSON like {"keys": ["a", "b"]}: ${(e as Error).message}`);
   }
-  return out;
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0 || Object.keys(parsed as object).length !== 1) throw new HttpError(400, 'BAD_KEYS', 'the body must be {"keys": [...]}, with one key or more');
+  if (keys.length > MAX_KEYS) throw new HttpError(400, 'TOO_MANY_KEYS', `at most ${MAX_KEYS} keys per request, not ${keys.length}`);
+  return keys;
 }
 
 function notReady(state: string): string {
@@ -102,30 +135,3 @@ function notReady(state: string): string {
   return `the engine is ${state} (restoring its stores or joining); it is ready once running`;
 }
 
-function parseLimit(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_LIMIT;
-  const n = /^[0-9]{1,7}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= MAX_LIMIT)) throw new HttpError(400, 'BAD_LIMIT', `limit must be a whole number from 1 to ${MAX_LIMIT}, not "${text}"`);
-  return n;
-}
-
-/**
- * The facade checks keys and cursors against the table's key serde, but a few values get past
- * that check and fail deeper, in the serde (SERDE) or the store (STORE, a null key). Those came
- * from the request, so they are the client's 400, not our 500.
- */
-function badInput(code: string, message: string): (e: unknown) => never {
-  return (e) => {
-    const c = (e as { code?: unknown } | null)?.code;
-    if (!(e instanceof RequestError) && (c === 'SERDE' || c === 'STORE')) throw new HttpError(400, code, `${message}: ${(e as Error).message}`);
-    throw e;
-  };
-}
-
-/** Bytes show as base64 in JSON (as the json serde writes them), not as {"type":"Buffer"}. */
-function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
-  const original = (this as Record<string, unknown>)[key];
-  if (original instanceof Uint8Array) return Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64');
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  return value;
-}

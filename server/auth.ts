@@ -8,14 +8,28 @@ const OPEN = new Set(['/healthz', '/readyz', '/metrics']);
 // Comparing digests makes both sides the same length, so timingSafeEqual never leaks the length.
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/** `Authorization: Bearer <token>` on every route but the open ones, when a token is set. */
-export function requireToken(token: string): RequestHandler {
+/** Why a request's Authorization header is refused (a 401's message), or undefined when it carries the token. */
+export type TokenCheck = (authorization: string | undefined) => string | undefined;
+
+export function tokenCheck(token: string): TokenCheck {
   const expected = digest(token);
+  return (authorization) => {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
+    if (match && timingSafeEqual(digest(match[1]!), expected)) return undefined;
+    return match ? 'the bearer token is not the one this server was started with (DUALITY_API_TOKEN)' : 'this server needs an Authorization: Bearer <token> header (DUALITY_API_TOKEN)';
+  };
+}
+
+/** A 401 says how to authenticate. */
+export const CHALLENGE = 'Bearer realm="duality"';
+
+/** `Authorization: Bearer <token>` on every route but the open ones, when a token is set. */
+export function requireToken(check: TokenCheck): RequestHandler {
   return (req, res, next) => {
     if (OPEN.has(req.path)) return next();
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.get('authorization') ?? '');
-    if (match && timingSafeEqual(digest(match[1]!), expected)) return next();
-    res.set('WWW-Authenticate', 'Bearer realm="duality"');
-    sendError(res, 401, 'UNAUTHORIZED', match ? 'the bearer token is not the one this server was started with (DUALITY_API_TOKEN)' : 'this server needs an Authorization: Bearer <token> header (DUALITY_API_TOKEN)');
+    const refused = check(req.get('authorization'));
+    if (refused === undefined) return next();
+    res.set('WWW-Authenticate', CHALLENGE);
+    sendError(res, 401, 'UNAUTHORIZED', refused);
   };
 }

@@ -28,6 +28,60 @@ export interface PostedRecord {
   readonly headers?: Record<string, string>;
 }
 
+/** A time range of a windowed query, epoch ms, both ends included; an end left out is open. */
+export interface TimeRange {
+  readonly from?: number;
+  readonly to?: number;
+}
+
+export interface WindowValue {
+  readonly start: number;
+  readonly end: number;
+  readonly value: unknown;
+}
+
+/** What a key lookup answers: its value, or for a windowed table its windows in the range asked. */
+export type KeyAnswer = { readonly key: unknown; readonly value: unknown } | { readonly key: unknown; readonly windows: WindowValue[] };
+
+/** A scan's entry: a key and its value, or for a windowed table one window of one key. */
+export type ScanEntry = { readonly key: unknown; readonly value: unknown } | { readonly key: unknown; readonly start: number; readonly end: number; readonly value: unknown };
+
+/** Where a key lives, as this instance sees the group now. */
+export interface KeyPlace {
+  /** The key, read with the table's key serde. */
+  readonly key: unknown;
+  /** Its task partition. */
+  readonly partition: number;
+  /** The endpoint of the instance running its active task; undefined while none does (rebalancing) or it advertised none. */
+  readonly owner: string | undefined;
+  /** Whether this instance runs that task, restored: it answers now. */
+  readonly local: boolean;
+  /** Endpoints of the instances keeping a standby copy of its stores. */
+  readonly standbys: readonly string[];
+}
+
+/** One task's share of a scan page: its entries after the page's start, in position order, and the position after them when it has more. */
+export interface ScanPart {
+  readonly partition: number;
+  readonly rows: { readonly position: Buffer; readonly size: number; readonly entry: ScanEntry }[];
+  readonly next?: Buffer;
+}
+
+export interface ScanRequest {
+  readonly prefix?: string;
+  /** Where the page starts: a position from a cursor. */
+  readonly after?: Buffer;
+  readonly range?: TimeRange;
+  readonly limit: number;
+}
+
+/** What the group's members hold, by task. */
+export interface InstanceInfo {
+  readonly endpoint: string | undefined;
+  readonly active: string[];
+  readonly standby: string[];
+}
+
 /** A problem with a request, for a 4xx answer. */
 export class RequestError extends Error {
   constructor(
@@ -53,10 +107,27 @@ export interface EngineFacade {
   /** Why it is not ready, when that is more than its state says (a broker that does not answer). */
   readonly problem?: string | undefined;
   tables(): TableInfo[];
-  /** The value of one key (given as URL text, parsed with the table's key serde); undefined when absent. RequestError for an unknown table or a key the serde cannot read. */
-  get(table: string, key: string): Promise<{ key: unknown; value: unknown } | undefined>;
-  /** A page of entries in key order; `cursor` continues after the last page. */
-  scan(table: string, options: { prefix?: string; limit: number; cursor?: string }): Promise<{ entries: { key: unknown; value: unknown }[]; cursor?: string }>;
+  /** The endpoint this instance advertises to the others. */
+  readonly endpoint: string | undefined;
+  /**
+   * Where a key lives: `key` as URL text (read as the table's key serde reads it) or, `{ json }`,
+   * as a JSON value. RequestError for an unknown table or a key the serde cannot read.
+   */
+  locate(table: string, key: string | { json: unknown }): Promise<KeyPlace>;
+  /**
+   * The key's answer from this instance's stores: undefined when this instance cannot answer for
+   * its partition (not its task, or not restored yet; with `stale`, nor a standby copy here).
+   * `answer` undefined: the table has no such key (a windowed table answers an empty list).
+   */
+  readLocal(table: string, place: KeyPlace, range: TimeRange, stale: boolean): Promise<{ answer: KeyAnswer | undefined; stale: boolean } | undefined>;
+  /** The value of one key held here (URL text, as `locate`); undefined when absent or held elsewhere. */
+  get(table: string, key: string, range?: TimeRange): Promise<KeyAnswer | undefined>;
+  /** The task partitions a table's keys spread over. */
+  partitionCount(table: string): Promise<number>;
+  /** Each of this instance's restored tasks' share of a scan page, by partition. */
+  scanLocal(table: string, request: ScanRequest): Promise<ScanPart[]>;
+  /** The group's members and the tasks each holds (on the embedded log: this instance alone). */
+  instances(): Promise<InstanceInfo[]>;
   /** Writes records to a topic with its serdes; resolves once they are durable. */
   produce(topic: string, records: readonly PostedRecord[]): Promise<{ partition: number; offset: number }[]>;
   readonly metrics: EngineMetrics;

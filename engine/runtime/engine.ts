@@ -475,19 +475,26 @@ export class Engine {
    * or Kafka Streams would, over the partitions of the sub-topology whose task keeps the store.
    */
   async ownerOf(table: string, key: unknown): Promise<KeyOwner | undefined> {
-    const { graph, log } = this.options;
+    const { graph } = this.options;
     const def = queryableTables(graph).find((d) => d.name === table);
     const sub = def && graph.subtopologies.find((s) => s.stores.includes(def.store!));
     if (!def || !sub) return undefined;
-    const counts = await Promise.all(sub.sourceTopics.map((t) => log.partitions(t)));
     const bytes = serdeFor(def.keySerde).serialize(key);
     if (bytes === null) throw new Error(`table "${table}": a null key has no owner`);
-    const partition = partitionForKey(bytes, Math.max(1, ...counts.map((n) => n ?? 0)));
+    const partition = partitionForKey(bytes, await this.partitionCount(def.store!));
     const holds = (tps: readonly TopicPartition[]): boolean => tps.some((tp) => tp.partition === partition && sub.sourceTopics.includes(tp.topic));
     const members = await this.members();
     const owner = members.find((m) => holds(m.partitions));
     const standbys = members.filter((m) => m.standby.includes(partition) && m.endpoint !== undefined).map((m) => m.endpoint!);
     return { partition, endpoint: owner?.endpoint, local: this.tasks.has(`${sub.id}_${partition}`), standbys };
+  }
+
+  /** The task partitions of the sub-topology that keeps `store`: the most partitions of its source topics. */
+  async partitionCount(store: string): Promise<number> {
+    const { graph, log } = this.options;
+    const sub = graph.subtopologies.find((s) => s.stores.includes(store));
+    const counts = await Promise.all((sub?.sourceTopics ?? []).map((t) => log.partitions(t)));
+    return Math.max(1, ...counts.map((n) => n ?? 0));
   }
 
   /** The group's members with what each holds, as of its last rebalance. */

@@ -1,18 +1,20 @@
-import { RequestError, type EngineFacade, type EngineMetrics, type PostedRecord, type TableInfo } from '../api/engine-facade.js';
+import { RequestError, type EngineFacade, type EngineMetrics, type InstanceInfo, type KeyAnswer, type KeyPlace, type PostedRecord, type ScanPart, type ScanRequest, type TableInfo, type TimeRange } from '../api/engine-facade.js';
 import type { Log, LogProducer } from '../api/log.js';
 import type { Serde } from '../api/serde.js';
 import type { DefinitionInfo, Serde as SerdeName, TopologyGraph } from '../api/topology-graph.js';
 import { serdeFor } from '../serde/index.js';
 import { epochMs } from '../api/time.js';
 import type { Engine } from './engine.js';
-import { queryableTables, viewOf } from './queries.js';
-import { decodeCursor, mergePage, readPart, type Part } from './table-pages.js';
+import { queryableTables } from './queries.js';
+import { readPart } from './table-pages.js';
+import { readerFor, type TableReader } from './table-reads.js';
 
 const MAX_SCAN = 1000;
 
 /** The engine as the HTTP server sees it (only server/ knows express). */
 export class LocalEngineFacade implements EngineFacade {
   private producer: LogProducer | undefined;
+  private readonly readers = new Map<string, { def: DefinitionInfo; reader: TableReader }>();
 
   constructor(
     private readonly engine: Engine,
@@ -39,41 +41,68 @@ export class LocalEngineFacade implements EngineFacade {
     return queryableTables(this.graph).map((d) => ({ name: d.name, keySerde: d.keySerde, windowed: d.windowed }));
   }
 
-  private table(name: string): { def: DefinitionInfo; view: (v: unknown) => unknown } {
-    const tables = queryableTables(this.graph);
-    const def = tables.find((d) => d.name === name);
-    if (!def) {
-      const known = tables.map((d) => d.name);
-      throw new RequestError(404, 'TABLE_NOT_FOUND', `no table "${name}"; the queryable tables are ${known.join(', ') || '(none)'}`);
-    }
-    if (def.windowed) throw new RequestError(400, 'NOT_SUPPORTED', `"${name}" is a windowed table; windowed queries are not implemented yet`);
-    return { def, view: viewOf(this.graph, def) };
+  get endpoint(): string | undefined {
+    return this.engine.endpoint;
   }
 
-  async get(table: string, keyText: string): Promise<{ key: unknown; value: unknown } | undefined> {
-    const { def, view } = this.table(table);
-    const key = parseKey(keyText, def.keySerde);
-    for (const stores of this.engine.storesOf(def.store!)) {
-      const v = await stores.typed.get(def.store!)!.get(key);
-      if (v !== undefined) return { key, value: view(v) };
+  /** A queryable table and how to read it; 404 for a name that is none. */
+  private table(name: string): { def: DefinitionInfo; reader: TableReader } {
+    let t = this.readers.get(name);
+    if (!t) {
+      const tables = queryableTables(this.graph);
+      const def = tables.find((d) => d.name === name);
+      if (!def) {
+        const known = tables.map((d) => d.name);
+        throw new RequestError(404, 'TABLE_NOT_FOUND', `no table "${name}"; the queryable tables are ${known.join(', ') || '(none)'}`);
+      }
+      t = { def, reader: readerFor(this.graph, def) };
+      this.readers.set(name, t);
     }
-    return undefined;
+    return t;
   }
 
-  async scan(table: string, o: { prefix?: string; limit: number; cursor?: string }): Promise<{ entries: { key: unknown; value: unknown }[]; cursor?: string }> {
-    const { def, view } = this.table(table);
-    const limit = Math.min(Math.max(1, o.limit), MAX_SCAN);
-    const from = o.cursor === undefined ? undefined : decodeCursor(o.cursor);
-    const keySerde = serdeFor(def.keySerde);
-    const keyBytes = (key: unknown): Buffer => keySerde.serialize(key)!;
-    // Each task holds some keys: a page's worth from each, merged in key byte order.
-    const parts: Part[] = [];
-    for (const stores of this.engine.storesOf(def.store!)) {
-      const entries = stores.typed.get(def.store!)!.range({ ...(o.prefix !== undefined && { prefix: o.prefix }), ...(from !== undefined && { from }) });
-      parts.push(await readPart(entries, keyBytes, limit));
+  async locate(table: string, key: string | { json: unknown }): Promise<KeyPlace> {
+    const { def } = this.table(table);
+    const parsed = typeof key === 'string' ? parseKey(key, def.keySerde) : keyFromJson(key.json, def.keySerde);
+    const owner = await this.engine.ownerOf(table, parsed);
+    if (!owner) throw new RequestError(404, 'TABLE_NOT_FOUND', `table "${table}" is not queryable`);
+    return { key: parsed, partition: owner.partition, owner: owner.endpoint, local: owner.local, standbys: owner.standbys };
+  }
+
+  async readLocal(table: string, place: KeyPlace, range: TimeRange, stale: boolean): Promise<{ answer: KeyAnswer | undefined; stale: boolean } | undefined> {
+    const { def, reader } = this.table(table);
+    const held = this.engine.storeOf(def.store!, place.partition, stale);
+    if (!held) return undefined;
+    return { answer: await reader.lookup(held.store, place.key, range), stale: held.stale };
+  }
+
+  async get(table: string, key: string, range: TimeRange = {}): Promise<KeyAnswer | undefined> {
+    const place = await this.locate(table, key);
+    return (await this.readLocal(table, place, range, false))?.answer;
+  }
+
+  partitionCount(table: string): Promise<number> {
+    return this.engine.partitionCount(this.table(table).def.store!);
+  }
+
+  async scanLocal(table: string, request: ScanRequest): Promise<ScanPart[]> {
+    const { def, reader } = this.table(table);
+    const limit = Math.min(Math.max(1, request.limit), MAX_SCAN);
+    const parts: ScanPart[] = [];
+    for (const p of this.engine.partitionsOf(def.store!)) {
+      const held = this.engine.storeOf(def.store!, p);
+      if (held) parts.push(await readPart(p, reader.rows(held.store, request), limit));
     }
-    const { rows, cursor } = mergePage(parts, limit);
-    return { entries: rows.map(({ key, value }) => ({ key, value: view(value) })), ...(cursor !== undefined && { cursor }) };
+    return parts;
+  }
+
+  async instances(): Promise<InstanceInfo[]> {
+    const subs = this.graph.subtopologies;
+    return (await this.engine.members()).map((m) => ({
+      endpoint: m.endpoint,
+      active: [...new Set(m.partitions.flatMap((tp) => subs.filter((s) => s.sourceTopics.includes(tp.topic)).map((s) => `${s.id}_${tp.partition}`)))].sort(byTask),
+      standby: m.standby.flatMap((p) => subs.filter((s) => s.stores.length > 0).map((s) => `${s.id}_${p}`)).sort(byTask),
+    }));
   }
 
   /**
@@ -161,6 +190,31 @@ function parseKey(text: string, serde: SerdeName): unknown {
     default:
       return text;
   }
+}
+
+/** A key given as a JSON value (a list of keys in a body), checked against the table's key serde. */
+function keyFromJson(v: unknown, serde: SerdeName): unknown {
+  switch (serde) {
+    case 'long':
+    case 'int':
+    case 'double':
+      if (typeof v === 'number' && Number.isFinite(v) && (serde === 'double' || Number.isInteger(v))) return v;
+      if (typeof v === 'string') return parseKey(v, serde);
+      throw new RequestError(400, 'BAD_KEY', `the table's keys are ${serde}s; ${JSON.stringify(v)} is not one`);
+    case 'json':
+      if (v === null) throw new RequestError(400, 'BAD_KEY', 'a key cannot be null');
+      return v;
+    default:
+      if (typeof v !== 'string') throw new RequestError(400, 'BAD_KEY', `the table's keys are ${serde === 'bytes' ? 'bytes, given as base64 text' : 'strings'}; ${JSON.stringify(v)} is not one`);
+      return v;
+  }
+}
+
+/** Task ids in the order of their sub-topology, then partition. */
+function byTask(a: string, b: string): number {
+  const [sa, pa] = a.split('_').map(Number);
+  const [sb, pb] = b.split('_').map(Number);
+  return sa! - sb! || pa! - pb!;
 }
 
 function encode(serde: Serde, value: unknown, where: string): Buffer | null {

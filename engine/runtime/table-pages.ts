@@ -1,5 +1,4 @@
-import { RequestError } from '../api/engine-facade.js';
-import { sizeOf } from '../state/cache-budget.js';
+import { RequestError, type ScanPart } from '../api/engine-facade.js';
 
 /**
  * The bytes of keys and values a page holds at most (keys as stored, values estimated as the store
@@ -9,35 +8,22 @@ import { sizeOf } from '../state/cache-budget.js';
  */
 export const PAGE_BYTES = 1024 * 1024;
 
-export interface Row {
-  /** The key's bytes: the order of the page. */
-  readonly bytes: Buffer;
-  readonly size: number;
-  readonly key: unknown;
-  readonly value: unknown;
-}
-
-/** One task's entries for a page, and the key after them when there are more. */
-export interface Part {
-  readonly rows: Row[];
-  readonly next?: Buffer;
-}
+/** An entry of a scan, with its position (the page's order) and its size (for the page's bound). */
+export type Row = ScanPart['rows'][number];
 
 /**
- * Reads a task's entries (in key order) up to a full page: `limit` entries, or `pageBytes`.
- * Stopping there is safe: a page merged from the parts never reaches past a full part's last key.
+ * Reads a task's rows (in position order) up to a full page: `limit` entries, or `pageBytes`.
+ * Stopping there is safe: a page merged from the parts never reaches past a full part's last row.
  */
-export async function readPart(entries: AsyncIterable<[unknown, unknown]>, keyBytes: (key: unknown) => Buffer, limit: number, pageBytes = PAGE_BYTES): Promise<Part> {
-  const rows: Row[] = [];
+export async function readPart(partition: number, rows: AsyncIterable<Row>, limit: number, pageBytes = PAGE_BYTES): Promise<ScanPart> {
+  const out: Row[] = [];
   let bytes = 0;
-  for await (const [key, value] of entries) {
-    const b = keyBytes(key);
-    if (rows.length === limit || bytes >= pageBytes) return { rows, next: b };
-    const size = b.length + sizeOf(value);
-    rows.push({ bytes: b, size, key, value });
-    bytes += size;
+  for await (const row of rows) {
+    if (out.length === limit || bytes >= pageBytes) return { partition, rows: out, next: row.position };
+    out.push(row);
+    bytes += row.size;
   }
-  return { rows };
+  return { partition, rows: out };
 }
 
 /**
@@ -46,8 +32,8 @@ export async function readPart(entries: AsyncIterable<[unknown, unknown]>, keyBy
  * the next one, as short as those two keys allow (see separator), so a page of huge keys still
  * gives a cursor that fits in a URL.
  */
-export function mergePage(parts: readonly Part[], limit: number, pageBytes = PAGE_BYTES): { rows: Row[]; cursor?: string } {
-  const all = parts.flatMap((p) => p.rows).sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+export function mergePage(parts: readonly ScanPart[], limit: number, pageBytes = PAGE_BYTES): { rows: Row[]; cursor?: string } {
+  const all = parts.flatMap((p) => p.rows).sort((a, b) => Buffer.compare(a.position, b.position));
   const rows: Row[] = [];
   let bytes = 0;
   for (const row of all) {
@@ -55,9 +41,9 @@ export function mergePage(parts: readonly Part[], limit: number, pageBytes = PAG
     rows.push(row);
     bytes += row.size;
   }
-  const next = [all[rows.length]?.bytes, ...parts.map((p) => p.next)].filter((b) => b !== undefined).sort(Buffer.compare)[0];
+  const next = [all[rows.length]?.position, ...parts.map((p) => p.next)].filter((b) => b !== undefined).sort(Buffer.compare)[0];
   if (next === undefined) return { rows };
-  return { rows, cursor: encodeCursor(separator(rows[rows.length - 1]!.bytes, next)) };
+  return { rows, cursor: encodeCursor(separator(rows[rows.length - 1]!.position, next)) };
 }
 
 /**

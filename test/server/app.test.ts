@@ -89,15 +89,111 @@ test('GET /tables lists the queryable tables', async () => {
     { name: 'word-counts', keySerde: 'string', windowed: false },
     { name: 'orders-per-customer', keySerde: 'long', windowed: false },
     { name: 'words-per-minute', keySerde: 'string', windowed: true },
+    { name: 'word-sessions', keySerde: 'string', windowed: true },
     { name: 'prices', keySerde: 'string', windowed: false },
     { name: 'joined', keySerde: 'string', windowed: false },
   ]);
 });
 
-test('a windowed table is listed but not yet queried: its keys and pages are a 400 NOT_SUPPORTED', async () => {
-  assert.equal((await post('TextLinesTopic', { value: 'minutely' })).status, 200);
-  assertError(await call('/tables/words-per-minute/keys/minutely'), 400, 'NOT_SUPPORTED');
-  assertError(await call('/tables/words-per-minute'), 400, 'NOT_SUPPORTED');
+// Windowed tests write in hours of their own, after now: records the other tests post (at now)
+// never fall into their windows, and theirs are never late for each other.
+const HOUR = 3_600_000;
+const T = (Math.floor(Date.now() / HOUR) + 1) * HOUR;
+const T2 = T + HOUR;
+const T3 = T + 2 * HOUR;
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+test("a windowed table answers a key's windows, within from and to (epoch ms or RFC 3339), as Kafka Streams' fetch", async () => {
+  const at = (timestamp: number, value: string) => post('TextLinesTopic', { value, timestamp: T + timestamp });
+  for (const [t, v] of [[1_000, 'wmalpha wmbeta'], [61_000, 'wmalpha'], [62_000, 'wmalpha'], [125_000, 'wmbeta']] as const) assert.equal((await at(t, v)).status, 200);
+  const all = [
+    { start: T, end: T + 60_000, value: 1 },
+    { start: T + 60_000, end: T + 120_000, value: 2 },
+  ];
+  await eventually('wmalpha windows', async () => {
+    const r = await call('/tables/words-per-minute/keys/wmalpha');
+    return r.status === 200 && JSON.stringify(r.body.windows) === JSON.stringify(all) ? true : undefined;
+  });
+  assert.deepEqual((await call(`/tables/words-per-minute/keys/wmalpha`)).body, { key: 'wmalpha', windows: all });
+  // Windows whose start is within [from, to].
+  assert.deepEqual((await call(`/tables/words-per-minute/keys/wmalpha?from=${T + 60_000}`)).body.windows, [all[1]]);
+  assert.deepEqual((await call(`/tables/words-per-minute/keys/wmalpha?to=${T + 59_999}`)).body.windows, [all[0]]);
+  assert.deepEqual((await call(`/tables/words-per-minute/keys/wmalpha?from=${iso(T + 60_000)}&to=${iso(T + 60_000)}`)).body.windows, [all[1]]);
+  assert.deepEqual((await call(`/tables/words-per-minute/keys/wmalpha?from=${T + 120_000}`)).body, { key: 'wmalpha', windows: [] });
+  assert.deepEqual((await call(`/tables/words-per-minute/keys/wmnever`)).body, { key: 'wmnever', windows: [] });
+  assertError(await call('/tables/words-per-minute/keys/wmalpha?from=yesterday'), 400, 'BAD_TIME');
+  assertError(await call('/tables/words-per-minute/keys/wmalpha?from=5&to=4'), 400, 'BAD_TIME');
+  assertError(await call('/tables/words-per-minute/keys/wmalpha?since=5'), 400, 'BAD_QUERY');
+});
+
+test('a scan of a windowed table lists every window in the time range exactly once across pages (fetchAll)', async () => {
+  const words = ['wsa', 'wsb', 'wsc', 'wsd'];
+  for (const [i, w] of words.entries()) assert.equal((await post('TextLinesTopic', { value: `${w} ${w}`, timestamp: T2 + i * 60_000 })).status, 200);
+  await eventually('every ws window', async () => {
+    const r = await call(`/tables/words-per-minute?from=${T2}&to=${T2 + 180_000}&limit=1000`);
+    return r.body.entries?.filter((e: { key: string }) => e.key.startsWith('ws')).length === 4 ? true : undefined;
+  });
+  const got = (await pages(`/tables/words-per-minute?from=${T2}&to=${T2 + 180_000}&limit=1`)).flatMap((p) => p.entries);
+  assert.deepEqual(
+    got.filter((e) => (e.key as string).startsWith('ws')),
+    words.map((key, i) => ({ key, start: T2 + i * 60_000, end: T2 + 60_000 + i * 60_000, value: 2 })),
+  );
+  assert.ok(got.every((e) => (e as unknown as { start: number }).start >= T2 && (e as unknown as { start: number }).start <= T2 + 180_000), JSON.stringify(got));
+  assertError(await call('/tables/words-per-minute?prefix=ws'), 400, 'BAD_PREFIX');
+  assertError(await call('/tables/word-counts?from=5'), 400, 'BAD_QUERY');
+});
+
+test('a session table answers the sessions that overlap [from, to]', async () => {
+  // Two sessions of sskey: [T3, T3 + 60 s] (two records) and [T3 + 1000 s] alone.
+  for (const t of [0, 60_000, 1_000_000]) assert.equal((await post('TextLinesTopic', { value: 'sskey', timestamp: T3 + t })).status, 200);
+  const both = [
+    { start: T3, end: T3 + 60_000, value: 2 },
+    { start: T3 + 1_000_000, end: T3 + 1_000_000, value: 1 },
+  ];
+  await eventually('both sessions', async () => {
+    const r = await call('/tables/word-sessions/keys/sskey');
+    return JSON.stringify(r.body.windows) === JSON.stringify(both) ? true : undefined;
+  });
+  assert.deepEqual((await call(`/tables/word-sessions/keys/sskey?from=${T3 + 30_000}&to=${T3 + 40_000}`)).body.windows, [both[0]]);
+  assert.deepEqual((await call(`/tables/word-sessions/keys/sskey?from=${T3 + 60_000}`)).body.windows, both);
+  assert.deepEqual((await call(`/tables/word-sessions/keys/sskey?from=${T3 + 60_001}&to=${T3 + 999_999}`)).body.windows, []);
+  const scanned = (await pages('/tables/word-sessions?limit=1')).flatMap((p) => p.entries).filter((e) => e.key === 'sskey');
+  assert.deepEqual(scanned, both.map((w) => ({ key: 'sskey', ...w })));
+});
+
+test('many keys at once: every key asked for, found or not, in the order asked', async () => {
+  assert.equal((await post('TextLinesTopic', { value: 'mkone mktwo mktwo' })).status, 200);
+  await valueOf('/tables/word-counts/keys/mktwo', 2);
+  const keys = (body: unknown, table = 'word-counts') => call(`/tables/${table}/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await keys({ keys: ['mktwo', 'mknone', 'mkone'] });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.entries, [
+    { key: 'mktwo', found: true, value: 2 },
+    { key: 'mknone', found: false },
+    { key: 'mkone', found: true, value: 1 },
+  ]);
+  const orders = await keys({ keys: [7777, '7777'] }, 'orders-per-customer');
+  assert.deepEqual(orders.body.entries, [{ key: 7777, found: false }, { key: 7777, found: false }]);
+  assertError(await keys({ keys: [] }), 400, 'BAD_KEYS');
+  assertError(await keys(['mkone']), 400, 'BAD_KEYS');
+  assertError(await keys({ keys: ['a'], extra: 1 }), 400, 'BAD_KEYS');
+  assertError(await keys({ keys: Array.from({ length: 1001 }, (_, i) => `k${i}`) }), 400, 'TOO_MANY_KEYS');
+  assertError(await keys({ keys: [{ a: 1 }] }), 400, 'BAD_KEY');
+  assertError(await keys({ keys: ['seven'] }, 'orders-per-customer'), 400, 'BAD_KEY');
+  assertError(await keys({ keys: ['x'] }, 'nope'), 404, 'TABLE_NOT_FOUND');
+  assertError(await call('/tables/word-counts/keys', { method: 'POST', body: '{"keys": [' }), 400, 'BAD_JSON');
+});
+
+test('an answer names the instance that served it; /instances lists this one, with every task active', async () => {
+  assert.equal((await post('TextLinesTopic', { value: 'servedby' })).status, 200);
+  await valueOf('/tables/word-counts/keys/servedby', 1);
+  const res = await fetch(`${base}/tables/word-counts/keys/servedby`);
+  assert.equal(res.headers.get('duality-served-by'), 'apptest-instance:1');
+  const r = await call('/instances');
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.instances.map((i: { endpoint: string; self: boolean; state: string; standby: string[] }) => [i.endpoint, i.self, i.state, i.standby]), [['apptest-instance:1', true, 'running', []]]);
+  const tasks = engine.facade.graph.subtopologies.map((s) => `${s.id}_0`);
+  assert.deepEqual(r.body.instances[0].active.filter((t: string) => t.endsWith('_0')), tasks);
 });
 
 test('paging with prefix, limit and cursor returns every key exactly once, in order', async () => {
@@ -177,7 +273,7 @@ test('bad bodies are a 400, an oversized one a 413, all as JSON', async () => {
   assertError(await post('TextLinesTopic', { value: 'x', headers: { n: 1 } }), 400, 'BAD_RECORD');
   assertError(await post('TextLinesTopic', { value: { a: 'map' } }), 400, 'BAD_RECORD'); // the topic's values are strings
   assertError(await post('TextLinesTopic', { value: 'x'.repeat(1_100_000) }), 413, 'BODY_TOO_LARGE');
-  assertError(await call('/tables/word-counts/keys/%E0%A4%A'), 400, 'BAD_REQUEST');
+  assertError(await call('/tables/word-counts/keys/%E0%A4%A'), 400, 'BAD_URL');
 });
 
 test('the topology as JSON, mermaid and dot; other formats are a 400', async () => {

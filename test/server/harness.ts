@@ -11,7 +11,7 @@ import { createApp, type AppOptions } from '../../server/app.js';
 import { createHttpServer, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../server/http-server.js';
 
 /**
- * The word count (with a sink), a table keyed by long (typed keys from URLs), a windowed table, a
+ * The word count (with a sink), a table keyed by long (typed keys from URLs), a windowed and a session table, a
  * source table, and a table whose values grow by concatenation (for big entries).
  */
 export const TOPOLOGY = `version: 1
@@ -52,6 +52,13 @@ tables:
       - groupBy: value
       - window: {type: tumbling, size: 1m}
       - count
+  word-sessions:
+    from: lines
+    steps:
+      - flatMapValues: words(value)
+      - groupBy: value
+      - window: {type: session, gap: 5m}
+      - count
   prices:
     topic: prices
     key: string
@@ -79,7 +86,7 @@ export async function startEngine(): Promise<Running> {
   if (!graph) throw new Error(`test topology is invalid: ${JSON.stringify(diagnostics)}`);
   const log = EmbeddedLog.inMemory();
   const engineLog: string[] = [];
-  const engine = new Engine({ graph, log, stateDir: join(dir, 'state'), logger: (l) => engineLog.push(l) });
+  const engine = new Engine({ graph, log, stateDir: join(dir, 'state'), logger: (l) => engineLog.push(l), endpoint: 'apptest-instance:1' });
   await engine.start();
   const running = engine.run();
   const facade = new LocalEngineFacade(engine, log);

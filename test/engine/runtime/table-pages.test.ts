@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeCursor, mergePage, readPart, separator } from '../../../engine/runtime/table-pages.js';
+import { decodeCursor, mergePage, readPart, separator, type Row } from '../../../engine/runtime/table-pages.js';
 
 /** A task's store: its entries from `from` on, in key byte order, as MeteredStore.range gives them. */
-async function* range(entries: readonly [Buffer, string][], from?: Buffer): AsyncGenerator<[unknown, unknown]> {
-  for (const [k, v] of entries) if (from === undefined || Buffer.compare(k, from) >= 0) yield [k, v];
+async function* range(entries: readonly [Buffer, string][], from?: Buffer): AsyncGenerator<Row> {
+  for (const [k, v] of entries) if (from === undefined || Buffer.compare(k, from) >= 0) yield { position: k, size: k.length + v.length, entry: { key: k, value: v } };
 }
 
 /** Every page of a scan over `tasks`, following the cursors. */
@@ -12,9 +12,9 @@ async function scanAll(tasks: readonly [Buffer, string][][], limit: number, page
   const pages: { keys: Buffer[]; bytes: number }[] = [];
   let from: Buffer | undefined;
   for (;;) {
-    const parts = await Promise.all(tasks.map((t) => readPart(range(t, from), (k) => k as Buffer, limit, pageBytes)));
+    const parts = await Promise.all(tasks.map((t, i) => readPart(i, range(t, from), limit, pageBytes)));
     const { rows, cursor } = mergePage(parts, limit, pageBytes);
-    pages.push({ keys: rows.map((r) => r.bytes), bytes: rows.reduce((n, r) => n + r.size, 0) });
+    pages.push({ keys: rows.map((r) => r.position), bytes: rows.reduce((n, r) => n + r.size, 0) });
     if (cursor === undefined) return pages;
     assert.ok(rows.length > 0, 'a page with a cursor has entries');
     from = decodeCursor(cursor);
@@ -49,7 +49,7 @@ test('pages over several tasks (seeded): every key exactly once, in order, each 
 test('a cursor after a huge key is as short as the next key allows', async () => {
   const huge = (c: string): Buffer => Buffer.from(c + 'x'.repeat(900_000));
   const task: [Buffer, string][] = [[huge('a'), 'v'], [huge('b'), 'v'], [huge('c'), 'v']];
-  const { rows, cursor } = mergePage([await readPart(range(task), (k) => k as Buffer, 1)], 1);
+  const { rows, cursor } = mergePage([await readPart(0, range(task), 1)], 1);
   assert.equal(rows.length, 1);
   assert.ok(cursor !== undefined && cursor.length < 10, cursor);
   assert.deepEqual(decodeCursor(cursor), Buffer.from('b'));
