@@ -54,7 +54,7 @@ export async function serveLocal(keys: number, dir: string): Promise<Served> {
   const facade = new LocalEngineFacade(engine, log);
   for (const i of sample(keys, 1000, 3)) {
     const found = await facade.get('word-counts', keyOf(i));
-    if (found?.value !== countOf(i)) throw new Error(`the engine counted ${keyOf(i)} ${JSON.stringify(found)}, expected ${countOf(i)}`);
+    if (!found || !('value' in found) || found.value !== countOf(i)) throw new Error(`the engine counted ${keyOf(i)} ${JSON.stringify(found)}, expected ${countOf(i)}`);
   }
   const app = createApp(facade, { log: (l) => console.error(l) });
   const duality = await listen(app, createHttpServer(app, DEFAULT_HTTP_LIMITS));

@@ -42,7 +42,7 @@ async function scanAll(at: Instance, limit: number, between: (page: number) => P
       await new Promise((r) => setTimeout(r, 100));
       continue;
     }
-    assert.equal(a.status, 200, `page ${page} from ${at.endpoint}: ${JSON.stringify(a.body)}`);
+    assert.equal(a.status, 200, `page ${page} from ${at.endpoint}: ${JSON.stringify(a.body)}; it said: ${at.stderr.slice(-8).join(" | ")}`);
     assert.ok(a.body.entries.length <= limit, `page ${page} holds at most ${limit} entries: ${a.body.entries.length}`);
     entries.push(...(a.body.entries as { key: string; value: number }[]));
     cursor = a.body.cursor as string | undefined;
