@@ -39,7 +39,7 @@ export function makeLines(words: number, vocabulary: number): string[] {
 }
 const j = (i: number): string => (i % 7 === 0 ? ', ' : ' ');
 
-async function produceLines(log: EmbeddedLog, lines: string[]): Promise<void> {
+export async function produceLines(log: EmbeddedLog, lines: string[]): Promise<void> {
   await log.createTopics([{ name: 'TextLinesTopic', partitions: 1 }]);
   const p = log.producer();
   for (let i = 0; i < lines.length; i += 10_000) {

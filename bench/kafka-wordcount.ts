@@ -25,9 +25,8 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import kafkajs from '../engine/kafka/kafkajs.js';
-import type { Message, Producer } from 'kafkajs';
-import { benchKafka, BROKERS, Cleanup, sleep } from './kafka/cluster.js';
+import type { Message } from 'kafkajs';
+import { BROKERS, Cleanup, produce, sleep, withProducer } from './kafka/cluster.js';
 import { ensureKafkaStreamsJar, ROOT, startDuality, startKafkajsConsume, startKafkaStreams, type Contender, type WordCountRun } from './kafka/contenders.js';
 import { profileMarkdown, summariseProfile, type ProfileSummary } from './kafka/cpu-profile.js';
 import { OutputWatcher } from './kafka/output-watcher.js';
@@ -85,33 +84,6 @@ function countWords(lines: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const line of lines) for (const w of line.toLowerCase().split(/\W+/)) if (w !== '') counts.set(w, (counts.get(w) ?? 0) + 1);
   return counts;
-}
-
-/**
- * A producer for one topic, disconnected after `work`. One per topic: kafkajs keeps refreshing the
- * metadata of every topic a producer ever wrote to, and fails once one of them has been deleted.
- */
-async function withProducer<T>(b: Pick<Bench, 'prefix'>, work: (p: Producer) => Promise<T>): Promise<T> {
-  const producer = benchKafka(`${b.prefix}-producer`).producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
-  await producer.connect();
-  try {
-    return await work(producer);
-  } finally {
-    await producer.disconnect().catch(() => undefined);
-  }
-}
-
-/** Sends lines as values without keys (spread over the partitions), a few requests in flight. */
-async function produce(producer: Producer, topic: string, lines: readonly string[]): Promise<void> {
-  const CHUNK = 5_000;
-  const inFlight = new Set<Promise<unknown>>();
-  for (let i = 0; i < lines.length; i += CHUNK) {
-    const p = producer.send({ topic, acks: -1, messages: lines.slice(i, i + CHUNK).map((value) => ({ value })) });
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-    if (inFlight.size >= 4) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
 }
 
 function fmt(n: number): string {

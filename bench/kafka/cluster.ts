@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import kafkajs from '../../engine/kafka/kafkajs.js';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka, Producer } from 'kafkajs';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -15,6 +15,33 @@ export const BROKERS = process.env.KAFKA_BROKERS || '127.0.0.1:9092';
 /** A kafkajs client that only reports errors (its info lines would drown the figures). */
 export function benchKafka(clientId: string): Kafka {
   return new KafkaClient({ clientId, brokers: BROKERS.split(','), logLevel: logLevel.ERROR, retry: { retries: 8 } });
+}
+
+/**
+ * A producer for one topic, disconnected after `work`. One per topic: kafkajs keeps refreshing the
+ * metadata of every topic a producer ever wrote to, and fails once one of them has been deleted.
+ */
+export async function withProducer<T>(b: { readonly prefix: string }, work: (p: Producer) => Promise<T>): Promise<T> {
+  const producer = benchKafka(`${b.prefix}-producer`).producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    return await work(producer);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+  }
+}
+
+/** Sends lines as values without keys (spread over the partitions), a few requests in flight. */
+export async function produce(producer: Producer, topic: string, lines: readonly string[]): Promise<void> {
+  const CHUNK = 5_000;
+  const inFlight = new Set<Promise<unknown>>();
+  for (let i = 0; i < lines.length; i += CHUNK) {
+    const p = producer.send({ topic, acks: -1, messages: lines.slice(i, i + CHUNK).map((value) => ({ value })) });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

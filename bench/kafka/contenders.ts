@@ -85,6 +85,10 @@ export class Proc {
     }
   }
 
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
   /** SIGTERM, so it commits and leaves its group; SIGKILL when that takes over `ms`. */
   async stop(ms = 30_000): Promise<number | null> {
     if (this.exitCode !== undefined) return this.exitCode;
