@@ -63,26 +63,20 @@ export function createMetrics(engine: EngineFacade): Metrics {
       for (const seconds of now().drainLatencies()) this.observe(seconds);
     },
   });
-  new Gauge({
-    name: 'duality_store_entries',
-    help: 'Live entries of a state store in a task (an estimate)',
-    labelNames: ['store', 'task'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const s of now().stores) this.set({ store: s.store, task: s.task }, s.entries);
-    },
-  });
-  new Gauge({
-    name: 'duality_standby_lag_records',
-    help: 'Changelog records a standby copy of a store still lacks, as of its last catch-up round',
-    labelNames: ['store', 'task'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const s of now().standbyLag) this.set({ store: s.store, task: s.task }, s.lag);
-    },
-  });
+  const perStore = (name: string, help: string, read: (m: EngineMetrics) => { store: string; task: string; value: number }[]): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['store', 'task'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of read(now())) this.set({ store: s.store, task: s.task }, s.value);
+      },
+    });
+  };
+  perStore('duality_store_entries', 'Live entries of a state store in a task (an estimate)', (m) => m.stores.map((s) => ({ ...s, value: s.entries })));
+  perStore('duality_standby_lag_records', 'Changelog records a standby copy of a store still lacks, as of its last catch-up round', (m) => m.standbyLag.map((s) => ({ ...s, value: s.lag })));
 
   return {
     contentType: registry.contentType,
