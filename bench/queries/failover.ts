@@ -5,7 +5,7 @@
  */
 import { Agent } from 'node:http';
 import { sleep } from '../kafka/cluster.js';
-import type { Instance } from './instances.js';
+import { members, type Instance } from './instances.js';
 import { call, checkGet } from './load.js';
 import { countOf, keyOf } from './dataset.js';
 
@@ -15,6 +15,12 @@ export interface Failover {
    * was right (a run lasting until the group settled): when every key answered right again.
    */
   readonly recoveredMs: number | undefined;
+  /**
+   * From the kill until the survivors' `/instances` no longer listed the victim: the group's
+   * failure detection (its session timeout), the same whatever the standbys. What follows it is
+   * the handover: the new owners restoring (all of the changelog, or only its tail).
+   */
+  readonly droppedMs: number | undefined;
   readonly reads: number;
   readonly unavailable: number;
   /** 404s, wrong values, 503s without Retry-After, other statuses, errors from a live instance. */
@@ -43,6 +49,15 @@ export async function killAndRead(victim: Instance, survivors: readonly Instance
   await exited;
   let cleanSince: number | undefined;
   let settledAt: number | undefined;
+  let droppedAt: number | undefined;
+  let watching = true;
+  const watch = (async () => {
+    while (watching && droppedAt === undefined) {
+      const view = await members(survivors[0]!);
+      if (view && !view.some((m) => m.endpoint === victim.endpoint)) droppedAt = Date.now();
+      else await sleep(50);
+    }
+  })();
   try {
     while (Date.now() - killedAt < limitMs) {
       const roundStart = Date.now();
@@ -84,8 +99,10 @@ export async function killAndRead(victim: Instance, survivors: readonly Instance
       if (!roundOk) await sleep(50);
     }
   } finally {
+    watching = false;
+    await watch;
     agent.destroy();
   }
   const done = cleanSince !== undefined && settledAt !== undefined;
-  return { recoveredMs: done ? cleanSince! - killedAt : undefined, reads, unavailable, failures, examples, staleAnswers };
+  return { recoveredMs: done ? cleanSince! - killedAt : undefined, droppedMs: droppedAt === undefined ? undefined : droppedAt - killedAt, reads, unavailable, failures, examples, staleAnswers };
 }

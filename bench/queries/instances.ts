@@ -59,7 +59,7 @@ export async function members(at: Instance): Promise<{ endpoint: string; active:
 /**
  * Whether the group has settled on exactly `instances`: every one ready and (where `/instances`
  * exists) listed by each, with every task active somewhere and, when `standbys`, a standby copy of
- * every task somewhere.
+ * every task that has stores somewhere.
  */
 export async function isSettled(instances: readonly Instance[], standbys: boolean): Promise<boolean> {
   const ready = await Promise.all(instances.map((i) => fetch(`${i.url}/readyz`).then((r) => r.status === 200, () => false)));
@@ -70,7 +70,10 @@ export async function isSettled(instances: readonly Instance[], standbys: boolea
     if (v === undefined) return true;
     const active = v.flatMap((m) => m.active);
     const standby = v.flatMap((m) => m.standby);
-    return v.map((m) => m.endpoint).sort().join(' ') === want && active.length > 0 && (!standbys || active.every((t) => standby.includes(t)));
+    // Copies are kept of the tasks of sub-topologies with stores only (`1_3`: sub-topology 1).
+    const stateful = new Set(standby.map((t) => t.split('_')[0]));
+    const copied = active.filter((t) => stateful.has(t.split('_')[0])).every((t) => standby.includes(t));
+    return v.map((m) => m.endpoint).sort().join(' ') === want && active.length > 0 && (!standbys || (standby.length > 0 && copied));
   });
 }
 

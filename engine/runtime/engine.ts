@@ -522,9 +522,12 @@ export class Engine {
     const partition = partitionForKey(bytes, this.taskCounts.get(sub.id) ?? (await this.taskCount(sub.id, sub.sourceTopics)));
     const holds = (tps: readonly TopicPartition[]): boolean => tps.some((tp) => tp.partition === partition && sub.sourceTopics.includes(tp.topic));
     // The map of the generation this instance is in; none while the group rebalances, rather than a former owner.
-    const members = (await this.consumer.currentMembers()) ?? [];
-    const owner = members.find((m) => holds(m.partitions));
-    const standbys = members.filter((m) => m.standby.includes(partition) && m.endpoint !== undefined).map((m) => m.endpoint!);
+    const current = await this.consumer.currentMembers();
+    const owner = current?.find((m) => holds(m.partitions));
+    // Copies stay where they are while the group rebalances (a standby closes only when its new
+    // assignment comes), so a stale read may go by the last map.
+    const known = current ?? (await this.consumer.members());
+    const standbys = known.filter((m) => m.standby.includes(partition) && m.endpoint !== undefined).map((m) => m.endpoint!);
     return { partition, endpoint: owner?.endpoint, local: this.tasks.has(`${sub.id}_${partition}`), standbys };
   }
 

@@ -67,6 +67,8 @@ export class StandbyTasks {
   private timer: NodeJS.Timeout | undefined;
   /** Per task id with state on disk: the sum of the changelog offsets of its checkpoint. */
   private readonly offsetSums = new Map<string, number>();
+  /** Promotions waiting for the chain: a round gives way to them. */
+  private releasing = 0;
   /** The last failure said per task, so a failure that repeats every round is said once. */
   private readonly said = new Map<string, string>();
 
@@ -108,12 +110,16 @@ export class StandbyTasks {
     return { standby: [...new Set([...this.tasks.values()].map((t) => t.partition))], offsets };
   }
 
-  /** Closes the standby of a task that becomes active here, once the round in progress is over. */
+  /**
+   * Closes the standby of a task that becomes active here, once the step of the round in progress
+   * is over: the round stops there (see `round`), since a promotion waits for this.
+   */
   release(taskId: string): Promise<void> {
+    this.releasing++;
     return this.run(async () => {
       const task = this.tasks.get(taskId);
       if (task) await this.closeTask(task);
-    });
+    }).finally(() => this.releasing--);
   }
 
   /** A read-only view of the copy of `store` kept for `taskId`, if this instance keeps one. */
@@ -150,11 +156,16 @@ export class StandbyTasks {
   private async round(): Promise<void> {
     const ids = new Set(this.wanted.flatMap((p) => this.stateful.map((s) => `${s.id}_${p}`)));
     for (const t of [...this.tasks.values()]) if (!ids.has(t.id) || this.o.active(t.id)) await this.closeTask(t);
+    // Each step is bounded (ROUND_RECORDS a store); between steps, a promotion waiting goes first.
     for (const id of ids) {
+      if (this.releasing > 0) return;
       if (this.tasks.has(id) || this.o.active(id)) continue;
       await this.attempt(id, () => this.openTask(id));
     }
-    for (const t of this.tasks.values()) await this.attempt(t.id, () => this.catchUp(t));
+    for (const t of this.tasks.values()) {
+      if (this.releasing > 0) return;
+      await this.attempt(t.id, () => this.catchUp(t));
+    }
   }
 
   /** A standby that fails is tried again next round; the engine goes on (its active tasks do not depend on it). */
@@ -181,10 +192,11 @@ export class StandbyTasks {
         const info = graph.stores.find((s) => s.name === name)!;
         const path = storeDir(stateDir, graph.name, id, name);
         const damaged = (why: string): void => say(`duality: the standby copy of store "${name}" of task ${id} is damaged (${why}); rebuilding it from its changelog ${info.changelogTopic}`);
-        const restored = await restoreStore(log, info, partition, path, checkpoint[name], damaged);
+        const restored = await restoreStore(log, info, partition, path, checkpoint[name], damaged, ROUND_RECORDS);
         checkpoint[name] = restored.offset;
         const disk = await LevelDbStore.open(name, path, restored.keys);
-        stores.set(name, { info, disk, view: readOnlyView(info, disk), offset: restored.offset, end: restored.offset });
+        // Opened at most ROUND_RECORDS along: the next rounds bring it to the end.
+        stores.set(name, { info, disk, view: readOnlyView(info, disk), offset: restored.offset, end: Math.max(restored.offset, (await log.endOffsets(info.changelogTopic))[partition] ?? 0) });
       }
     } catch (e) {
       for (const s of stores.values()) await s.disk.close();

@@ -33,7 +33,8 @@ type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buff
  * database another process has open, which is an error, never a wipe.
  *
  * Reads `endOffsets` once at the start: the caller restores before the task produces to the
- * changelog, so nothing is appended meanwhile.
+ * changelog, so nothing is appended meanwhile. `maxOffsets`: replays at most this many offsets
+ * (the result's `offset` says how far it got).
  */
 export async function restoreStore(
   log: Log,
@@ -42,15 +43,21 @@ export async function restoreStore(
   dbPath: string,
   checkpointOffset?: number,
   damaged?: (reason: string) => void,
+  maxOffsets?: number,
 ): Promise<RestoreResult> {
   const started = performance.now();
   const tp: TopicPartition = { topic: store.changelogTopic, partition };
-  const end = (await log.endOffsets(store.changelogTopic))[partition] ?? 0;
+  const logEnd = (await log.endOffsets(store.changelogTopic))[partition] ?? 0;
+  // A standby opening a copy replays a part only, so that it does not hold up a promotion; its
+  // rounds replay the rest (engine/runtime/standby-tasks.ts).
+  const upTo = (from: number): number => (maxOffsets === undefined ? logEnd : Math.min(logEnd, from + maxOffsets));
+  let end = logEnd;
   const done = (records: number, keys: number, fromScratch: boolean): RestoreResult => ({ records, keys, fromScratch, offset: end, ms: performance.now() - started });
 
-  const existing = await resumable(dbPath, store.name, checkpointOffset, end);
+  const existing = await resumable(dbPath, store.name, checkpointOffset, logEnd);
   if ('db' in existing) {
     try {
+      end = upTo(existing.from);
       const records = await replay(log, tp, existing.db, existing.from, end);
       // Reading every key is what makes LevelDB check every block of the table files.
       return done(records, await countTableKeys(existing.db), false);
@@ -66,6 +73,7 @@ export async function restoreStore(
   await LevelDbStore.destroy(dbPath);
   const db = await openLevel(dbPath, store.name);
   try {
+    end = upTo(0);
     const records = await replay(log, tp, db, 0, end);
     return done(records, await countTableKeys(db), true);
   } finally {

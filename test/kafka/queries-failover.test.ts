@@ -23,13 +23,15 @@ interface Reads {
   total: number;
   unavailable: number;
   wrong: string[];
+  /** Answers that said they came from a standby copy (`"stale": true`). */
+  stale: number;
 }
 
 /**
  * One pass over every key, 8 at a time, alternating between `from`: whether every read was right.
  * A 503 with Retry-After counts as unavailable; anything else not right goes into `wrong`.
  */
-async function pass(from: readonly Instance[], expected: ReadonlyMap<string, number>, reads: Reads): Promise<boolean> {
+async function pass(from: readonly Instance[], expected: ReadonlyMap<string, number>, reads: Reads, query = ''): Promise<boolean> {
   const keys = [...expected.keys()];
   let next = 0;
   let allRight = true;
@@ -39,8 +41,9 @@ async function pass(from: readonly Instance[], expected: ReadonlyMap<string, num
         const n = next++;
         const word = keys[n]!;
         const at = from[n % from.length]!;
-        const a = await ask(at, `/tables/${TABLE}/keys/${word}`);
+        const a = await ask(at, `/tables/${TABLE}/keys/${word}${query}`);
         reads.total++;
+        if (a.status === 200 && a.body.stale === true) reads.stale++;
         if (a.status === 200 && a.body.key === word && a.body.value === expected.get(word)) continue;
         allRight = false;
         if (a.status === 503 && a.retryAfter !== null && a.body?.error?.code === 'NOT_AVAILABLE') reads.unavailable++;
@@ -49,6 +52,18 @@ async function pass(from: readonly Instance[], expected: ReadonlyMap<string, num
     }),
   );
   return allRight;
+}
+
+/** Until every standby copy on these instances holds all of its changelog (their /metrics say lag 0). */
+async function caughtUp(instances: readonly Instance[]): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const texts = await Promise.all(instances.map((i) => fetch(`${i.url}/metrics`).then((r) => r.text())));
+    const lags = texts.flatMap((t) => [...t.matchAll(/^duality_standby_lag_records\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1])));
+    if (lags.length > 0 && lags.every((l) => l === 0)) return;
+    if (Date.now() > deadline) throw new Error(`standby copies did not catch up: lags ${lags.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 describe('queries while an instance is killed', { timeout: 600_000 }, () => {
@@ -80,11 +95,20 @@ describe('queries while an instance is killed', { timeout: 600_000 }, () => {
       // Everything committed before the kill: at-least-once would count again what was not.
       await processedAll(broker!.admin, app.name, [source]);
       const [a, b, victim] = instances as [Instance, Instance, Instance];
-      const reads: Reads = { total: 0, unavailable: 0, wrong: [] };
+      const reads: Reads = { total: 0, unavailable: 0, wrong: [], stale: 0 };
       assert.ok(await pass([a, b], expected, reads), `before the kill every key is right: ${reads.wrong.slice(0, 5).join(' | ')}`);
 
+      if (standbyReplicas > 0) await caughtUp([a, b, victim]);
       const killedAt = Date.now();
       await victim.signal('SIGKILL');
+      if (standbyReplicas > 0) {
+        // Right away, before the group notices: the dead instance's keys come from their copies.
+        const staleReads: Reads = { total: 0, unavailable: 0, wrong: [], stale: 0 };
+        await pass([a, b], expected, staleReads, '?stale=true');
+        assert.deepEqual(staleReads.wrong.slice(0, 10), [], `${staleReads.wrong.length} wrong stale reads of ${staleReads.total}`);
+        assert.ok(staleReads.stale > 0, `some keys answered from a standby copy: ${JSON.stringify({ ...staleReads, wrong: undefined })}`);
+        console.log(`standbyReplicas ${standbyReplicas}, ?stale=true right after the kill: ${staleReads.total} reads, ${staleReads.stale} from a standby copy, ${staleReads.unavailable} 503`);
+      }
       let settledAt: number | undefined;
       let rightSince: number | undefined;
       const settling = settled([a, b], 180_000).then(() => void (settledAt = Date.now()));

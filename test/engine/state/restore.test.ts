@@ -171,3 +171,22 @@ test('checkpoints written at the same time land one after another; the last one 
   await Promise.all(Array.from({ length: 20 }, (_, i) => writeCheckpoint(dir, { counts: i })));
   assert.deepEqual(await readCheckpoint(dir), { counts: 19 });
 });
+
+test('a restore bounded by maxOffsets replays that many offsets and says where it stopped; the next one goes on from there', async (t) => {
+  const { log, dbPath, build, commit } = await setup(t);
+  const store = await build();
+  const expected = new Map<string, number | null>();
+  for (let i = 0; i < 100; i++) {
+    store.put(`k${i}`, i);
+    expected.set(`k${i}`, i);
+    // A commit each, so that every put is a changelog record of its own.
+    await commit(store);
+  }
+  await store.close();
+  await rm(dbPath, { recursive: true });
+  const first = await restoreStore(log, INFO, PARTITION, dbPath, undefined, undefined, 30);
+  assert.deepEqual([first.offset, first.records, first.keys, first.fromScratch], [30, 30, 30, true]);
+  const rest = await restoreStore(log, INFO, PARTITION, dbPath, first.offset, undefined, 1000);
+  assert.deepEqual([rest.offset, rest.records, rest.keys, rest.fromScratch], [100, 70, 100, false]);
+  await assertHolds(await build(), expected);
+});
