@@ -259,6 +259,9 @@ export class Engine {
     const prev = this.health.phase;
     this.health.phase = 'restoring';
     const fenced: TopicPartition[] = [];
+    const started = performance.now();
+    const opened: string[] = [];
+    let restored = 0;
     // Partition counts may have changed with the assignment: read them again at the next lookup.
     this.taskCounts.clear();
     for (const sub of graph.subtopologies) {
@@ -286,6 +289,8 @@ export class Engine {
         }
         if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });
         this.restoredRecords += stores.restored;
+        restored += stores.restored;
+        opened.push(id);
         for (const t of sub.sourceTopics) {
           const key = `${t}:${p}`;
           this.routes.set(key, [...(this.routes.get(key) ?? []), task]);
@@ -294,6 +299,8 @@ export class Engine {
     }
     if (fenced.length > 0) await this.seekCommitted(fenced);
     this.health.phase = prev === 'created' ? 'restoring' : prev;
+    // What a rebalance cost this instance, for whoever wonders why queries answered 503 meanwhile.
+    if (opened.length > 0) this.say(`duality: task${opened.length === 1 ? '' : 's'} ${opened.join(', ')} started, ${restored.toLocaleString('en')} changelog records restored, in ${((performance.now() - started) / 1000).toFixed(2)} s`);
   }
 
   /**

@@ -67,8 +67,11 @@ export class StandbyTasks {
   private timer: NodeJS.Timeout | undefined;
   /** Per task id with state on disk: the sum of the changelog offsets of its checkpoint. */
   private readonly offsetSums = new Map<string, number>();
-  /** Promotions waiting for the chain: a round gives way to them. */
+  /** Promotions under way: a round gives way to them. */
   private releasing = 0;
+  /** The task the round's current step works on, and that step. */
+  private busy: string | undefined;
+  private stepDone: Promise<void> = Promise.resolve();
   /** The last failure said per task, so a failure that repeats every round is said once. */
   private readonly said = new Map<string, string>();
 
@@ -111,15 +114,20 @@ export class StandbyTasks {
   }
 
   /**
-   * Closes the standby of a task that becomes active here, once the step of the round in progress
-   * is over: the round stops there (see `round`), since a promotion waits for this.
+   * Closes the standby of a task that becomes active here, since a promotion waits for this: at
+   * once, unless the round in progress is working on this very task (then once that step is over;
+   * each step is bounded, ROUND_RECORDS a store). A copy being opened for another task does not
+   * hold it up.
    */
-  release(taskId: string): Promise<void> {
+  async release(taskId: string): Promise<void> {
     this.releasing++;
-    return this.run(async () => {
+    try {
+      while (this.busy === taskId) await this.stepDone;
       const task = this.tasks.get(taskId);
       if (task) await this.closeTask(task);
-    }).finally(() => this.releasing--);
+    } finally {
+      this.releasing--;
+    }
   }
 
   /** A read-only view of the copy of `store` kept for `taskId`, if this instance keeps one. */
@@ -171,12 +179,16 @@ export class StandbyTasks {
   /** A standby that fails is tried again next round; the engine goes on (its active tasks do not depend on it). */
   private async attempt(id: string, work: () => Promise<void>): Promise<void> {
     try {
-      await work();
+      this.busy = id;
+      this.stepDone = work();
+      await this.stepDone;
       this.said.delete(id);
     } catch (e) {
       const why = (e as Error).message;
       if (this.said.get(id) !== why) this.o.say(`duality: standby task ${id}: ${why}; trying again`);
       this.said.set(id, why);
+    } finally {
+      this.busy = undefined;
     }
   }
 
@@ -251,6 +263,8 @@ export class StandbyTasks {
 
   /** Its writes are persisted with the offset they reach, so the checkpoint matches them; the files stay. */
   private async closeTask(t: StandbyTask): Promise<void> {
+    // A promotion and a round may both come to close it: the first one does.
+    if (this.tasks.get(t.id) !== t) return;
     this.tasks.delete(t.id);
     try {
       await this.checkpoint(t);
