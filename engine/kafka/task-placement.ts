@@ -54,6 +54,7 @@ export function spread(tasks: number, members: string[], previous: ReadonlyMap<s
  * (so at most members - 1 of them). Standby loads differ by at most one where the actives allow;
  * a member keeps the standbys it had, then the copies it holds on disk are preferred, as long as
  * it stays within the even share: a copy that is kept only tails, a new one restores from scratch.
+ * The copies of one member's tasks spread over the others.
  */
 export function placeStandbys(
   tasks: number,
@@ -69,12 +70,16 @@ export function placeStandbys(
   const share = Math.ceil((tasks * copies) / members.length);
   const held = (m: string): number => standby.get(m)!.length;
   const fits = (m: string, p: number): boolean => owner.get(p) !== m && !standby.get(m)!.includes(p);
+  const sameOwner = (m: string, p: number): number => standby.get(m)!.filter((t) => owner.get(t) === owner.get(p)).length;
   for (let p = 0; p < tasks; p++) {
     const had = (m: string): boolean => previous.get(m)?.includes(p) ?? false;
     for (let n = 0; n < copies; n++) {
       const open = members.filter((m) => fits(m, p));
-      // Within the share before anything else; then the one it had, the most caught up, the least loaded.
-      const rank = (m: string): number[] => [held(m) < share ? 1 : 0, had(m) ? 1 : 0, copy(m, p), -held(m)];
+      // Within the share before anything else; then the one it had; then one holding the fewest
+      // copies of the tasks of the same active member (when that member dies, its tasks move each
+      // to a different member holding its copy, rather than all to one and the rest to members that
+      // restore from scratch); the most caught up; the least loaded.
+      const rank = (m: string): number[] => [held(m) < share ? 1 : 0, had(m) ? 1 : 0, -sameOwner(m, p), copy(m, p), -held(m)];
       const best = open.reduce((a, b) => (compare(rank(b), rank(a)) > 0 ? b : a));
       standby.get(best)!.push(p);
     }

@@ -59,3 +59,24 @@ test('a caught-up copy does not unbalance the group: its holder takes only up to
   assert.equal(owner.get(6), 'c');
   assert.equal(owner.get(7), 'c');
 });
+
+test("the copies of one member's tasks are on different members, so that when it dies each survivor takes over a task it holds a copy of", () => {
+  for (const [tasks, members] of [[6, 3], [9, 3], [8, 4], [12, 4]] as const) {
+    const ids = ['a', 'b', 'c', 'd'].slice(0, members);
+    const owner = spread(tasks, ids, new Map());
+    const standby = placeStandbys(tasks, ids, owner, 1, new Map());
+    const copyOf = (p: number): string => [...standby].find(([, list]) => list.includes(p))![0];
+    for (const dead of ids) {
+      const orphans = [...owner].filter(([, m]) => m === dead).map(([p]) => p);
+      const holders = orphans.map(copyOf);
+      // As evenly as the survivors allow: no survivor holds more than its share of the orphans' copies.
+      const most = Math.max(...ids.filter((m) => m !== dead).map((m) => holders.filter((h) => h === m).length));
+      assert.ok(most <= Math.ceil(orphans.length / (members - 1)), `${tasks} tasks on ${members}: ${dead}'s tasks ${orphans} have copies on ${holders}`);
+      // The failover: each orphan goes to the survivor with its copy.
+      const survivors = ids.filter((m) => m !== dead);
+      const previous = new Map(survivors.map((m) => [m, [...owner].filter(([, o]) => o === m).map(([p]) => p)]));
+      const after = spread(tasks, survivors, previous, (m, p) => (copyOf(p) === m ? 100 : -1));
+      for (const p of orphans) assert.equal(after.get(p), copyOf(p), `${tasks} tasks on ${members}, ${dead} dead: task ${p} to the holder of its copy`);
+    }
+  }
+});
