@@ -1,7 +1,7 @@
 import type { GroupMember, Log, LogConsumer, LogProducer, TopicPartition } from '../api/log.js';
 import type { KeyValueStore } from '../api/store.js';
 import type { RecordCollector } from '../api/serde.js';
-import type { TopologyGraph } from '../api/topology-graph.js';
+import type { Subtopology, TopologyGraph } from '../api/topology-graph.js';
 import { parseTpKey } from '../log/topic-state.js';
 import { lockStateDir, type StateDirLock } from '../state/state-dir.js';
 import { ErrorPolicy } from './error-policy.js';
@@ -264,43 +264,58 @@ export class Engine {
     let restored = 0;
     // Partition counts may have changed with the assignment: read them again at the next lookup.
     this.taskCounts.clear();
+    const wanted: { sub: Subtopology; p: number; id: string }[] = [];
     for (const sub of graph.subtopologies) {
       const parts = new Set(tps.filter((tp) => sub.sourceTopics.includes(tp.topic)).map((tp) => tp.partition));
-      for (const p of [...parts].sort((a, b) => a - b)) {
-        const id = `${sub.id}_${p}`;
-        if (this.tasks.has(id)) continue;
-        this.assigning.add(id);
-        let task: StreamTask;
-        let stores: TaskStores;
-        try {
-          // A standby copy of the task kept here closes first, its checkpoint written: the restore
-          // below replays only what the copy lacks.
-          await this.standbys.release(id);
-          const producer = this.shared ?? this.options.log.producer({ transactionalId: `${graph.name}-${id}`, offsets: false });
-          // Fences the task's former owner and settles its open transaction before anything is read.
-          await producer.init();
-          const pending = { sent: 0 };
-          const collector = this.collectorFor(producer, pending);
-          stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say });
-          task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache });
-          this.tasks.set(id, { task, stores, producer, pending, committed: new Map() });
-        } finally {
-          this.assigning.delete(id);
-        }
-        if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });
-        this.restoredRecords += stores.restored;
-        restored += stores.restored;
-        opened.push(id);
-        for (const t of sub.sourceTopics) {
-          const key = `${t}:${p}`;
-          this.routes.set(key, [...(this.routes.get(key) ?? []), task]);
-        }
+      for (const p of [...parts].sort((a, b) => a - b)) if (!this.tasks.has(`${sub.id}_${p}`)) wanted.push({ sub, p, id: `${sub.id}_${p}` });
+    }
+    // The shared producer is registered once; producers of their own and restores run side by
+    // side, task by task (a handover waits for the slowest, not for the sum: each fence waits for
+    // the broker to settle the former owner's transaction).
+    if (this.shared && wanted.length > 0) await this.shared.init();
+    const results = await Promise.allSettled(wanted.map((w) => this.openTask(w.sub, w.p, w.id)));
+    for (const [i, r] of results.entries()) {
+      if (r.status === 'rejected') continue;
+      const { sub, p, id } = wanted[i]!;
+      const task = r.value;
+      if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });
+      this.restoredRecords += task.stores.restored;
+      restored += task.stores.restored;
+      opened.push(id);
+      for (const t of sub.sourceTopics) {
+        const key = `${t}:${p}`;
+        this.routes.set(key, [...(this.routes.get(key) ?? []), task.task]);
       }
     }
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     if (fenced.length > 0) await this.seekCommitted(fenced);
     this.health.phase = prev === 'created' ? 'restoring' : prev;
     // What a rebalance cost this instance, for whoever wonders why queries answered 503 meanwhile.
     if (opened.length > 0) this.say(`duality: task${opened.length === 1 ? '' : 's'} ${opened.join(', ')} started, ${restored.toLocaleString('en')} changelog records restored, in ${((performance.now() - started) / 1000).toFixed(2)} s`);
+  }
+
+  /** Opens one assigned task: its producer registered (fencing a former owner), its stores restored. */
+  private async openTask(sub: Subtopology, p: number, id: string): Promise<TaskHandle> {
+    const { graph } = this.options;
+    this.assigning.add(id);
+    try {
+      // A standby copy of the task kept here closes first, its checkpoint written: the restore
+      // below replays only what the copy lacks.
+      await this.standbys.release(id);
+      const producer = this.shared ?? this.options.log.producer({ transactionalId: `${graph.name}-${id}`, offsets: false });
+      // Fences the task's former owner and settles its open transaction before anything is read.
+      if (producer !== this.shared) await producer.init();
+      const pending = { sent: 0 };
+      const collector = this.collectorFor(producer, pending);
+      const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say });
+      const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache });
+      const handle: TaskHandle = { task, stores, producer, pending, committed: new Map() };
+      this.tasks.set(id, handle);
+      return handle;
+    } finally {
+      this.assigning.delete(id);
+    }
   }
 
   /**
