@@ -73,7 +73,7 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): Reque
     res.json({ tables: engine.tables().map(({ name, keySerde, windowed }) => ({ name, keySerde, windowed })) });
   }).all(methodNotAllowed('GET'));
 
-  // GET is served by keyRoute before express; here the other methods get their 405.
+  // GET and HEAD are served by keyRoute before express; here the other methods get their 405.
   app.route('/tables/:table/keys/:key').all(methodNotAllowed('GET'));
 
   app.route('/tables/:table/keys').post(express.raw({ type: () => true, limit: MAX_BODY }), async (req, res) => {

@@ -19,9 +19,9 @@ export class KeyRoute {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Serves `req` when it is a GET of a key; false (untouched) for any other request. */
+  /** Serves `req` when it is a GET (or HEAD) of a key; false (untouched) for any other request. */
   tryServe(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.method !== 'GET') return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const m = KEY_PATH.exec(req.url ?? '');
     if (!m) return false;
     void this.serve(req, res, m[1]!, m[2]!);

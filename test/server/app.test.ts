@@ -257,6 +257,10 @@ test('unknown tables, keys and routes are a JSON 404; wrong methods 405', async 
   assertError(await call('/tables/word-counts/keys/never-posted'), 404, 'KEY_NOT_FOUND');
   assertError(await call('/nothing/here'), 404, 'NOT_FOUND');
   assertError(await call('/tables', { method: 'POST' }), 405, 'METHOD_NOT_ALLOWED');
+  assertError(await call('/tables/word-counts/keys/x', { method: 'DELETE' }), 405, 'METHOD_NOT_ALLOWED');
+  // HEAD is GET without the body, as for every other route.
+  const head = await fetch(`${base}/tables/word-counts/keys/never-posted`, { method: 'HEAD' });
+  assert.deepEqual([head.status, await head.text()], [404, '']);
 });
 
 test('bad bodies are a 400, an oversized one a 413, all as JSON', async () => {
