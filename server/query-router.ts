@@ -61,8 +61,15 @@ export class QueryRouter {
     return { ...extra, [FORWARDED_BY]: this.self ?? 'unknown', ...(caller.authorization !== undefined && { authorization: caller.authorization }) };
   }
 
+  /** `from` and `to` select windows: on a table without any, they are a mistake to point out, not to ignore. */
+  private checkRange(table: string, q: KeyQuery): void {
+    const info = this.facade.tables().find((t) => t.name === table);
+    if (info && !info.windowed && (q.range.from !== undefined || q.range.to !== undefined)) throw new HttpError(400, 'BAD_QUERY', `table "${table}" is not windowed; from and to select windows`);
+  }
+
   /** `GET /tables/{table}/keys/{key}`. */
   async key(table: string, keyText: string, q: KeyQuery, caller: Caller): Promise<Reply> {
+    this.checkRange(table, q);
     const path = `/tables/${encodeURIComponent(table)}/keys/${encodeURIComponent(keyText)}${q.search}`;
     let place = await this.facade.locate(table, keyText);
     // A call from another instance: its sender tried the owner already, so a standby copy here may answer at once.
@@ -110,6 +117,7 @@ export class QueryRouter {
   /** `POST /tables/{table}/keys`: every key asked for, found or not, in the order asked; one call per owner. */
   async keys(table: string, keys: unknown[], q: KeyQuery, caller: Caller): Promise<Reply> {
     if (keys.length > MAX_KEYS) throw new HttpError(400, 'TOO_MANY_KEYS', `at most ${MAX_KEYS} keys per request, not ${keys.length}`);
+    this.checkRange(table, q);
     const entries: (Record<string, unknown> | undefined)[] = new Array(keys.length);
     let pending = keys.map((_, i) => i);
     const forwarded = caller.forwardedBy !== undefined;

@@ -141,6 +141,7 @@ test('a scan of a windowed table lists every window in the time range exactly on
   assert.ok(got.every((e) => (e as unknown as { start: number }).start >= T2 && (e as unknown as { start: number }).start <= T2 + 180_000), JSON.stringify(got));
   assertError(await call('/tables/words-per-minute?prefix=ws'), 400, 'BAD_PREFIX');
   assertError(await call('/tables/word-counts?from=5'), 400, 'BAD_QUERY');
+  assertError(await call('/tables/word-counts/keys/wsa?to=5'), 400, 'BAD_QUERY');
 });
 
 test('a session table answers the sessions that overlap [from, to]', async () => {
