@@ -8,6 +8,11 @@ import { restoreStore, RESTORE_BATCH } from '../state/restore.js';
 import { appDir, storeDir, taskDir } from '../state/state-dir.js';
 import { readOnlyView } from '../state/store-builder.js';
 
+/**
+ * How far behind its changelog's end (records) a copy may be and still answer stale reads: Kafka
+ * Streams' `acceptable.recovery.lag` default, by which it calls a copy caught up.
+ */
+export const ACCEPTABLE_LAG = 10_000;
 /** How often standbys read what their changelogs gained. */
 export const STANDBY_POLL_MS = 250;
 /** Records one standby store applies per round at most, so one far behind does not hold up the others, nor a promotion. */
@@ -130,9 +135,12 @@ export class StandbyTasks {
     }
   }
 
-  /** A read-only view of the copy of `store` kept for `taskId`, if this instance keeps one. */
+  /** A read-only view of the copy of `store` kept for `taskId`, if this instance keeps one that is caught up (ACCEPTABLE_LAG). */
   view(taskId: string, store: string): KeyValueStore | undefined {
-    return this.tasks.get(taskId)?.stores.get(store)?.view;
+    const copy = this.tasks.get(taskId)?.stores.get(store);
+    // A copy still far behind (one just opened, or tailing a burst) would answer 404 for keys that
+    // exist: it answers once within ACCEPTABLE_LAG of its changelog's end.
+    return copy && copy.end - copy.offset <= ACCEPTABLE_LAG ? copy.view : undefined;
   }
 
   lag(): StandbyLag[] {
