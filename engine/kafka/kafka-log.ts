@@ -1,6 +1,6 @@
 import type { Admin, GroupDescription, Kafka, PartitionMetadata } from 'kafkajs';
 import { tpKey, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
-import { createKafka, errorType, explainFailure, isRetriable, sleep, type KafkaOptions } from './client.js';
+import { createKafka, errorType, explainFailure, isRetriable, securityProblem, sleep, type KafkaOptions } from './client.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { PartitionReader } from './partition-reader.js';
@@ -55,7 +55,8 @@ export class KafkaLog implements Log {
       await admin.describeCluster();
     } catch (e) {
       await admin.disconnect().catch(() => undefined);
-      throw new Error(`no Kafka broker answers on ${options.brokers.join(',')}: ${(e as Error).message}`, { cause: e });
+      const why = securityProblem(e);
+      throw new Error(why !== undefined ? `kafka (${options.brokers.join(',')}): ${why}` : `no Kafka broker answers on ${options.brokers.join(',')}: ${(e as Error).message}`, { cause: e });
     }
     return new KafkaLog(kafka, admin, options, true);
   }
@@ -200,7 +201,7 @@ export class KafkaLog implements Log {
   }
 
   explain(error: unknown): string | undefined {
-    return explainFailure(error);
+    return securityProblem(error) ?? explainFailure(error);
   }
 
   async groupMembers(groupId: string): Promise<number> {
