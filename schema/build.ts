@@ -110,6 +110,7 @@ export function buildTopologySchema(): JsonSchema {
             description: 'Bootstrap brokers, host:port.',
           },
           clientId: { type: 'string', minLength: 1, description: 'Kafka client id; default the topology name.' },
+          compression: { enum: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], description: 'Codec of every record batch Duality produces (sinks, changelogs, repartition topics, dead letters); default none. Compressed topics are read whatever this says.' },
         },
         required: ['brokers'],
         additionalProperties: false,

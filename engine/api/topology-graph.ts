@@ -85,7 +85,7 @@ export interface DefinitionInfo {
 export interface TopologyGraph {
   readonly version: 1;
   readonly name: string;
-  readonly kafka?: { readonly brokers: string[]; readonly clientId?: string };
+  readonly kafka?: { readonly brokers: string[]; readonly clientId?: string; readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' };
   readonly processing: {
     readonly guarantee: 'at_least_once' | 'exactly_once';
     readonly commitIntervalMs: number;

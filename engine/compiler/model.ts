@@ -33,7 +33,7 @@ export interface Definition {
 
 export interface Document {
   readonly name: string;
-  readonly kafka?: { brokers: string[]; clientId?: string };
+  readonly kafka?: { brokers: string[]; clientId?: string; compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' };
   readonly guarantee: 'at_least_once' | 'exactly_once';
   readonly commitIntervalMs: number;
   readonly standbyReplicas: number;

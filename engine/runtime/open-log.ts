@@ -33,7 +33,7 @@ export async function openLog(graph: TopologyGraph, o: LogOptions): Promise<{ lo
       o.stderr(`duality: no brokers in "${brokers}" (--brokers, KAFKA_BROKERS or the topology's kafka: section); give host:port[,host:port...], or leave all three out to run on the embedded log`);
       return { exit: 2 };
     }
-    const kafka = { brokers: list, clientId: graph.kafka?.clientId ?? graph.name, logger: (l: string) => o.stderr(`duality: ${l}`) };
+    const kafka = { brokers: list, clientId: graph.kafka?.clientId ?? graph.name, compression: graph.kafka?.compression ?? 'none', logger: (l: string) => o.stderr(`duality: ${l}`) };
     if (o.connectLater) {
       const log = KafkaLog.create(kafka);
       return { log, where: log.description };
