@@ -110,6 +110,7 @@ export function buildTopologySchema(): JsonSchema {
             description: 'Bootstrap brokers, host:port.',
           },
           clientId: { type: 'string', minLength: 1, description: 'Kafka client id; default the topology name.' },
+          compression: { enum: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], description: 'Codec of every record batch Duality produces (sinks, changelogs, repartition topics, dead letters); default none. Compressed topics are read whatever this says.' },
           tls: {
             description: 'TLS to the brokers: true (the system\'s CAs), or the CA to trust and an optional client certificate (mutual TLS). Each is PEM text (a ${VAR} holding it) or the path of a PEM file.',
             oneOf: [

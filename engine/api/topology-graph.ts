@@ -86,6 +86,8 @@ export interface DefinitionInfo {
 export interface KafkaSection {
   readonly brokers: string[];
   readonly clientId?: string;
+  /** The codec of every batch Duality produces; default none (compressed topics are read whatever this says). */
+  readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   /** true: TLS with the system's CAs. `ca`, `cert`, `key`: PEM text or a file's path. */
   readonly tls?: boolean | { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly servername?: string };
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username?: string; readonly password?: string; readonly tokenFile?: string };

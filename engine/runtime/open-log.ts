@@ -44,7 +44,7 @@ export async function openLog(graph: TopologyGraph, o: LogOptions): Promise<{ lo
       o.stderr(`duality: ${e.message}`);
       return { exit: 2 };
     }
-    const kafka = { brokers: list, clientId: graph.kafka?.clientId ?? graph.name, logger: (l: string) => o.stderr(`duality: ${l}`), security };
+    const kafka = { brokers: list, clientId: graph.kafka?.clientId ?? graph.name, compression: graph.kafka?.compression ?? 'none', logger: (l: string) => o.stderr(`duality: ${l}`), security };
     if (o.connectLater) {
       const log = KafkaLog.create(kafka);
       return { log, where: log.description };
