@@ -5,7 +5,8 @@
  * ConsoleConsumer reads.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,8 @@ const expected = new Map<string, number>();
 for (const l of LINES) for (const w of l.toLowerCase().split(/\W+/).filter((w) => w !== '')) expected.set(w, (expected.get(w) ?? 0) + 1);
 
 async function wordCount(codec: string, input: string, output: string): Promise<{ engine: Engine; log: Log; running: Promise<void> }> {
-  const name = `codec-wc-${codec}-${RUN}`;
+  // Named after its input: each case is an application of its own (group, changelog, state).
+  const name = `${input}-wc`;
   const text = `version: 1
 name: ${name}
 kafka:
@@ -71,14 +73,17 @@ tables:
   return { engine, log: opened.log, running };
 }
 
-/** The last count of each word in `output`, read by Kafka's ConsoleConsumer. */
-function consoleCounts(output: string, records: number): Map<string, number> {
-  const out = java('consumer.ConsoleConsumer', [
+/**
+ * The last count of each word in `output`, read by Kafka's ConsoleConsumer: run asynchronously,
+ * since the engine that writes the output runs in this process.
+ */
+async function consoleCounts(output: string, records: number): Promise<Map<string, number>> {
+  const { stdout: out } = await promisify(execFile)('java', ['-cp', classpath, 'org.apache.kafka.tools.consumer.ConsoleConsumer',
     '--bootstrap-server', BROKERS[0]!, '--topic', output, '--from-beginning', '--max-messages', String(records), '--timeout-ms', '30000',
     '--property', 'print.key=true', '--property', 'key.separator==',
     '--property', 'value.deserializer=org.apache.kafka.common.serialization.LongDeserializer',
     '--consumer-property', 'isolation.level=read_committed',
-  ]);
+  ], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
   const counts = new Map<string, number>();
   for (const line of out.split('\n').filter((l) => l.includes('='))) {
     const [k, v] = line.split('=');
@@ -99,7 +104,7 @@ for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     java('ConsoleProducer', ['--bootstrap-server', BROKERS[0]!, '--topic', input, '--compression-codec', codec], `${LINES.join('\n')}\n`);
     const { engine, log, running } = await wordCount('none', input, output);
     try {
-      const counts = consoleCounts(output, updates);
+      const counts = await consoleCounts(output, updates);
       assert.deepEqual(new Map([...counts].sort()), new Map([...expected].sort()));
     } finally {
       await engine.stop();
@@ -116,7 +121,7 @@ for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     java('ConsoleProducer', ['--bootstrap-server', BROKERS[0]!, '--topic', input], `${LINES.join('\n')}\n`);
     const { engine, log, running } = await wordCount(codec, input, output);
     try {
-      const counts = consoleCounts(output, updates);
+      const counts = await consoleCounts(output, updates);
       assert.deepEqual(new Map([...counts].sort()), new Map([...expected].sort()));
       // The output's batches are compressed with the codec: Kafka's DumpLogSegments would show it; here the broker's answer is enough.
     } finally {
