@@ -7,6 +7,7 @@
 #   truststore.p12                the CA, for Java clients and the broker (client certificates)
 #   client.pem, client.key        a client certificate signed by the CA (mTLS-capable clients)
 #   untrusted-ca.pem              another CA, trusted by nobody: a client using it must fail
+#   client.properties             Kafka's Java clients and tools as `duality` (SCRAM-SHA-512)
 TLS_STORE_PASSWORD=duality-tls
 
 # $1 = name, $2 = subject CN: a self-signed CA.
@@ -51,6 +52,15 @@ keyUsage=critical,digitalSignature,keyEncipherment"
     keytool -importcert -noprompt -alias ca -file ca.pem -storetype PKCS12 \
       -keystore truststore.p12 -storepass "$TLS_STORE_PASSWORD" >/dev/null 2>&1
     rm -f broker.key ca.srl
+    cat >client.properties <<PROPS
+# Kafka's own clients and tools on the SASL_SSL listener as duality, e.g.
+#   --bootstrap-server 127.0.0.1:9094 --command-config (or --producer.config) $TLS_DIR/client.properties
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="duality" password="duality-secret";
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+PROPS
   ) || { rm -rf "$tmp"; die "making the TLS files in $tmp failed"; }
   rm -rf "$TLS_DIR"
   mv "$tmp" "$TLS_DIR"

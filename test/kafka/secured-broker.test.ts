@@ -118,6 +118,19 @@ describe('the SASL_SSL listener', { timeout: 120_000 }, () => {
     }
   });
 
+  brokerTest(missing, 'restricted commits a transaction with an allowed- transactional id (exactly_once)', async () => {
+    const kafka = secured(sasl.PLAIN('restricted', 'restricted-secret'));
+    const producer = kafka.producer({ transactionalId: `allowed-${RUN}-tx`, idempotent: true, maxInFlightRequests: 1 });
+    try {
+      await producer.connect();
+      const tx = await producer.transaction();
+      await tx.send({ topic: allowed, messages: [{ value: 'in a transaction' }] });
+      await tx.commit();
+    } finally {
+      await producer.disconnect();
+    }
+  });
+
   brokerTest(missing, 'a wrong password fails with a SASL authentication error, for PLAIN and SCRAM', async () => {
     for (const name of ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const) {
       const admin = secured(sasl[name]('duality', 'wrong'), 'ca.pem', once).admin();
