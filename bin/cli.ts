@@ -1,3 +1,4 @@
+import type { SecurityOverrides } from '../engine/kafka/security.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { formatDiagnostic, type Diagnostic } from '../engine/api/diagnostics.js';
@@ -39,6 +40,17 @@ function printDiagnostics(list: readonly Diagnostic[], out: Output): void {
   }
 }
 
+/** TLS and SASL to the brokers, for `run` and `reset` (docs/kafka.md). */
+const SECURITY_OPTIONS = {
+  tls: { type: 'boolean' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'sasl-mechanism': { type: 'string' },
+  'sasl-username': { type: 'string' },
+  'sasl-token-file': { type: 'string' },
+} as const;
+
 const COMMANDS: Record<string, Command> = {
   validate: {
     summary: 'check topology files; print `ok` per valid file, else one `file:line:col: path: message` line per problem',
@@ -77,9 +89,10 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--http-... LIMIT]',
+    usage: 'duality run FILE [--brokers LIST] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--http-... LIMIT]',
     options: {
       brokers: { type: 'string' },
+      ...SECURITY_OPTIONS,
       port: { type: 'string', short: 'p', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
       advertise: { type: 'string' },
@@ -108,6 +121,7 @@ const COMMANDS: Record<string, Command> = {
       return runTopology({
         file: positionals[0]!,
         ...(values.brokers !== undefined && { brokers: values.brokers as string }),
+        security: securityFlags(values),
         port: Number(port),
         host: values.host as string,
         ...(values.advertise !== undefined && { advertise: values.advertise as string }),
@@ -122,9 +136,10 @@ const COMMANDS: Record<string, Command> = {
   },
   reset: {
     summary: 'reprocess from scratch: rewind the source offsets to the start, delete the internal topics and the local state',
-    usage: 'duality reset FILE [--brokers LIST] [--state-dir DIR]',
+    usage: 'duality reset FILE [--brokers LIST] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--state-dir DIR]',
     options: {
       brokers: { type: 'string' },
+      ...SECURITY_OPTIONS,
       'state-dir': { type: 'string', default: './state' },
     },
     async run({ values, positionals }, out) {
@@ -133,6 +148,7 @@ const COMMANDS: Record<string, Command> = {
       return resetTopology({
         file: positionals[0]!,
         ...(values.brokers !== undefined && { brokers: values.brokers as string }),
+        security: securityFlags(values),
         stateDir: values['state-dir'] as string,
         env: process.env,
         out,
@@ -267,4 +283,17 @@ export async function main(argv: string[], out: Output = defaultOutput()): Promi
     return 0;
   }
   return command.run(parsed as { values: Record<string, unknown>; positionals: string[] }, out);
+}
+
+
+/**
+ * `--tls`, `--tls-ca`, ... as security overrides. There is no flag for the password: a command
+ * line is visible to every user of the machine (ps); it comes from KAFKA_SASL_PASSWORD or the topology.
+ */
+function securityFlags(values: Record<string, unknown>): SecurityOverrides {
+  const text = (name: string): string | undefined => (typeof values[name] === 'string' ? (values[name] as string) : undefined);
+  const pairs: [keyof SecurityOverrides, string][] = [['tlsCa', 'tls-ca'], ['tlsCert', 'tls-cert'], ['tlsKey', 'tls-key'], ['saslMechanism', 'sasl-mechanism'], ['saslUsername', 'sasl-username'], ['saslTokenFile', 'sasl-token-file']];
+  const out: Record<string, unknown> = values.tls === true ? { tls: true } : {};
+  for (const [key, flag] of pairs) if (text(flag) !== undefined) out[key] = text(flag);
+  return out as SecurityOverrides;
 }

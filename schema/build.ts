@@ -110,6 +110,36 @@ export function buildTopologySchema(): JsonSchema {
             description: 'Bootstrap brokers, host:port.',
           },
           clientId: { type: 'string', minLength: 1, description: 'Kafka client id; default the topology name.' },
+          compression: { enum: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], description: 'Codec of every record batch Duality produces (sinks, changelogs, repartition topics, dead letters); default none. Compressed topics are read whatever this says.' },
+          tls: {
+            description: 'TLS to the brokers: true (the system\'s CAs), or the CA to trust and an optional client certificate (mutual TLS). Each is PEM text (a ${VAR} holding it) or the path of a PEM file.',
+            oneOf: [
+              { type: 'boolean' },
+              {
+                type: 'object',
+                properties: {
+                  ca: { type: 'string', minLength: 1, description: 'The CA certificates to trust, instead of the system\'s.' },
+                  cert: { type: 'string', minLength: 1, description: 'Client certificate, for brokers that ask for one (ssl.client.auth).' },
+                  key: { type: 'string', minLength: 1, description: 'The client certificate\'s private key.' },
+                  servername: { type: 'string', minLength: 1, description: 'The name the brokers\' certificates must carry (SNI), when not their host names.' },
+                },
+                dependentRequired: { cert: ['key'], key: ['cert'] },
+                additionalProperties: false,
+              },
+            ],
+          },
+          sasl: {
+            type: 'object',
+            description: 'SASL authentication: PLAIN and SCRAM with a username and password (put them in ${VAR}s), OAUTHBEARER with a token file re-read when it changes.',
+            properties: {
+              mechanism: { enum: ['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'], description: 'plain, scram-sha-256, scram-sha-512 or oauthbearer.' },
+              username: { type: 'string', minLength: 1, description: 'plain and scram: the user.' },
+              password: { type: 'string', minLength: 1, description: 'plain and scram: the password; use a ${VAR}, never the text itself.' },
+              tokenFile: { type: 'string', minLength: 1, description: 'oauthbearer: a file holding the token (a mounted secret), read again whenever it changes.' },
+            },
+            required: ['mechanism'],
+            additionalProperties: false,
+          },
         },
         required: ['brokers'],
         additionalProperties: false,

@@ -82,10 +82,23 @@ export interface DefinitionInfo {
   readonly valueSerde: Serde;
 }
 
+/** The topology's `kafka:` section (docs/kafka.md). */
+export interface KafkaSection {
+  readonly brokers: string[];
+  readonly clientId?: string;
+  /** The codec of every batch Duality produces; default none (compressed topics are read whatever this says). */
+  readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  /** true: TLS with the system's CAs. `ca`, `cert`, `key`: PEM text or a file's path. */
+  readonly tls?: boolean | { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly servername?: string };
+  readonly sasl?: { readonly mechanism: SaslMechanism; readonly username?: string; readonly password?: string; readonly tokenFile?: string };
+}
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
+
 export interface TopologyGraph {
   readonly version: 1;
   readonly name: string;
-  readonly kafka?: { readonly brokers: string[]; readonly clientId?: string };
+  readonly kafka?: KafkaSection;
   readonly processing: {
     readonly guarantee: 'at_least_once' | 'exactly_once';
     readonly commitIntervalMs: number;

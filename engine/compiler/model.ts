@@ -1,7 +1,7 @@
 import type { StepSpec } from '../../operators/spec.js';
 import type { Diagnostic, } from '../api/diagnostics.js';
 import { humanPath } from '../api/diagnostics.js';
-import type { Kind, Serde, StoreInfo, Subtopology, TopicInfo, TopologyGraph } from '../api/topology-graph.js';
+import type { Kind, Serde, StoreInfo, Subtopology, TopicInfo, TopologyGraph, KafkaSection } from '../api/topology-graph.js';
 import type { PositionTable } from '../loader/positions.js';
 
 /** A step as written, with where it came from. */
@@ -33,7 +33,7 @@ export interface Definition {
 
 export interface Document {
   readonly name: string;
-  readonly kafka?: { brokers: string[]; clientId?: string };
+  readonly kafka?: KafkaSection;
   readonly guarantee: 'at_least_once' | 'exactly_once';
   readonly commitIntervalMs: number;
   readonly standbyReplicas: number;

@@ -1,4 +1,4 @@
-import type { TopologyGraph } from '../api/topology-graph.js';
+import type { KafkaSection, TopologyGraph } from '../api/topology-graph.js';
 import { renderDot } from './dot.js';
 import { renderMermaid } from './mermaid.js';
 import { renderText } from './text.js';
@@ -9,7 +9,7 @@ export type Format = (typeof FORMATS)[number];
 export function renderGraph(graph: TopologyGraph, format: Format): string {
   switch (format) {
     case 'json':
-      return JSON.stringify(graph, null, 2) + '\n';
+      return JSON.stringify(graph.kafka ? { ...graph, kafka: redactKafka(graph.kafka) } : graph, null, 2) + '\n';
     case 'mermaid':
       return renderMermaid(graph);
     case 'dot':
@@ -17,4 +17,12 @@ export function renderGraph(graph: TopologyGraph, format: Format): string {
     default:
       return renderText(graph);
   }
+}
+
+/** What `/topology` and `describe` show of the section: where secrets are, never what they are. */
+function redactKafka(section: KafkaSection): KafkaSection {
+  const hidden = (v: string | undefined): string | undefined => (v === undefined ? undefined : v.trimStart().startsWith('-----BEGIN') ? '(PEM text)' : v);
+  const tls = typeof section.tls === 'object' ? { ...section.tls, ...(section.tls.key !== undefined && { key: hidden(section.tls.key)! }), ...(section.tls.ca !== undefined && { ca: hidden(section.tls.ca)! }), ...(section.tls.cert !== undefined && { cert: hidden(section.tls.cert)! }) } : section.tls;
+  const sasl = section.sasl && { ...section.sasl, ...(section.sasl.password !== undefined && { password: '(secret)' }) };
+  return { ...section, ...(tls !== undefined && { tls }), ...(sasl && { sasl }) };
 }

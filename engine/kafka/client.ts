@@ -1,5 +1,6 @@
 import kafkajs from './kafkajs.js';
 import type { Kafka } from 'kafkajs';
+import type { KafkaSecurity } from './security.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -10,6 +11,8 @@ export interface KafkaOptions {
   readonly clientId: string;
   /** Where kafkajs's warnings and errors go; its info chatter is dropped. */
   readonly logger?: (line: string) => void;
+  /** TLS and SASL (security.ts). */
+  readonly security?: KafkaSecurity;
 }
 
 /**
@@ -24,6 +27,8 @@ export function createKafka(o: KafkaOptions): Kafka {
   return new KafkaClient({
     clientId: o.clientId,
     brokers: [...o.brokers],
+    ...(o.security?.ssl && { ssl: o.security.ssl }),
+    ...(o.security?.sasl && { sasl: o.security.sasl }),
     connectionTimeout: 3000,
     requestTimeout: 30_000,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
@@ -117,6 +122,8 @@ const RETRIABLE_NAMES = new Set([
  * the chain of causes, since kafkajs and this module wrap errors.
  */
 export function isRetriable(e: unknown): boolean {
+  // Waiting does not make an untrusted certificate trusted, nor a wrong password right.
+  if (securityProblem(e) !== undefined) return false;
   return causes(e).some((c) => {
     const cur = c as { name?: unknown; type?: unknown; retriable?: unknown };
     if (cur instanceof RetriableError) return true;
@@ -125,6 +132,35 @@ export function isRetriable(e: unknown): boolean {
     // kafkajs's own verdict on a broker's error code (its table follows Kafka's).
     return cur.retriable === true && typeof cur.name === 'string' && cur.name.startsWith('KafkaJS');
   });
+}
+
+/** Node's codes for a certificate that does not verify. */
+const TLS_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+const AUTHORIZATION: Record<string, string> = {
+  TOPIC_AUTHORIZATION_FAILED: 'a topic it reads or writes',
+  GROUP_AUTHORIZATION_FAILED: 'its consumer group (the topology name)',
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: "its transactional ids (the topology name's prefix, exactly_once)",
+  CLUSTER_AUTHORIZATION_FAILED: 'the cluster (creating topics, or idempotent writes)',
+};
+
+/**
+ * A failure of TLS, authentication or authorization, in words a person can act on (no secret is
+ * in them: kafkajs's messages name the mechanism, never the password); undefined for any other.
+ */
+export function securityProblem(e: unknown): string | undefined {
+  for (const c of causes(e)) {
+    const cur = c as { name?: unknown; code?: unknown; type?: unknown; message?: unknown };
+    const message = String(cur.message ?? '').replace(/^Connection error: /, '');
+    if (typeof cur.code === 'string' && TLS_CODES.has(cur.code)) {
+      return `TLS: the broker's certificate does not verify (${message}); give the CA that signed it (kafka.tls.ca, --tls-ca or KAFKA_TLS_CA), or the name it carries (kafka.tls.servername)`;
+    }
+    if (cur.name === 'KafkaJSSASLAuthenticationError') return `authentication failed: ${message}; check the SASL mechanism, username and password (or token)`;
+    if (typeof cur.type === 'string' && AUTHORIZATION[cur.type] !== undefined) return `not authorized: the broker refused access to ${AUTHORIZATION[cur.type]} (${cur.type}); grant the user the ACLs docs/kafka.md lists`;
+  }
+  return undefined;
 }
 
 /** An error and its causes, outermost first: this module's and kafkajs's wrappers (`cause`, kafkajs's `originalError`), ten deep at most. */

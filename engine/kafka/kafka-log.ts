@@ -1,9 +1,15 @@
 import type { Admin, GroupDescription, Kafka, PartitionMetadata } from 'kafkajs';
 import { tpKey, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
-import { createKafka, errorType, explainFailure, isRetriable, sleep, type KafkaOptions } from './client.js';
+import { createKafka, errorType, explainFailure, isRetriable, securityProblem, sleep, type KafkaOptions as ClientOptions } from './client.js';
+import { COMPRESSION_TYPES, type CompressionName } from './codecs.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaProducer } from './kafka-producer.js';
 import { PartitionReader } from './partition-reader.js';
+
+export interface KafkaOptions extends ClientOptions {
+  /** The codec of every batch this log's producers write (`kafka.compression`); default none. */
+  readonly compression?: CompressionName;
+}
 
 /** Tries at reading metadata that is still settling (a topic just created), 50 ms apart. */
 const METADATA_ATTEMPTS = 40;
@@ -55,7 +61,8 @@ export class KafkaLog implements Log {
       await admin.describeCluster();
     } catch (e) {
       await admin.disconnect().catch(() => undefined);
-      throw new Error(`no Kafka broker answers on ${options.brokers.join(',')}: ${(e as Error).message}`, { cause: e });
+      const why = securityProblem(e);
+      throw new Error(why !== undefined ? `kafka (${options.brokers.join(',')}): ${why}` : `no Kafka broker answers on ${options.brokers.join(',')}: ${(e as Error).message}`, { cause: e });
     }
     return new KafkaLog(kafka, admin, options, true);
   }
@@ -186,7 +193,7 @@ export class KafkaLog implements Log {
 
   producer(options?: { transactionalId?: string; offsets?: boolean }): LogProducer {
     this.checkOpen();
-    return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), (t) => this.endOffsets(t), options?.transactionalId, options?.offsets !== false);
+    return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), (t) => this.endOffsets(t), options?.transactionalId, options?.offsets !== false, COMPRESSION_TYPES[this.options.compression ?? 'none']);
   }
 
   consumer(groupId: string, options?: ConsumerOptions): LogConsumer {
@@ -200,7 +207,7 @@ export class KafkaLog implements Log {
   }
 
   explain(error: unknown): string | undefined {
-    return explainFailure(error);
+    return securityProblem(error) ?? explainFailure(error);
   }
 
   async groupMembers(groupId: string): Promise<number> {

@@ -29,7 +29,7 @@ function laneOf(topic: string, partition: number): number {
   return ((h + partition) >>> 0) % LANES;
 }
 
-type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[] }): Promise<RecordMetadata[]> };
+type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[]; compression: number }): Promise<RecordMetadata[]> };
 
 /**
  * A kafkajs producer behind the engine's buffer-then-flush interface. `send` encodes each record
@@ -84,6 +84,8 @@ export class KafkaProducer implements LogProducer {
     private readonly endOffsets: (topic: string) => Promise<number[]>,
     private readonly transactionalId?: string,
     offsets = true,
+    /** The codec of every batch (engine/kafka/codecs.ts), 0 for none. */
+    private readonly compression = 0,
   ) {
     if (offsets) this.acks = [];
     const create = (): Producer =>
@@ -316,7 +318,7 @@ export class KafkaProducer implements LogProducer {
         list.push(b);
       }
       const topicMessages = [...byTopicBatches].map(([topic, messages]) => ({ topic, messages: messages as unknown as Message[] }));
-      const res = await sender.sendBatch({ acks: -1, topicMessages });
+      const res = await sender.sendBatch({ acks: -1, topicMessages, compression: this.compression });
       const base = new Map<string, number>();
       for (const m of res) base.set(`${m.topicName}:${m.partition}`, Number(m.baseOffset));
       for (let i = start; i < end; i++) {

@@ -9,9 +9,13 @@
  *   `src/producer/groupMessagesPerPartition.js`, for speed: the same bytes and the same grouping
  *   in linear time without an object per record (engine/kafka/produce-request.ts).
  *
+ * It also has every Kafka codec (engine/kafka/codecs.ts registers snappy, lz4 and zstd in its
+ * CompressionCodecs, which kafkajs 2.2.4 lacks).
+ *
  * Every module of Duality takes kafkajs from here, never from 'kafkajs' directly.
  */
 import { createRequire } from 'node:module';
+import './codecs.js';
 import { FetchedBatch } from './fetched-batch.js';
 import { groupMessagesPerPartition, produceRequest } from './produce-request.js';
 import { decodeRecordSet } from './record-set.js';

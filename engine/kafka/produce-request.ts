@@ -7,21 +7,19 @@
  * first and max timestamp when timestamps differ in digit count. Under a WordCount load that was
  * 30 % of Duality's CPU (docs/benchmarks.md). This encoder writes the same bytes (a test compares
  * them with kafkajs's own) with sizes computed first and no object per record, and a CRC-32C eight
- * bytes at a step; batch timestamps are compared as numbers. Compressed batches compress the same bytes with kafkajs's codecs.
+ * bytes at a step; batch timestamps are compared as numbers. Compressed batches compress the same bytes (engine/kafka/codecs.ts).
  *
  * engine/kafka/kafkajs.ts puts `produceRequest` in Node's module cache in place of
  * `kafkajs/src/protocol/requests/produce/v3/request.js`, before kafkajs loads.
  */
 import { createRequire } from 'node:module';
+import { codecOf } from './codecs.js';
 import { BATCH_HEADER, EncodedBatch } from './record-accumulator.js';
 import { recordBodySize, varintSize, writeRecord, type Bytes, type RecordHeaders } from './record-fields.js';
 
 const require = createRequire(import.meta.url);
 const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: unknown): { toString(): string } };
-const { lookupCodec } = require('kafkajs/src/protocol/message/compression/index.js') as {
-  lookupCodec(type: number): { compress(encoder: EncoderInstance): Promise<Buffer> };
-};
 
 interface EncoderInstance {
   writeBuffer(b: Buffer): EncoderInstance;
@@ -138,7 +136,7 @@ async function recordBatch(messages: readonly ProduceMessage[] | EncodedBatch, o
   if (n === 0) first = max = o.now;
 
   let records = encodeRecords(messages, stamps, first);
-  if (o.compression !== 0) records = await lookupCodec(o.compression).compress(new Encoder(records.length).writeBuffer(records));
+  if (o.compression !== 0) records = await codecOf(o.compression).compress({ buffer: records });
 
   const batch = Buffer.allocUnsafe(BATCH_HEADER + records.length);
   records.copy(batch, BATCH_HEADER);
@@ -151,7 +149,7 @@ async function recordBatch(messages: readonly ProduceMessage[] | EncodedBatch, o
  */
 async function encodedBatch(b: EncodedBatch, o: BatchOptions): Promise<Buffer> {
   if (o.compression !== 0) {
-    const records = await lookupCodec(o.compression).compress(new Encoder(b.size - BATCH_HEADER).writeBuffer(b.bytes.subarray(BATCH_HEADER)));
+    const records = await codecOf(o.compression).compress({ buffer: b.bytes.subarray(BATCH_HEADER, b.size) });
     const out = Buffer.allocUnsafe(BATCH_HEADER + records.length);
     records.copy(out, BATCH_HEADER);
     return writeBatchHeader(out, b.count, b.firstTimestamp, b.maxTimestamp, o);

@@ -14,14 +14,9 @@
  * each into a LogRecord. `kafkajsMessage` decodes a record into the object kafkajs's own decoder
  * gives, for kafkajs's eachMessage and anyone iterating `batch.messages`.
  */
-import { createRequire } from 'node:module';
 import type { Headers, LogRecord } from '../api/log.js';
 import { setOwn } from '../api/own.js';
-
-const require = createRequire(import.meta.url);
-const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as {
-  lookupCodecByAttributes(attributes: number): { decompress(b: Buffer): Promise<Buffer> } | null;
-};
+import { codecOf } from './codecs.js';
 
 /** What kafkajs's fetch response decoder hands `decodeMessages`: its Decoder over the response. */
 interface ResponseDecoder {
@@ -83,13 +78,13 @@ export async function decodeRecordSet(decoder: ResponseDecoder): Promise<RecordB
       throw new Error(`kafka: a fetched record batch has message format v${magic}; Duality reads format v2 (Kafka 0.11 and later) only`);
     }
     const attributes = set.readInt16BE(at + 21);
-    const codec = lookupCodecByAttributes(attributes);
+    const compression = attributes & COMPRESSION_MASK;
     const count = set.readInt32BE(at + 57);
     let bytes = set;
     let start = at + BATCH_HEADER;
     let stop = end;
-    if (codec && count > 0) {
-      bytes = await codec.decompress(set.subarray(start, end));
+    if (compression !== 0 && count > 0) {
+      bytes = await codecOf(compression).decompress(set.subarray(start, end));
       start = 0;
       stop = bytes.length;
     }

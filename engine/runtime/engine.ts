@@ -77,6 +77,12 @@ function moved(offsets: ReadonlyMap<string, number>, committed: ReadonlyMap<stri
   return false;
 }
 
+/** A failure that ends the engine, with the log's explanation when it has one (an untrusted certificate, a refused login). */
+function said(e: unknown, log: Log): unknown {
+  const why = log.explain(e);
+  return why !== undefined && e instanceof Error && !e.message.includes(why) ? new Error(`kafka: ${why}`, { cause: e }) : e;
+}
+
 async function withDeadline(p: Promise<unknown> | undefined, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([p?.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
@@ -200,7 +206,7 @@ export class Engine {
           this.health.phase = 'failed';
           this.health.stopWatching();
           await this.lock?.release();
-          throw e;
+          throw said(e, this.options.log);
         }
         await this.health.backoff(attempt, e, 'cannot reach', () => this.stopRequested);
       }
@@ -471,7 +477,7 @@ export class Engine {
       } catch (e) {
         if (!this.options.log.retriable(e) || this.stopRequested) {
           this.health.phase = 'failed';
-          throw e;
+          throw said(e, this.options.log);
         }
         await this.closeDirty();
         await this.health.backoff(attempt++, e, 'lost', () => this.stopRequested);

@@ -4,6 +4,7 @@ import type { Log } from '../api/log.js';
 import type { TopologyGraph } from '../api/topology-graph.js';
 import { compileTopologyFile } from '../compiler/index.js';
 import { KafkaLog } from '../kafka/kafka-log.js';
+import { overridesFromEnv, resolveSecurity, SecurityConfigError, type KafkaSecurity, type SecurityOverrides } from '../kafka/security.js';
 import { EmbeddedLog } from '../log/embedded-log.js';
 
 export interface LogOptions {
@@ -17,6 +18,8 @@ export interface LogOptions {
    * /readyz) while no broker answers, as Kafka Streams does. Otherwise an unreachable broker is an error.
    */
   readonly connectLater?: boolean;
+  /** `--tls-ca`, `--sasl-mechanism`, ...: over the environment's (KAFKA_TLS_CA, ...) and the topology's. */
+  readonly security?: SecurityOverrides;
 }
 
 /**
@@ -33,7 +36,15 @@ export async function openLog(graph: TopologyGraph, o: LogOptions): Promise<{ lo
       o.stderr(`duality: no brokers in "${brokers}" (--brokers, KAFKA_BROKERS or the topology's kafka: section); give host:port[,host:port...], or leave all three out to run on the embedded log`);
       return { exit: 2 };
     }
-    const kafka = { brokers: list, clientId: graph.kafka?.clientId ?? graph.name, logger: (l: string) => o.stderr(`duality: ${l}`) };
+    let security: KafkaSecurity;
+    try {
+      security = resolveSecurity(graph.kafka, { ...overridesFromEnv(o.env), ...o.security });
+    } catch (e) {
+      if (!(e instanceof SecurityConfigError)) throw e;
+      o.stderr(`duality: ${e.message}`);
+      return { exit: 2 };
+    }
+    const kafka = { brokers: list, clientId: graph.kafka?.clientId ?? graph.name, compression: graph.kafka?.compression ?? 'none', logger: (l: string) => o.stderr(`duality: ${l}`), security };
     if (o.connectLater) {
       const log = KafkaLog.create(kafka);
       return { log, where: log.description };

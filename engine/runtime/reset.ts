@@ -34,7 +34,7 @@ export async function resetTopology(o: ResetOptions): Promise<number> {
     return 1;
   }
   try {
-    const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l) });
+    const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), ...(o.security !== undefined && { security: o.security }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l) });
     if ('exit' in opened) return opened.exit;
     const { log, where } = opened;
     try {

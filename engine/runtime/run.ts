@@ -1,3 +1,4 @@
+import type { SecurityOverrides } from '../kafka/security.js';
 import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -12,6 +13,8 @@ export interface RunOptions {
   readonly file: string;
   /** `--brokers`; with KAFKA_BROKERS or the topology's `kafka:` section, asks for Kafka. */
   readonly brokers?: string;
+  /** `--tls-ca`, `--sasl-mechanism`, ... (docs/kafka.md). */
+  readonly security?: SecurityOverrides;
   readonly port: number;
   readonly host: string;
   /** `host:port` other instances reach this one's HTTP API at; default: the host and port it listens on. */
@@ -43,7 +46,7 @@ export async function runTopology(o: RunOptions): Promise<number> {
   const compiled = compileOrSay(o.file, o.env, o.out);
   if (!compiled) return 1;
   const { graph, out } = compiled;
-  const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });
+  const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), ...(o.security !== undefined && { security: o.security }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });
   if ('exit' in opened) return opened.exit;
   const { log, where } = opened;
   // Listening first: the port (0 picks one) is part of the endpoint the engine advertises. No
