@@ -25,11 +25,13 @@ scram_format_args() {
   done
 }
 
-# Runs a Kafka tool ($1 = main class, then its arguments) against the PLAINTEXT listener.
+# Runs a Kafka tool ($1 = main class, then its arguments) against the PLAINTEXT listener, with
+# the classpath of kafka/tools.sh (in TOOLS_CP, fetched once by ensure_users_and_acls).
+TOOLS_CP=""
 kafka_tool() {
   local main="$1"
   shift
-  java -Xshare:auto -XX:TieredStopAtLevel=1 -Xms32m -Xmx256m -cp "$LIB_DIR/*" "$main" \
+  java -Xshare:auto -XX:TieredStopAtLevel=1 -Xms32m -Xmx256m -cp "$TOOLS_CP" "$main" \
     --bootstrap-server "127.0.0.1:$KAFKA_PORT" "$@"
 }
 
@@ -46,6 +48,7 @@ ensure_users_and_acls() {
   [ "$(cat "$(acl_marker)" 2>/dev/null || true)" = "$ACL_MARKER_VALUE" ] || acls=1
   [ "$scram$acls" = 00 ] && return 0
   t0="$(now_ms)"
+  TOOLS_CP="$(bash "$KAFKA_DIR/tools.sh")" || return 1
   : >"$log"
   if [ "$scram" = 1 ]; then
     for u in "${SCRAM_USERS[@]}"; do

@@ -55,8 +55,10 @@ describe('a broker that goes away and comes back', { timeout: 240_000 }, () => {
     ports.controller = await freePort();
     ports.sasl = await freePort();
     mkdirSync(cache);
-    // The jars of the shared broker when this checkout started it; else start.sh fetches them (Maven).
-    if (existsSync(join(ROOT, 'kafka/.cache/lib'))) symlinkSync(join(ROOT, 'kafka/.cache/lib'), join(cache, 'lib'));
+    // The jars (broker, tools) of the shared broker when this checkout started it; else start.sh fetches them (Maven).
+    for (const jars of ['lib', 'tools']) {
+      if (existsSync(join(ROOT, 'kafka/.cache', jars))) symlinkSync(join(ROOT, 'kafka/.cache', jars), join(cache, jars));
+    }
     await script('start');
     const brokers = `127.0.0.1:${ports.client}`;
     let log = await KafkaLog.connect({ brokers: [brokers], clientId: 'outage-test', logger: () => undefined });
