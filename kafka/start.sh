@@ -143,8 +143,12 @@ if [ -z "$pid" ]; then
   fi
   if [ ! -f "$DATA_DIR/meta.properties" ]; then
     rm -rf "$DATA_DIR"
-    # A random Kafka Uuid: 16 bytes, URL-safe base64 without padding.
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    # A random Kafka Uuid: 16 bytes, URL-safe base64 without padding; not starting with '-'
+    # (as Kafka's Uuid.randomUuid), which the formatter would take for an option (1 start in 64).
+    cluster_id=-
+    while [ "${cluster_id#-}" != "$cluster_id" ]; do
+      cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    done
     t_format="$(now_ms)"
     mapfile -t scram_args < <(scram_format_args)
     if ! java "${java_opts[@]}" kafka.tools.StorageTool format --config "$CONFIG_FILE" \

@@ -7,12 +7,12 @@
 # Users (PLAIN: the JAAS line in server.properties.template; SCRAM-SHA-256/512: here):
 #   admin / admin-secret            super user
 #   duality / duality-secret        super user
-#   restricted / restricted-secret  topics and groups prefixed `allowed-` only
+#   restricted / restricted-secret  topics, groups and transactional ids prefixed `allowed-` only
 SCRAM_USERS=(admin:admin-secret duality:duality-secret restricted:restricted-secret)
 SCRAM_MECHANISMS=(SCRAM-SHA-256 SCRAM-SHA-512)
 # Bump when the users or ACLs here change: existing data gets them again.
 SCRAM_MARKER_VALUE=1
-ACL_MARKER_VALUE=1
+ACL_MARKER_VALUE=2
 scram_marker() { echo "$DATA_DIR/.duality-scram"; }
 acl_marker() { echo "$DATA_DIR/.duality-acls"; }
 
@@ -60,10 +60,12 @@ ensure_users_and_acls() {
     done
   fi
   if [ "$acls" = 1 ]; then
-    restricted_acl --resource-pattern-type prefixed --topic allowed- \
-      --operation Read --operation Write --operation Describe --operation Create >>"$log" 2>&1 & pids+=($!)
+    # What Duality needs for a topology named allowed-...: Delete for `duality reset`
+    # (docs/kafka.md, "What the user must be allowed").
+    restricted_acl --resource-pattern-type prefixed --topic allowed- --operation Read \
+      --operation Write --operation Describe --operation Create --operation Delete >>"$log" 2>&1 & pids+=($!)
     restricted_acl --resource-pattern-type prefixed --group allowed- \
-      --operation Read --operation Describe >>"$log" 2>&1 & pids+=($!)
+      --operation Read --operation Describe --operation Delete >>"$log" 2>&1 & pids+=($!)
     restricted_acl --resource-pattern-type prefixed --transactional-id allowed- \
       --operation Write --operation Describe >>"$log" 2>&1 & pids+=($!)
     restricted_acl --cluster --operation IdempotentWrite >>"$log" 2>&1 & pids+=($!)

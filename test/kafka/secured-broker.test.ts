@@ -131,6 +131,18 @@ describe('the SASL_SSL listener', { timeout: 120_000 }, () => {
     }
   });
 
+  brokerTest(missing, 'restricted deletes its group and its allowed- topic (what duality reset does)', async () => {
+    const admin = secured(sasl['SCRAM-SHA-256']('restricted', 'restricted-secret')).admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups([`allowed-${RUN}`]);
+      await admin.deleteTopics({ topics: [allowed] });
+      await until(async () => !(await admin.listTopics()).includes(allowed), () => `${allowed} to be gone`);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   brokerTest(missing, 'a wrong password fails with a SASL authentication error, for PLAIN and SCRAM', async () => {
     for (const name of ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const) {
       const admin = secured(sasl[name]('duality', 'wrong'), 'ca.pem', once).admin();
