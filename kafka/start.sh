@@ -9,6 +9,8 @@
 # storage is formatted once; later starts take a few seconds.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+. "$KAFKA_DIR/tls.sh"
+. "$KAFKA_DIR/users.sh"
 
 reset=0
 for arg in "$@"; do
@@ -44,7 +46,22 @@ wait_ready() { # $1 = seconds, $2 = ours|foreign
   fi
 }
 
+# The config this script would start the broker with.
+render_config() {
+  sed -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+    -e "s|@SASL_PORT@|$KAFKA_SASL_PORT|g" -e "s|@DATA_DIR@|$DATA_DIR|g" -e "s|@TLS_DIR@|$TLS_DIR|g" \
+    "$KAFKA_DIR/server.properties.template"
+}
+
 pid="$(running_pid)"
+
+# Our broker, started with another config (an older template: no SASL_SSL listener, say): restart
+# it once with the new one. Its data stays.
+if [ -n "$pid" ] && [ "$reset" = 0 ] && [ "$(render_config)" != "$(cat "$CONFIG_FILE" 2>/dev/null || true)" ]; then
+  say "our broker (pid $pid) runs with an older config than server.properties.template: restarting it"
+  stop_broker "${KAFKA_STOP_TIMEOUT:-60}" || true
+  pid=""
+fi
 
 if [ "$reset" = 1 ]; then
   if [ -z "$pid" ] && port_open "$KAFKA_PORT"; then
@@ -66,6 +83,9 @@ if port_open "$KAFKA_PORT"; then
     whose=foreign
   fi
   if wait_ready "$limit" "$whose"; then
+    if [ "$whose" = ours ]; then
+      ensure_users_and_acls || die "adding the SCRAM users and ACLs failed"
+    fi
     say "already running: $who answers on 127.0.0.1:$KAFKA_PORT ($(elapsed "$t_start"))"
     exit 0
   fi
@@ -79,6 +99,9 @@ if [ -z "$pid" ]; then
   rm -f "$PID_FILE"
   if port_open "$KAFKA_CONTROLLER_PORT"; then
     die "the controller port 127.0.0.1:$KAFKA_CONTROLLER_PORT is taken by another process (set KAFKA_CONTROLLER_PORT)"
+  fi
+  if port_open "$KAFKA_SASL_PORT"; then
+    die "the SASL_SSL port 127.0.0.1:$KAFKA_SASL_PORT is taken by another process (set KAFKA_SASL_PORT)"
   fi
 
   # 1. The jars (once, and again when kafka/pom.xml changes).
@@ -100,9 +123,9 @@ if [ -z "$pid" ]; then
     say "fetched $(find "$LIB_DIR" -name '*.jar' | wc -l) jars in $(elapsed "$t_fetch")"
   fi
 
-  # 2. The config, from the template.
-  sed -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@DATA_DIR@|$DATA_DIR|g" \
-    "$KAFKA_DIR/server.properties.template" >"$CONFIG_FILE"
+  # 2. The config, from the template, and the SASL_SSL listener's certificates (once).
+  ensure_tls
+  render_config >"$CONFIG_FILE"
 
   java_opts=(
     $KAFKA_HEAP_OPTS
@@ -120,15 +143,21 @@ if [ -z "$pid" ]; then
   fi
   if [ ! -f "$DATA_DIR/meta.properties" ]; then
     rm -rf "$DATA_DIR"
-    # A random Kafka Uuid: 16 bytes, URL-safe base64 without padding.
-    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    # A random Kafka Uuid: 16 bytes, URL-safe base64 without padding; not starting with '-'
+    # (as Kafka's Uuid.randomUuid), which the formatter would take for an option (1 start in 64).
+    cluster_id=-
+    while [ "${cluster_id#-}" != "$cluster_id" ]; do
+      cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    done
     t_format="$(now_ms)"
+    mapfile -t scram_args < <(scram_format_args)
     if ! java "${java_opts[@]}" kafka.tools.StorageTool format --config "$CONFIG_FILE" \
-      --cluster-id "$cluster_id" >"$LOG_DIR/format.log" 2>&1; then
+      --cluster-id "$cluster_id" "${scram_args[@]}" >"$LOG_DIR/format.log" 2>&1; then
       cat "$LOG_DIR/format.log" >&2
       die "formatting the storage failed"
     fi
     echo "$kafka_version" >"$CACHE_DIR/data.version"
+    echo "$SCRAM_MARKER_VALUE" >"$(scram_marker)"
     say "formatted $DATA_DIR (cluster $cluster_id) in $(elapsed "$t_format")"
   fi
 
@@ -186,4 +215,10 @@ remaining=$((deadline - $(date +%s)))
 [ "$remaining" -ge 5 ] || remaining=5
 wait_ready "$remaining" || fail "the broker listens but did not answer a metadata request"
 alive "$pid" || fail "the broker exited during startup"
-say "ready on 127.0.0.1:$KAFKA_PORT in $(elapsed "$t_start") (pid $pid; log: $LOG_DIR/server.log; stop: npm run kafka:stop)"
+until port_open "$KAFKA_SASL_PORT"; do
+  alive "$pid" || fail "the broker exited during startup"
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the broker did not open 127.0.0.1:$KAFKA_SASL_PORT within ${KAFKA_START_TIMEOUT}s"
+  sleep 0.1
+done
+ensure_users_and_acls || fail "adding the SCRAM users and ACLs failed"
+say "ready on 127.0.0.1:$KAFKA_PORT (SASL_SSL: $KAFKA_SASL_PORT) in $(elapsed "$t_start") (pid $pid; log: $LOG_DIR/server.log; stop: npm run kafka:stop)"

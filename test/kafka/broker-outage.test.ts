@@ -23,7 +23,7 @@ const { broker: shared, missing } = await connectBroker('duality-outage-test');
 await shared?.close();
 const dir = mkdtempSync(join(tmpdir(), 'duality-outage-'));
 const cache = join(dir, 'kafka');
-const ports = { client: 0, controller: 0 };
+const ports = { client: 0, controller: 0, sasl: 0 };
 let running: ChildProcess | undefined;
 
 async function freePort(): Promise<number> {
@@ -38,7 +38,7 @@ async function freePort(): Promise<number> {
 
 /** kafka/start.sh or stop.sh on this test's broker. */
 async function script(name: 'start' | 'stop'): Promise<void> {
-  const env = { ...process.env, KAFKA_PORT: String(ports.client), KAFKA_CONTROLLER_PORT: String(ports.controller), KAFKA_CACHE_DIR: cache, KAFKA_SCRIPT_LOCKED: '' };
+  const env = { ...process.env, KAFKA_PORT: String(ports.client), KAFKA_CONTROLLER_PORT: String(ports.controller), KAFKA_SASL_PORT: String(ports.sasl), KAFKA_CACHE_DIR: cache, KAFKA_SCRIPT_LOCKED: '' };
   await promisify(execFile)('bash', [join(ROOT, 'kafka', `${name}.sh`)], { env, timeout: 120_000 });
 }
 
@@ -53,9 +53,12 @@ describe('a broker that goes away and comes back', { timeout: 240_000 }, () => {
   brokerTest(missing, 'exactly_once: the run says it lost Kafka (log, /readyz 503), resumes by itself, and its output is exact', async () => {
     ports.client = await freePort();
     ports.controller = await freePort();
+    ports.sasl = await freePort();
     mkdirSync(cache);
-    // The jars of the shared broker when this checkout started it; else start.sh fetches them (Maven).
-    if (existsSync(join(ROOT, 'kafka/.cache/lib'))) symlinkSync(join(ROOT, 'kafka/.cache/lib'), join(cache, 'lib'));
+    // The jars (broker, tools) of the shared broker when this checkout started it; else start.sh fetches them (Maven).
+    for (const jars of ['lib', 'tools']) {
+      if (existsSync(join(ROOT, 'kafka/.cache', jars))) symlinkSync(join(ROOT, 'kafka/.cache', jars), join(cache, jars));
+    }
     await script('start');
     const brokers = `127.0.0.1:${ports.client}`;
     let log = await KafkaLog.connect({ brokers: [brokers], clientId: 'outage-test', logger: () => undefined });
