@@ -158,7 +158,10 @@ export function securityProblem(e: unknown): string | undefined {
       return `TLS: the broker's certificate does not verify (${message}); give the CA that signed it (kafka.tls.ca, --tls-ca or KAFKA_TLS_CA), or the name it carries (kafka.tls.servername)`;
     }
     if (cur.name === 'KafkaJSSASLAuthenticationError') return `authentication failed: ${message}; check the SASL mechanism, username and password (or token)`;
-    if (typeof cur.type === 'string' && AUTHORIZATION[cur.type] !== undefined) return `not authorized: the broker refused access to ${AUTHORIZATION[cur.type]} (${cur.type}); grant the user the ACLs docs/kafka.md lists`;
+    if (typeof cur.type === 'string' && AUTHORIZATION[cur.type] !== undefined) {
+      const which = typeof (cur as { topic?: unknown }).topic === 'string' ? `, "${(cur as { topic: string }).topic}"` : '';
+      return `not authorized: the broker refused access to ${AUTHORIZATION[cur.type]}${which} (${cur.type}); grant the user the ACLs docs/kafka.md lists`;
+    }
   }
   return undefined;
 }
@@ -166,8 +169,10 @@ export function securityProblem(e: unknown): string | undefined {
 /** An error and its causes, outermost first: this module's and kafkajs's wrappers (`cause`, kafkajs's `originalError`), ten deep at most. */
 function causes(e: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let cur = e as { cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 10; depth++) {
+  for (let cur = e as { cause?: unknown; originalError?: unknown; errors?: unknown } | undefined, depth = 0; cur && depth < 10; depth++) {
     chain.push(cur);
+    // kafkajs's aggregate (CreateTopics: one error per topic) holds its causes in a list.
+    if (Array.isArray(cur.errors)) chain.push(...cur.errors.slice(0, 10));
     cur = (cur.cause ?? cur.originalError) as typeof cur;
   }
   return chain;
