@@ -5,7 +5,7 @@
  * what to fix, and no secret is in anything it printed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,4 +123,39 @@ brokerTest(missing, 'a wrong password, an untrusted CA and a topic the user may 
     assert.match(r.output(), message, what);
     for (const secret of [wrong, PASSWORD, 'restricted-secret']) assert.ok(!r.output().includes(secret), `${what}: printed a secret: ${r.output()}`);
   }
+}, 180_000);
+
+brokerTest(missing, 'OAUTHBEARER from a token file, then duality reset over SASL_SSL with the same flags', async () => {
+  const name = `sec-oauth-${RUN}`;
+  const dir = mkdtempSync(join(tmpdir(), 'duality-oauth-'));
+  dirs.push(dir);
+  // An unsigned JWT whose subject is the user: what the test broker's unsecured validator accepts.
+  const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const token = join(dir, 'token');
+  writeFileSync(token, `${b64({ alg: 'none' })}.${b64({ sub: 'duality', iat: now, exp: now + 3600 })}.`);
+  const text = topology('wordcount.yaml', name, 'at_least_once', ['TextLinesTopic', 'WordsWithCountsTopic']);
+  const oauth = ['--tls-ca', join(TLS, 'ca.pem'), '--sasl-mechanism', 'oauthbearer', '--sasl-token-file', token];
+  const r = run(text, oauth, '');
+  try {
+    const url = await r.url;
+    await until(async () => (await fetch(`${url}/readyz`)).status === 200, () => r.output(), 60_000);
+    await post(url, `${name}-TextLinesTopic`, { value: 'token token' });
+    await valueOf(url, 'word-counts', 'token', 2, r.output);
+  } finally {
+    await r.stop();
+  }
+  assert.equal(await r.exited, 0, r.output());
+  // reset finds the log as run does, with the same options: it deletes the internal topics over TLS and SCRAM.
+  const file = join(dir, 'topology.yaml');
+  writeFileSync(file, text);
+  const reset = spawnSync(process.execPath, [join(ROOT, 'bin/duality.js'), 'reset', file, '--brokers', SASL_BROKERS, '--state-dir', join(dir, 'state'), ...scram()], {
+    env: { ...process.env, KAFKA_BROKERS: '', KAFKA_SASL_PASSWORD: PASSWORD },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const said = `${reset.stdout}${reset.stderr}`;
+  assert.equal(reset.status, 0, said);
+  assert.match(said, new RegExp(`deleted .*${name}-word-counts-changelog`));
+  assert.ok(!said.includes(PASSWORD), said);
 }, 180_000);
