@@ -3,13 +3,13 @@ import express, { type Request, type Response } from 'express';
 import type { EngineFacade } from '../engine/api/engine-facade.js';
 import { renderGraph } from '../engine/describe/index.js';
 import { requireToken, tokenCheck } from './auth.js';
-import { errorHandler, HttpError, methodNotAllowed, notFound } from './errors.js';
+import { errorHandler, HttpError, methodNotAllowed, notFound, type Reply } from './errors.js';
 import { jsonReplacer } from './json.js';
 import { badInput, KeyRoute } from './key-route.js';
 import { createMetrics } from './metrics.js';
 import { Peers } from './peers.js';
 import { parseLimit, parseRange, parseStale, readQuery, searchOf } from './query-params.js';
-import { FORWARDED_BY, MAX_KEYS, QueryRouter, type Caller, type Reply } from './query-router.js';
+import { FORWARDED_BY, MAX_KEYS, QueryRouter, type Caller } from './query-router.js';
 import { parseRecords } from './records.js';
 
 export interface AppOptions {
@@ -95,7 +95,7 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): Reque
     if (prefix !== undefined && info && (info.windowed || !PREFIX_SERDES.has(info.keySerde))) {
       throw new HttpError(400, 'BAD_PREFIX', info.windowed ? `table "${table}" is windowed; its pages are selected by time (from, to), not by prefix` : `table "${table}" has ${info.keySerde} keys; a prefix selects text keys only`);
     }
-    if (info && !info.windowed && (times.from !== undefined || times.to !== undefined)) throw new HttpError(400, 'BAD_QUERY', `table "${table}" is not windowed; from and to select windows`);
+    router.checkRange(table, times.from !== undefined || times.to !== undefined);
     const page = await router
       .scan(table, { limit: parseLimit(limit), range: parseRange(times), search, ...(prefix !== undefined && { prefix }), ...(cursor !== undefined && { cursor }) }, caller(req))
       .catch(badInput('BAD_CURSOR', 'the cursor is not one this server gave out for this table'));

@@ -29,22 +29,35 @@ const BODY_ERRORS: Record<string, { code: string; message: string }> = {
   'charset.unsupported': { code: 'UNSUPPORTED_CHARSET', message: 'the body must be UTF-8' },
 };
 
+/** An answer ready to send: the routes served from node:http and the query router give these. */
+export interface Reply {
+  readonly status: number;
+  readonly body: string | Buffer;
+  readonly headers: Record<string, string>;
+}
+
 /**
- * The last handler: known request problems keep their 4xx status; anything else is a bug on our
- * side, answered 500 without details and logged with its stack so it can be fixed.
+ * A failure as an answer: known request problems keep their 4xx status; anything else is a bug on
+ * our side, answered 500 without details and logged with its stack so it can be fixed.
  */
+export function failure(err: unknown, log: (line: string) => void, req: { method?: string | undefined; url?: string | undefined }): Reply {
+  if (err instanceof RequestError || err instanceof HttpError) return { status: err.status, body: errorJson(err.code, err.message), headers: {} };
+  log(`duality: ${req.method} ${req.url} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return { status: 500, body: errorJson('INTERNAL', 'the server failed to answer this request; the error is in its log'), headers: {} };
+}
+
+/** The last handler: express's own 4xx (body reading, URL decoding) as JSON, the rest as `failure` says. */
 export function errorHandler(log: (line: string) => void): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err); // express closes the connection
-    if (err instanceof RequestError || err instanceof HttpError) return sendError(res, err.status, err.code, err.message);
     const e = err as { status?: unknown; statusCode?: unknown; type?: unknown; message?: unknown };
     const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
-    if (status >= 400 && status < 500) {
+    if (!(err instanceof RequestError || err instanceof HttpError) && status >= 400 && status < 500) {
       const known = typeof e.type === 'string' ? BODY_ERRORS[e.type] : undefined;
       return sendError(res, status, known?.code ?? 'BAD_REQUEST', known?.message ?? String(e.message ?? 'bad request'));
     }
-    log(`duality: ${req.method} ${req.originalUrl} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    sendError(res, 500, 'INTERNAL', 'the server failed to answer this request; the error is in its log');
+    const r = failure(err, log, { method: req.method, url: req.originalUrl });
+    res.status(r.status).type('application/json').send(r.body);
   };
 }
 

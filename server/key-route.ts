@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestError } from '../engine/api/engine-facade.js';
 import { CHALLENGE, type TokenCheck } from './auth.js';
-import { errorJson, HttpError } from './errors.js';
+import { errorJson, failure, HttpError, type Reply } from './errors.js';
 import { parseRange, parseStale, readQuery, searchOf } from './query-params.js';
-import { FORWARDED_BY, type QueryRouter, type Reply } from './query-router.js';
+import { FORWARDED_BY, type QueryRouter } from './query-router.js';
 
 const KEY_PATH = /^\/tables\/([^/?]+)\/keys\/([^/?]+)(?:\?|$)/;
 
@@ -67,13 +67,6 @@ export function send(res: ServerResponse, reply: Reply): void {
   const body = reply.body;
   res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...reply.headers });
   res.end(body);
-}
-
-/** A failure as an answer: the client's problems keep their 4xx; anything else is our 500, logged with its stack. */
-export function failure(e: unknown, log: (line: string) => void, req: IncomingMessage): Reply {
-  if (e instanceof RequestError || e instanceof HttpError) return { status: e.status, body: errorJson(e.code, e.message), headers: {} };
-  log(`duality: ${req.method} ${req.url} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-  return { status: 500, body: errorJson('INTERNAL', 'the server failed to answer this request; the error is in its log'), headers: {} };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type EngineFacade, type KeyAnswer, type KeyPlace, type ScanPart, type TimeRange } from '../engine/api/engine-facade.js';
 import { decodeCursor, mergePage } from '../engine/runtime/table-pages.js';
-import { errorJson, HttpError } from './errors.js';
+import { errorJson, HttpError, type Reply } from './errors.js';
 import { toJson } from './json.js';
 import { PeerUnreachable, type Peers, type PeerAnswer } from './peers.js';
 
@@ -14,13 +14,6 @@ export const FORWARDED_BY = 'duality-forwarded-by';
 /** Seconds a client should wait before asking again when the owner of a key is unavailable. */
 const RETRY_AFTER_S = 1;
 export const MAX_KEYS = 1000;
-
-/** An answer ready to send. */
-export interface Reply {
-  readonly status: number;
-  readonly body: string | Buffer;
-  readonly headers: Record<string, string>;
-}
 
 /** Who asks: their credentials travel with forwarded calls; `forwardedBy` marks a call from another instance. */
 export interface Caller {
@@ -62,14 +55,14 @@ export class QueryRouter {
   }
 
   /** `from` and `to` select windows: on a table without any, they are a mistake to point out, not to ignore. */
-  private checkRange(table: string, q: KeyQuery): void {
+  checkRange(table: string, given: boolean): void {
     const info = this.facade.tables().find((t) => t.name === table);
-    if (info && !info.windowed && (q.range.from !== undefined || q.range.to !== undefined)) throw new HttpError(400, 'BAD_QUERY', `table "${table}" is not windowed; from and to select windows`);
+    if (given && info && !info.windowed) throw new HttpError(400, 'BAD_QUERY', `table "${table}" is not windowed; from and to select windows`);
   }
 
   /** `GET /tables/{table}/keys/{key}`. */
   async key(table: string, keyText: string, q: KeyQuery, caller: Caller): Promise<Reply> {
-    this.checkRange(table, q);
+    this.checkRange(table, q.range.from !== undefined || q.range.to !== undefined);
     const path = `/tables/${encodeURIComponent(table)}/keys/${encodeURIComponent(keyText)}${q.search}`;
     let place = await this.facade.locate(table, keyText);
     // A call from another instance: its sender tried the owner already, so a standby copy here may answer at once.
@@ -117,7 +110,7 @@ export class QueryRouter {
   /** `POST /tables/{table}/keys`: every key asked for, found or not, in the order asked; one call per owner. */
   async keys(table: string, keys: unknown[], q: KeyQuery, caller: Caller): Promise<Reply> {
     if (keys.length > MAX_KEYS) throw new HttpError(400, 'TOO_MANY_KEYS', `at most ${MAX_KEYS} keys per request, not ${keys.length}`);
-    this.checkRange(table, q);
+    this.checkRange(table, q.range.from !== undefined || q.range.to !== undefined);
     const entries: (Record<string, unknown> | undefined)[] = new Array(keys.length);
     let pending = keys.map((_, i) => i);
     const forwarded = caller.forwardedBy !== undefined;

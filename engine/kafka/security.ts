@@ -54,7 +54,7 @@ export function resolveSecurity(section: KafkaSection | undefined, o: SecurityOv
   const ca = o.tlsCa ?? fromFile.ca;
   const cert = o.tlsCert ?? fromFile.cert;
   const key = o.tlsKey ?? fromFile.key;
-  const tlsOn = o.tls ?? (section?.tls !== undefined && section.tls !== false) ?? false;
+  const tlsOn = o.tls ?? (section?.tls !== undefined && section.tls !== false);
   const useTls = tlsOn || ca !== undefined || cert !== undefined;
   if ((cert === undefined) !== (key === undefined)) throw new SecurityConfigError('a TLS client certificate needs its key, and a key its certificate (kafka.tls.cert and kafka.tls.key, --tls-cert and --tls-key)');
   const ssl: ConnectionOptions | undefined = useTls

@@ -541,13 +541,12 @@ export class Engine {
    * or Kafka Streams would, over the partitions of the sub-topology whose task keeps the store.
    */
   async ownerOf(table: string, key: unknown): Promise<KeyOwner | undefined> {
-    const { graph } = this.options;
-    const def = queryableTables(graph).find((d) => d.name === table);
-    const sub = def && graph.subtopologies.find((s) => s.stores.includes(def.store!));
+    const def = queryableTables(this.options.graph).find((d) => d.name === table);
+    const sub = def && this.subtopologyOf(def.store!);
     if (!def || !sub) return undefined;
     const bytes = serdeFor(def.keySerde).serialize(key);
     if (bytes === null) throw new Error(`table "${table}": a null key has no owner`);
-    const partition = partitionForKey(bytes, this.taskCounts.get(sub.id) ?? (await this.taskCount(sub.id, sub.sourceTopics)));
+    const partition = partitionForKey(bytes, await this.partitionCount(def.store!));
     const holds = (tps: readonly TopicPartition[]): boolean => tps.some((tp) => tp.partition === partition && sub.sourceTopics.includes(tp.topic));
     // The map of the generation this instance is in; none while the group rebalances, rather than a former owner.
     const current = await this.consumer.currentMembers();
@@ -561,9 +560,14 @@ export class Engine {
 
   /** The task partitions of the sub-topology that keeps `store`: the most partitions of its source topics. */
   partitionCount(store: string): Promise<number> | number {
-    const sub = this.options.graph.subtopologies.find((s) => s.stores.includes(store));
+    const sub = this.subtopologyOf(store);
     if (!sub) return 1;
     return this.taskCounts.get(sub.id) ?? this.taskCount(sub.id, sub.sourceTopics);
+  }
+
+  /** The sub-topology whose tasks keep `store`. */
+  private subtopologyOf(store: string): Subtopology | undefined {
+    return this.options.graph.subtopologies.find((s) => s.stores.includes(store));
   }
 
   /** Read once per assignment: a lookup does not ask the log. */
@@ -589,7 +593,7 @@ export class Engine {
    * restored it; with `stale`, else a standby copy of it kept here (which may lag the active).
    */
   storeOf(store: string, partition: number, stale = false): { store: KeyValueStore; stale: boolean } | undefined {
-    const sub = this.options.graph.subtopologies.find((s) => s.stores.includes(store));
+    const sub = this.subtopologyOf(store);
     const active = sub && this.tasks.get(`${sub.id}_${partition}`)?.stores.typed.get(store);
     if (active) return { store: active, stale: false };
     const copy = sub && stale ? this.standbys.view(`${sub.id}_${partition}`, store) : undefined;

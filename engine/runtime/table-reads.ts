@@ -4,8 +4,14 @@ import type { DefinitionInfo, TopologyGraph, WindowSpec } from '../api/topology-
 import { parseSessionKey, parseTimeWindowKey, sessionPrefix, timeWindowBound } from '../../operators/window-keys.js';
 import { sizeOf } from '../state/cache-budget.js';
 import { serdeFor } from '../serde/index.js';
-import { viewOf } from './queries.js';
 import type { Row } from './table-pages.js';
+import { avgView } from '../../operators/numeric-aggregations.js';
+
+/** How a query shows a store's value: an avg store keeps {sum, count}. */
+export function viewOf(graph: TopologyGraph, def: DefinitionInfo): (v: unknown) => unknown {
+  const node = graph.nodes.find((n) => n.id === def.node);
+  return node?.type === 'avg' ? avgView : (v) => v;
+}
 
 /**
  * How queries read one kind of table from a task's store: a key's answer, and a scan's rows in
