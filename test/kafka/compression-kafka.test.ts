@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -42,23 +42,10 @@ for (const l of LINES) for (const w of l.toLowerCase().split(/\W+/).filter((w) =
 async function wordCount(codec: string, input: string, output: string): Promise<{ engine: Engine; log: Log; running: Promise<void> }> {
   // Named after its input: each case is an application of its own (group, changelog, state).
   const name = `${input}-wc`;
-  const text = `version: 1
-name: ${name}
-kafka:
-  brokers: [${BROKERS.join(', ')}]
-  compression: ${codec}
-streams:
-  lines: { topic: ${input}, key: string, value: string }
-tables:
-  word-counts:
-    from: lines
-    steps:
-      - flatMapValues: split(lower(value), "\\\\W+")
-      - filter: value != ""
-      - groupBy: value
-      - count
-    to: { topic: ${output}, value: long }
-`;
+  const text = readFileSync(join(ROOT, 'topologies/wordcount.yaml'), 'utf8')
+    .replace(/^name: .*$/m, `name: ${name}\nkafka:\n  brokers: [${BROKERS.join(', ')}]\n  compression: ${codec}`)
+    .replace('TextLinesTopic', input)
+    .replace('WordsWithCountsTopic', output);
   const { graph, diagnostics } = compileTopology('codec.yaml', text);
   assert.ok(graph, diagnostics.map((d) => d.message).join('\n'));
   for (const t of graph.topics) topics.push(t.name);
@@ -95,39 +82,34 @@ async function consoleCounts(output: string, records: number): Promise<Map<strin
 /** Records WordCount writes for LINES with no cache: one per word occurrence. */
 const updates = [...expected.values()].reduce((a, b) => a + b, 0);
 
+/**
+ * WordCount over LINES that Kafka's ConsoleProducer wrote with `written` (none: uncompressed),
+ * Duality writing with `writes`; its counts as Kafka's ConsoleConsumer reads them.
+ */
+async function countsThroughJava(tag: string, written: string, writes: string): Promise<Map<string, number>> {
+  const input = `${tag}-${RUN}`;
+  const output = `${tag}-out-${RUN}`;
+  await broker!.log.createTopics([{ name: input, partitions: 1 }]);
+  topics.push(input);
+  java('ConsoleProducer', ['--bootstrap-server', BROKERS[0]!, '--topic', input, ...(written === 'none' ? [] : ['--compression-codec', written])], `${LINES.join('\n')}\n`);
+  const { engine, log, running } = await wordCount(writes, input, output);
+  try {
+    return await consoleCounts(output, updates);
+  } finally {
+    await engine.stop();
+    await running;
+    await log.close();
+  }
+}
+
+const sorted = (m: ReadonlyMap<string, number>): Map<string, number> => new Map([...m].sort());
+
 for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
   brokerTest(missing, `(a) lines from Kafka's ConsoleProducer with ${codec} are counted`, async () => {
-    const input = `codec-in-${codec}-${RUN}`;
-    const output = `codec-out-${codec}-${RUN}`;
-    await broker!.log.createTopics([{ name: input, partitions: 1 }]);
-    topics.push(input);
-    java('ConsoleProducer', ['--bootstrap-server', BROKERS[0]!, '--topic', input, '--compression-codec', codec], `${LINES.join('\n')}\n`);
-    const { engine, log, running } = await wordCount('none', input, output);
-    try {
-      const counts = await consoleCounts(output, updates);
-      assert.deepEqual(new Map([...counts].sort()), new Map([...expected].sort()));
-    } finally {
-      await engine.stop();
-      await running;
-      await log.close();
-    }
+    assert.deepEqual(sorted(await countsThroughJava(`codec-in-${codec}`, codec, 'none')), sorted(expected));
   }, 120_000);
 
   brokerTest(missing, `(b) WordCount with kafka.compression: ${codec} writes counts Kafka's ConsoleConsumer reads`, async () => {
-    const input = `codec-bin-${codec}-${RUN}`;
-    const output = `codec-bout-${codec}-${RUN}`;
-    await broker!.log.createTopics([{ name: input, partitions: 1 }]);
-    topics.push(input);
-    java('ConsoleProducer', ['--bootstrap-server', BROKERS[0]!, '--topic', input], `${LINES.join('\n')}\n`);
-    const { engine, log, running } = await wordCount(codec, input, output);
-    try {
-      const counts = await consoleCounts(output, updates);
-      assert.deepEqual(new Map([...counts].sort()), new Map([...expected].sort()));
-      // The output's batches are compressed with the codec: Kafka's DumpLogSegments would show it; here the broker's answer is enough.
-    } finally {
-      await engine.stop();
-      await running;
-      await log.close();
-    }
+    assert.deepEqual(sorted(await countsThroughJava(`codec-bin-${codec}`, 'none', codec)), sorted(expected));
   }, 120_000);
 }
