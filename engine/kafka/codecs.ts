@@ -9,7 +9,9 @@
  *   and some ports write) is read too, as snappy-java's SnappyInputStream reads it;
  * - lz4 (3): the LZ4 frame format with independent blocks of 64 KiB, as Kafka's
  *   KafkaLZ4BlockOutputStream writes it (since message format v1 its header checksum is the
- *   standard one);
+ *   standard one). Frames are read by lz4js; blocks are compressed by lz4_flex (wasm), since
+ *   lz4js's compressor may start a block's last match 10 bytes before its end, which LZ4 forbids
+ *   (12 at least) and the broker's JNI decoder refuses: the whole produce request failed;
  * - zstd (4): zstd frames; Java's streaming writer leaves the content size out, which fzstd reads
  *   (the wasm zstd's one-shot decompress needs it), while writing goes through the wasm zstd, at
  *   level 3 (Kafka's default).
@@ -31,11 +33,9 @@ const kafkajsCompression = require('kafkajs/src/protocol/message/compression/ind
 };
 const gzip = require('kafkajs/src/protocol/message/compression/gzip.js') as KafkajsCodec;
 const snappy = require('snappyjs') as { compress(b: Buffer): Buffer; uncompress(b: Buffer): Buffer };
-const lz4 = require('lz4js') as {
-  compressBound(n: number): number;
-  compressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, hashTable: Uint32Array): number;
-  decompress(src: Uint8Array): Uint8Array;
-};
+const lz4 = require('lz4js') as { decompress(src: Uint8Array): Uint8Array };
+/** One LZ4 block, preceded by its decoded size (4 bytes, little-endian). */
+const lz4Block = require('lz4-wasm-nodejs') as { compress(src: Uint8Array): Uint8Array };
 const xxh32 = require('lz4js/xxh32.js') as { hash(seed: number, src: Uint8Array, index: number, length: number): number };
 const zstd = require('@bokuweb/zstd-wasm') as { init(): Promise<void>; compress(b: Uint8Array, level: number): Uint8Array };
 
@@ -83,8 +83,6 @@ const LZ4_FLG = 0x60;
 const LZ4_BD = 0x40;
 const LZ4_BLOCK = 64 * 1024;
 const LZ4_UNCOMPRESSED = 0x80000000;
-const lz4Table = new Uint32Array(1 << 16);
-let lz4Block = new Uint8Array(lz4.compressBound(LZ4_BLOCK));
 
 export function lz4Compress(data: Buffer): Buffer {
   const blocks = Math.ceil(data.length / LZ4_BLOCK);
@@ -96,17 +94,15 @@ export function lz4Compress(data: Buffer): Buffer {
   at++;
   for (let from = 0; from < data.length; from += LZ4_BLOCK) {
     const size = Math.min(LZ4_BLOCK, data.length - from);
-    // A fresh table per block keeps matches inside it: the blocks are independent.
-    lz4Table.fill(0);
-    if (lz4Block.length < lz4.compressBound(size)) lz4Block = new Uint8Array(lz4.compressBound(size));
-    const packed = lz4.compressBlock(data, lz4Block, from, size, lz4Table);
-    if (packed === 0 || packed >= size) {
+    // Each block compressed on its own: the blocks are independent.
+    const block = lz4Block.compress(data.subarray(from, from + size)).subarray(4);
+    if (block.length >= size) {
       at = out.writeUInt32LE((LZ4_UNCOMPRESSED | size) >>> 0, at);
       at += data.copy(out, at, from, from + size);
     } else {
-      at = out.writeUInt32LE(packed, at);
-      out.set(lz4Block.subarray(0, packed), at);
-      at += packed;
+      at = out.writeUInt32LE(block.length, at);
+      out.set(block, at);
+      at += block.length;
     }
   }
   at = out.writeUInt32LE(0, at); // end mark

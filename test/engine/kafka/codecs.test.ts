@@ -78,3 +78,62 @@ test('a batch naming compression type 5 fails clearly', async () => {
   set.writeInt16BE(5, 4 + 21);
   await assert.rejects(decodeRecordSet(new Decoder(set)), /compression type 5, which is not a Kafka codec/);
 });
+
+/**
+ * The sequences of one LZ4 block: where each match starts in the decoded output and how long the
+ * block decodes to; a match's offset is checked to point into the block (blocks are independent).
+ */
+function lz4Sequences(block: Buffer): { matchStarts: number[]; decoded: number; lastLiterals: number } {
+  const matchStarts: number[] = [];
+  let at = 0;
+  let out = 0;
+  let lastLiterals = 0;
+  const length = (n: number): number => {
+    if (n !== 15) return n;
+    for (let b = 255; b === 255; n += b) b = block[at++]!;
+    return n;
+  };
+  for (;;) {
+    const token = block[at++]!;
+    const literals = length(token >> 4);
+    at += literals;
+    out += literals;
+    lastLiterals = literals;
+    if (at >= block.length) return { matchStarts, decoded: out, lastLiterals };
+    const offset = block.readUInt16LE(at);
+    at += 2;
+    assert.ok(offset > 0 && offset <= out, `a match at ${out} reaches back ${offset} bytes, outside its block`);
+    matchStarts.push(out);
+    out += length(token & 15) + 4;
+  }
+}
+
+test('lz4: every block keeps the end-of-block rules Kafka\'s JNI decoder enforces (last match starts >= 12 bytes before the end, last 5 bytes literals)', () => {
+  // Words, as records of a WordCount carry them: the case that made the broker refuse batches.
+  let x = 11;
+  const words = Array.from({ length: 60_000 }, () => {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    return `w${x % 5000}`;
+  }).join(' ');
+  for (const data of [sample(300_000), sample(1_000_000, 3), Buffer.from(words)]) {
+    const framed = lz4Compress(data);
+    let decoded = 0;
+    for (let at = 7; ; ) {
+      const header = framed.readUInt32LE(at);
+      at += 4;
+      if (header === 0) break;
+      const size = header & 0x7fffffff;
+      const block = framed.subarray(at, at + size);
+      at += size;
+      if ((header & 0x80000000) !== 0) {
+        decoded += size;
+        continue;
+      }
+      const { matchStarts, decoded: n, lastLiterals } = lz4Sequences(block);
+      for (const start of matchStarts) assert.ok(start <= n - 12, `a match starts ${n - start} bytes before the end of a block of ${n}`);
+      assert.ok(lastLiterals >= 5 || n < 5, `the block ends with ${lastLiterals} literals`);
+      decoded += n;
+    }
+    assert.equal(decoded, data.length);
+  }
+});
