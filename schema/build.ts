@@ -101,13 +101,13 @@ export function buildTopologySchema(): JsonSchema {
       name: name('The application id: consumer group and prefix of internal topics.'),
       kafka: {
         type: 'object',
-        description: 'Optional; without it (and without --brokers or KAFKA_BROKERS) Duality runs on its embedded log.',
+        description: 'Optional; without it (and without --brokers or KAFKA_BROKERS) Duality runs on its embedded log. A section without brokers takes them from --brokers or KAFKA_BROKERS.',
         properties: {
           brokers: {
             type: 'array',
             items: { type: 'string', minLength: 1 },
             minItems: 1,
-            description: 'Bootstrap brokers, host:port.',
+            description: 'Bootstrap brokers, host:port; --brokers and KAFKA_BROKERS take precedence.',
           },
           clientId: { type: 'string', minLength: 1, description: 'Kafka client id; default the topology name.' },
           compression: { enum: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], description: 'Codec of every record batch Duality produces (sinks, changelogs, repartition topics, dead letters); default none. Compressed topics are read whatever this says.' },
@@ -141,7 +141,6 @@ export function buildTopologySchema(): JsonSchema {
             additionalProperties: false,
           },
         },
-        required: ['brokers'],
         additionalProperties: false,
       },
       processing: {

@@ -84,7 +84,8 @@ export interface DefinitionInfo {
 
 /** The topology's `kafka:` section (docs/kafka.md). */
 export interface KafkaSection {
-  readonly brokers: string[];
+  /** Absent: --brokers or KAFKA_BROKERS name them. */
+  readonly brokers?: string[];
   readonly clientId?: string;
   /** The codec of every batch Duality produces; default none (compressed topics are read whatever this says). */
   readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { formatDiagnostic } from '../api/diagnostics.js';
 import type { Log } from '../api/log.js';
 import type { TopologyGraph } from '../api/topology-graph.js';
-import { compileTopologyFile } from '../compiler/index.js';
+import { compileTopologyFile, type ProcessingOverrides } from '../compiler/index.js';
 import { KafkaLog } from '../kafka/kafka-log.js';
 import { overridesFromEnv, resolveSecurity, SecurityConfigError, type KafkaSecurity, type SecurityOverrides } from '../kafka/security.js';
 import { EmbeddedLog } from '../log/embedded-log.js';
@@ -26,10 +26,16 @@ export interface LogOptions {
  * The log a command works on, as `duality run` and `duality reset` choose it: Kafka when brokers
  * come from `--brokers`, KAFKA_BROKERS or the topology's `kafka:` section (the first given wins),
  * else the embedded log in `<stateDir>/log`. Resolves with the open log and a phrase naming it, or,
- * having said why not, with the exit status: 2 for an empty broker list, 1 when it does not open.
+ * having said why not, with the exit status: 2 for an empty broker list or a `kafka:` section
+ * without brokers from any of the three, 1 when it does not open.
  */
 export async function openLog(graph: TopologyGraph, o: LogOptions): Promise<{ log: Log; where: string } | { exit: number }> {
-  const brokers = o.brokers ?? (o.env.KAFKA_BROKERS || undefined) ?? graph.kafka?.brokers.join(',');
+  const brokers = o.brokers ?? (o.env.KAFKA_BROKERS || undefined) ?? graph.kafka?.brokers?.join(',');
+  if (brokers === undefined && graph.kafka !== undefined) {
+    // Its TLS, SASL or codec are for Kafka: running on the embedded log instead would hide that.
+    o.stderr('duality: the topology\'s kafka: section names no brokers, and neither --brokers nor KAFKA_BROKERS gives them; give one of the three, or remove the kafka: section to run on the embedded log');
+    return { exit: 2 };
+  }
   if (brokers !== undefined) {
     const list = brokers.split(',').map((b) => b.trim()).filter((b) => b !== '');
     if (list.length === 0) {
@@ -77,8 +83,8 @@ export interface CommandOutput {
  * of the topology's environment variables (secrets among them) as `${NAME}`; undefined, having
  * printed each problem as `file:line:col: ...`, when it does not compile.
  */
-export function compileOrSay(file: string, env: NodeJS.ProcessEnv, out: CommandOutput): { graph: TopologyGraph; out: CommandOutput } | undefined {
-  const { graph, diagnostics, redact } = compileTopologyFile(file, { env });
+export function compileOrSay(file: string, env: NodeJS.ProcessEnv, out: CommandOutput, processing?: ProcessingOverrides): { graph: TopologyGraph; out: CommandOutput } | undefined {
+  const { graph, diagnostics, redact } = compileTopologyFile(file, { env, ...(processing && { processing }) });
   if (!graph) {
     for (const d of diagnostics) out.stderr(formatDiagnostic(d));
     return undefined;

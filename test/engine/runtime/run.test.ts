@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { cli, startRun, tempDir, until } from './cli-harness.js';
@@ -48,7 +48,7 @@ test('duality run: a record that fails under policy fail stops it with exit 1, n
   assert.match(run.stderr, /orders-0@0/);
 });
 
-test('duality run: an invalid topology exits 1 with file:line:col; no brokers and a bad port are usage errors', async () => {
+test('duality run: an invalid topology exits 1 with file:line:col; no brokers (none at all, or a kafka: section without them) and a bad port are usage errors', async () => {
   const dir = tempDir();
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'version: 1\nname: bad\nstreams:\n  lines:\n    topic: t\n    value: strng\n');
@@ -60,6 +60,12 @@ test('duality run: an invalid topology exits 1 with file:line:col; no brokers an
   const brokers = cli(['run', wordcount, '--brokers', ',', '--port', '0', '--state-dir', join(dir, 'state')]);
   assert.equal(await brokers.exit(10_000), 2);
   assert.match(brokers.stderr, /no brokers/);
+  // A kafka: section without brokers is for Kafka: it does not fall back to the embedded log.
+  const codecOnly = join(dir, 'codec-only.yaml');
+  writeFileSync(codecOnly, readFileSync(wordcount, 'utf8').replace(/^name: .*$/m, '$&\nkafka:\n  compression: lz4'));
+  const noBrokers = cli(['run', codecOnly, '--port', '0', '--state-dir', join(dir, 'state')]);
+  assert.equal(await noBrokers.exit(10_000), 2);
+  assert.match(noBrokers.stderr, /kafka: section names no brokers, and neither --brokers nor KAFKA_BROKERS gives them/);
   const port = cli(['run', wordcount, '--port', 'eighty']);
   assert.equal(await port.exit(10_000), 2);
   assert.match(port.stderr, /--port must be a number/);
