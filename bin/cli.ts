@@ -2,7 +2,7 @@ import type { SecurityOverrides } from '../engine/kafka/security.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { formatDiagnostic, type Diagnostic } from '../engine/api/diagnostics.js';
-import { compileTopology, compileTopologyFile, PASSES } from '../engine/compiler/index.js';
+import { compileTopology, compileTopologyFile, PASSES, type ProcessingOverrides } from '../engine/compiler/index.js';
 import { loadTestFile, looksLikeTestFile } from '../engine/test-file/validate.js';
 import { FORMATS, renderGraph, type Format } from '../engine/describe/index.js';
 import { formatDuration, parseDuration } from '../engine/compiler/duration.js';
@@ -89,7 +89,7 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--http-... LIMIT]',
+    usage: 'duality run FILE [--brokers LIST] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--guarantee G] [--standby-replicas N] [--http-... LIMIT]',
     options: {
       brokers: { type: 'string' },
       ...SECURITY_OPTIONS,
@@ -99,6 +99,8 @@ const COMMANDS: Record<string, Command> = {
       'no-create-topics': { type: 'boolean' },
       'state-dir': { type: 'string', default: './state' },
       'cache-max-bytes': { type: 'string', default: `${DEFAULT_CACHE_MAX_BYTES / MiB}MiB` },
+      guarantee: { type: 'string' },
+      'standby-replicas': { type: 'string' },
       'http-max-connections': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.maxConnections) },
       'http-max-header-size': { type: 'string', default: `${DEFAULT_HTTP_LIMITS.maxHeaderBytes / 1024}KiB` },
       'http-headers-timeout': { type: 'string', default: formatDuration(DEFAULT_HTTP_LIMITS.headersTimeoutMs) },
@@ -116,6 +118,8 @@ const COMMANDS: Record<string, Command> = {
       const advertise = values.advertise as string | undefined;
       if (advertise !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):[0-9]{1,5}$/.test(advertise)) return usage(out, `--advertise must be HOST:PORT (how other instances reach this one), not "${advertise}"`);
       if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) return usage(out, `--port must be a number from 0 to 65535 (0 picks a free port), not "${port}"`);
+      const processing = processingFlags(values);
+      if (typeof processing === 'string') return usage(out, processing);
       // Loaded only here: express and prom-client have no business in validate or describe.
       const { runTopology } = await import('../engine/runtime/run.js');
       return runTopology({
@@ -128,6 +132,7 @@ const COMMANDS: Record<string, Command> = {
         noCreateTopics: values['no-create-topics'] === true,
         cacheMaxBytes,
         http,
+        processing,
         stateDir: values['state-dir'] as string,
         env: process.env,
         out,
@@ -189,6 +194,18 @@ const UNITS: Record<string, number> = { '': 1, KiB: 1024, MiB, GiB: 1024 * MiB }
 function parseBytes(text: string): number | undefined {
   const m = /^([0-9]{1,12})(KiB|MiB|GiB)?$/.exec(text);
   return m ? Number(m[1]) * UNITS[m[2] ?? '']! : undefined;
+}
+
+/**
+ * `duality run --guarantee G --standby-replicas N` (what a deployment decides, as Kafka Streams'
+ * processing.guarantee and num.standby.replicas are configuration), or what is wrong with them.
+ */
+function processingFlags(values: Record<string, unknown>): ProcessingOverrides | string {
+  const guarantee = values.guarantee as string | undefined;
+  const standby = values['standby-replicas'] as string | undefined;
+  if (guarantee !== undefined && guarantee !== 'at_least_once' && guarantee !== 'exactly_once') return `--guarantee must be at_least_once or exactly_once, not "${guarantee}"`;
+  if (standby !== undefined && !/^[0-9]{1,3}$/.test(standby)) return `--standby-replicas must be a whole number from 0 to 999, not "${standby}"`;
+  return { ...(guarantee !== undefined && { guarantee }), ...(standby !== undefined && { standbyReplicas: Number(standby) }) };
 }
 
 /** `duality run`'s --http-* flags, or what is wrong with them. */

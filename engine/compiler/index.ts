@@ -39,6 +39,14 @@ export interface CompileOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Stop after the pass of this name and return its state (for `describe --pass`). */
   readonly stopAfter?: string;
+  /** `duality run --guarantee`, `--standby-replicas`: over the topology's `processing:` section. */
+  readonly processing?: ProcessingOverrides;
+}
+
+/** What a deployment sets over a topology's `processing:` section (checked by the caller). */
+export interface ProcessingOverrides {
+  readonly guarantee?: 'at_least_once' | 'exactly_once';
+  readonly standbyReplicas?: number;
 }
 
 /** YAML text to a checked TopologyGraph, or every problem found, each at its line and column. */
@@ -59,7 +67,10 @@ export function compileTopology(file: string, text: string, options: CompileOpti
   }
   if (diagnostics.count > 0) return done();
 
-  let state: CompilerState = { raw: loaded.data as Record<string, unknown> };
+  let raw = loaded.data as Record<string, unknown>;
+  // Before the defaults are filled in: the commit interval's default follows the guarantee in force.
+  if (options.processing) raw = { ...raw, processing: { ...(raw.processing as object | undefined), ...options.processing } };
+  let state: CompilerState = { raw };
   for (const pass of PASSES) {
     if (pass === BUILD_PASSES[0] && diagnostics.count > 0) return done();
     state = pass.run(state, diagnostics);

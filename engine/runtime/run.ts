@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { createApp } from '../../server/app.js';
 import { createHttpServer, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../server/http-server.js';
 import type { Serde, TopologyGraph } from '../api/topology-graph.js';
+import type { ProcessingOverrides } from '../compiler/index.js';
 import { Engine } from './engine.js';
 import { LocalEngineFacade } from './facade.js';
 import { compileOrSay, openLog } from './open-log.js';
@@ -26,6 +27,8 @@ export interface RunOptions {
   readonly cacheMaxBytes?: number;
   /** `--http-*`: the HTTP server's limits. */
   readonly http?: HttpLimits;
+  /** `--guarantee`, `--standby-replicas`: over the topology's `processing:` section. */
+  readonly processing?: ProcessingOverrides;
   readonly env: NodeJS.ProcessEnv;
   readonly out: { stdout(line: string): void; stderr(line: string): void };
 }
@@ -43,7 +46,7 @@ const DRAIN_MS = 2_000;
  * error.
  */
 export async function runTopology(o: RunOptions): Promise<number> {
-  const compiled = compileOrSay(o.file, o.env, o.out);
+  const compiled = compileOrSay(o.file, o.env, o.out, o.processing);
   if (!compiled) return 1;
   const { graph, out } = compiled;
   const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), ...(o.security !== undefined && { security: o.security }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });

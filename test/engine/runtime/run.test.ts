@@ -70,3 +70,29 @@ test('duality run: an invalid topology exits 1 with file:line:col; no brokers (n
   assert.equal(await port.exit(10_000), 2);
   assert.match(port.stderr, /--port must be a number/);
 });
+
+test('duality run --guarantee and --standby-replicas set what the topology\'s processing: section says, defaults following them; bad values are usage errors', async () => {
+  const dir = tempDir();
+  const wordcount = join(ROOT, 'topologies/wordcount.yaml');
+  const processing = async (args: string[]): Promise<unknown> => {
+    const { run, url } = await startRun(wordcount, join(dir, `state-${args.join('')}`), args);
+    try {
+      return ((await (await fetch(`${url}/topology`)).json()) as { processing: unknown }).processing;
+    } finally {
+      run.child.kill('SIGTERM');
+      assert.equal(await run.exit(10_000), 0, run.stderr);
+    }
+  };
+  assert.deepEqual(await processing([]), { guarantee: 'at_least_once', commitIntervalMs: 1000, standbyReplicas: 0 });
+  // exactly_once's commit interval is 100 ms unless the topology sets one.
+  assert.deepEqual(await processing(['--guarantee', 'exactly_once', '--standby-replicas', '2']), { guarantee: 'exactly_once', commitIntervalMs: 100, standbyReplicas: 2 });
+
+  for (const [flags, message] of [
+    [['--guarantee', 'exactly-once'], /--guarantee must be at_least_once or exactly_once, not "exactly-once"/],
+    [['--standby-replicas', 'one'], /--standby-replicas must be a whole number from 0 to 999, not "one"/],
+  ] as const) {
+    const bad = cli(['run', wordcount, '--port', '0', '--state-dir', join(dir, 'bad'), ...flags]);
+    assert.equal(await bad.exit(10_000), 2);
+    assert.match(bad.stderr, message);
+  }
+});
