@@ -10,12 +10,15 @@
  *   records the timestamp of the input that updated them, so latency = when this process reads
  *   the output record - its timestamp;
  * - the CPU time each contender's process used from ready to done, all its threads (/proc);
+ * - at-least-once throughput again with lz4 everywhere: the same lines in a second input topic
+ *   written lz4-compressed, and each contender writing its output, changelog and repartition
+ *   topics with lz4 (Duality's `kafka.compression`, Kafka Streams' producer `compression.type`);
  * - with `--profile`, one more Duality at-least-once throughput run, under `node --cpu-prof` (the
  *   measured runs go without it); the profile is summarised (self time per function and per area)
  *   and kept as kafka-wordcount.cpuprofile.
  *
- * `--duality-only` measures just Duality at-least-once (`--exactly-once`: exactly-once; profiled
- * instead with `--profile`), for
+ * `--duality-only` measures just Duality at-least-once (`--exactly-once`: exactly-once; `--lz4`:
+ * on the lz4 input, writing lz4; profiled instead with `--profile`), for
  * working on Duality's speed; it prints no ratios.
  *
  * A full run (not `--quick`) writes its section of docs/benchmarks.md. Topics, groups and temp
@@ -26,6 +29,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from 'kafkajs';
+import kafkajs from '../engine/kafka/kafkajs.js';
 import { BROKERS, Cleanup, produce, sleep, withProducer } from './kafka/cluster.js';
 import { ensureKafkaStreamsJar, ROOT, startDuality, startKafkajsConsume, startKafkaStreams, type Contender, type WordCountRun } from './kafka/contenders.js';
 import { profileMarkdown, summariseProfile, type ProfileSummary } from './kafka/cpu-profile.js';
@@ -75,6 +79,8 @@ interface Bench {
   readonly cleanup: Cleanup;
   readonly tmp: string;
   readonly input: string;
+  /** The same lines, written with lz4. */
+  readonly inputLz4: string;
   readonly lines: number;
   readonly expected: ReadonlyMap<string, number>;
 }
@@ -91,13 +97,13 @@ function fmt(n: number): string {
 }
 
 /** The per-contender names, topics and temp dir; everything it creates starts with `${prefix}-${slug}`. */
-async function prepare(b: Bench, slug: string, guarantee: Guarantee, input = b.input): Promise<WordCountRun> {
+async function prepare(b: Bench, slug: string, guarantee: Guarantee, input = b.input, compression?: 'lz4'): Promise<WordCountRun> {
   const app = `${b.prefix}-${slug}`;
   const output = `${app}-output`;
   await b.cleanup.createTopics([output], PARTITIONS);
   const stateDir = join(b.tmp, slug);
   mkdirSync(stateDir);
-  return { app, input, output, guarantee, stateDir };
+  return { app, input, output, guarantee, stateDir, ...(compression && { compression }) };
 }
 
 /** Stops the contender and the watcher and drops the contender's topics and groups. */
@@ -111,9 +117,12 @@ async function finish(b: Bench, slug: string, c: Contender, watcher: OutputWatch
   await b.cleanup.dropBrokerState(`-${slug}`);
 }
 
-/** One WordCount contender over the whole input, until its output holds the final counts. */
-async function throughput(b: Bench, label: string, slug: string, guarantee: Guarantee, start: (run: WordCountRun) => Contender): Promise<Throughput> {
-  const run = await prepare(b, slug, guarantee);
+/**
+ * One WordCount contender over the whole input, until its output holds the final counts; `lz4`:
+ * over the lz4 input, writing lz4.
+ */
+async function throughput(b: Bench, label: string, slug: string, guarantee: Guarantee, start: (run: WordCountRun) => Contender, lz4 = false): Promise<Throughput> {
+  const run = await (lz4 ? prepare(b, slug, guarantee, b.inputLz4, 'lz4') : prepare(b, slug, guarantee));
   const watcher = await OutputWatcher.start(run.output, `${run.app}-watch`, b.expected);
   const launched = Date.now();
   const c = start(run);
@@ -234,11 +243,14 @@ export async function run(args: string[]): Promise<void> {
     const lines = makeLines(nLines * WORDS_PER_LINE, VOCABULARY);
     const expected = countWords(lines);
     const input = `${prefix}-input`;
-    await cleanup.createTopics([input], PARTITIONS);
-    const producing = Date.now();
-    await withProducer({ prefix }, (producer) => produce(producer, input, lines));
-    console.log(`input: ${fmt(nLines)} lines of ${WORDS_PER_LINE} words (${expected.size} distinct, vocabulary ${VOCABULARY}) in topic ${input} (${PARTITIONS} partitions), produced in ${((Date.now() - producing) / 1000).toFixed(1)} s`);
-    const b: Bench = { prefix, cleanup, tmp, input, lines: nLines, expected };
+    const inputLz4 = `${prefix}-input-lz4`;
+    await cleanup.createTopics([input, inputLz4], PARTITIONS);
+    for (const [topic, codec] of [[input, kafkajs.CompressionTypes.None], [inputLz4, kafkajs.CompressionTypes.LZ4]] as const) {
+      const producing = Date.now();
+      await withProducer({ prefix }, (producer) => produce(producer, topic, lines, codec));
+      console.log(`input: ${fmt(nLines)} lines of ${WORDS_PER_LINE} words (${expected.size} distinct, vocabulary ${VOCABULARY}) in topic ${topic} (${PARTITIONS} partitions${codec === kafkajs.CompressionTypes.LZ4 ? ', lz4' : ''}), produced in ${((Date.now() - producing) / 1000).toFixed(1)} s`);
+    }
+    const b: Bench = { prefix, cleanup, tmp, input, inputLz4, lines: nLines, expected };
 
     const duality = (r: WordCountRun): Contender => startDuality(r, cleanup);
     // The profiled run is one of its own: V8's sampling profiler slows what it samples, so the
@@ -249,9 +261,11 @@ export async function run(args: string[]): Promise<void> {
       return readProfile(profileDir);
     };
     const dualityRun = (guarantee: Guarantee, slug: string): Promise<Throughput> => throughput(b, `duality wordcount ${GUARANTEE_LABEL[guarantee]}`, slug, guarantee, duality);
+    const LZ4_LABEL = 'at-least-once, lz4 in and out (commit 1000 ms)';
     if (args.includes('--duality-only')) {
       const guarantee: Guarantee = args.includes('--exactly-once') ? 'exactly_once' : 'at_least_once';
       if (profile) await profiled(guarantee);
+      else if (args.includes('--lz4')) await throughput(b, `duality wordcount ${LZ4_LABEL}`, 'duality-only', 'at_least_once', duality, true);
       else await dualityRun(guarantee, 'duality-only');
       return;
     }
@@ -259,6 +273,8 @@ export async function run(args: string[]): Promise<void> {
     const ceiling = await kafkajsCeiling(b);
     const ksAlo = await throughput(b, 'kafka-streams wordcount at-least-once (commit 1000 ms)', 'ks-alo', 'at_least_once', kstreams);
     const dAlo = await dualityRun('at_least_once', 'duality-alo');
+    const ksLz4 = await throughput(b, `kafka-streams wordcount ${LZ4_LABEL}`, 'ks-lz4', 'at_least_once', kstreams, true);
+    const dLz4 = await throughput(b, `duality wordcount ${LZ4_LABEL}`, 'duality-lz4', 'at_least_once', duality, true);
     const ksEos = await throughput(b, 'kafka-streams wordcount exactly_once_v2 (commit 100 ms)', 'ks-eos', 'exactly_once', kstreams);
     const dEos = await dualityRun('exactly_once', 'duality-eos');
     const dLat = await latency(b, 'duality at-least-once', 'lat-duality', latencySeconds, warmup, duality);
@@ -271,6 +287,10 @@ export async function run(args: string[]): Promise<void> {
       // The same ceiling for the peer: what a WordCount, with its repartition hop, gets of a bare read.
       `ratio kafka-streams/kafkajs-consume: ${ratio(ksAlo.linesPerSec, ceiling.linesPerSec)}`,
       `ratio duality/kafka-streams wordcount throughput exactly-once: ${ratio(dEos.linesPerSec, ksEos.linesPerSec)}`,
+      // What lz4 in and out costs each (below 1: slower than uncompressed), and Duality beside Kafka Streams with it.
+      `ratio duality lz4/uncompressed: ${ratio(dLz4.linesPerSec, dAlo.linesPerSec)}`,
+      `ratio kafka-streams lz4/uncompressed: ${ratio(ksLz4.linesPerSec, ksAlo.linesPerSec)}`,
+      `ratio duality/kafka-streams wordcount throughput lz4: ${ratio(dLz4.linesPerSec, ksLz4.linesPerSec)}`,
       // Above 1: Duality spends less CPU (all threads of its process) on the same input.
       ...(dAlo.cpuSeconds !== undefined && ksAlo.cpuSeconds !== undefined ? [`ratio kafka-streams/duality cpu seconds at-least-once: ${ratio(ksAlo.cpuSeconds, dAlo.cpuSeconds)}`] : []),
       `ratio duality/kafka-streams wordcount throughput with start-up: ${ratio(ksAlo.withStartup, dAlo.withStartup)}`,
@@ -292,11 +312,11 @@ export async function run(args: string[]): Promise<void> {
         '## WordCount on Kafka: the figures',
         '',
         ...environmentLines(env).map((l) => `- ${l}`),
-        `- input: ${fmt(nLines)} lines of ${WORDS_PER_LINE} words, ${expected.size} distinct, one topic of ${PARTITIONS} partitions, produced once and read by every contender`,
+        `- input: ${fmt(nLines)} lines of ${WORDS_PER_LINE} words, ${expected.size} distinct, one topic of ${PARTITIONS} partitions, produced once and read by every contender; the lz4 runs read the same lines from a second topic written with lz4, and write everything with lz4`,
         '',
         '### Throughput',
         '',
-        ...table([ceiling, dAlo, ksAlo, dEos, ksEos]),
+        ...table([ceiling, dAlo, ksAlo, dLz4, ksLz4, dEos, ksEos]),
         '',
         '### End-to-end latency',
         '',

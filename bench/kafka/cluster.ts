@@ -31,12 +31,15 @@ export async function withProducer<T>(b: { readonly prefix: string }, work: (p: 
   }
 }
 
-/** Sends lines as values without keys (spread over the partitions), a few requests in flight. */
-export async function produce(producer: Producer, topic: string, lines: readonly string[]): Promise<void> {
+/**
+ * Sends lines as values without keys (spread over the partitions), a few requests in flight;
+ * `compression`: kafkajs's CompressionTypes (engine/kafka/codecs.ts gives it lz4, snappy and zstd).
+ */
+export async function produce(producer: Producer, topic: string, lines: readonly string[], compression = kafkajs.CompressionTypes.None): Promise<void> {
   const CHUNK = 5_000;
   const inFlight = new Set<Promise<unknown>>();
   for (let i = 0; i < lines.length; i += CHUNK) {
-    const p = producer.send({ topic, acks: -1, messages: lines.slice(i, i + CHUNK).map((value) => ({ value })) });
+    const p = producer.send({ topic, acks: -1, compression, messages: lines.slice(i, i + CHUNK).map((value) => ({ value })) });
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p)).catch(() => undefined);
     if (inFlight.size >= 4) await Promise.race(inFlight);

@@ -115,6 +115,8 @@ export interface WordCountRun {
   readonly output: string;
   readonly guarantee: 'at_least_once' | 'exactly_once';
   readonly stateDir: string;
+  /** The codec of every batch the contender writes (output, changelog, repartition); default none. */
+  readonly compression?: 'lz4';
 }
 
 /** `duality run` on a copy of topologies/wordcount.yaml renamed for this run; `--cpu-prof` into `profileDir`. */
@@ -124,7 +126,9 @@ export function startDuality(run: WordCountRun, cleanup: Cleanup, profileDir?: s
     .replace(/^name: .*$/m, `name: ${run.app}`)
     .replace('topic: TextLinesTopic', `topic: ${run.input}`)
     .replace('topic: WordsWithCountsTopic', `topic: ${run.output}`);
-  writeFileSync(file, `${yaml}processing:\n  guarantee: ${run.guarantee}\n`);
+  // A kafka: section without brokers: they come from --brokers.
+  const kafka = run.compression === undefined ? '' : `kafka:\n  compression: ${run.compression}\n`;
+  writeFileSync(file, `${yaml}${kafka}processing:\n  guarantee: ${run.guarantee}\n`);
   // For experiments: DUALITY_NODE_FLAGS, node flags for Duality's process only (--trace-gc);
   // DUALITY_BENCH_LOG, a file that gets what it prints.
   const extra = (process.env.DUALITY_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
@@ -168,7 +172,7 @@ export function startDuality(run: WordCountRun, cleanup: Cleanup, profileDir?: s
 /** Kafka Streams' WordCount, one stream thread, commit interval as Duality's (1 s, 100 ms under exactly-once). */
 export function startKafkaStreams(run: WordCountRun, commitIntervalMs: number, cleanup: Cleanup): Contender {
   const guarantee = run.guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once';
-  const args = ['-cp', `${JAR}:${join(KSTREAMS, 'target/lib/*')}`, 'dev.duality.bench.WordCount', BROKERS, run.app, run.input, run.output, guarantee, String(commitIntervalMs), run.stateDir];
+  const args = ['-cp', `${JAR}:${join(KSTREAMS, 'target/lib/*')}`, 'dev.duality.bench.WordCount', BROKERS, run.app, run.input, run.output, guarantee, String(commitIntervalMs), run.stateDir, ...(run.compression === undefined ? [] : [run.compression])];
   const proc = new Proc('kafka-streams', cleanup.child(spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] })));
   const ready = proc.line(/-> RUNNING$/, 120_000).then((l) => l.at);
   ready.catch(() => undefined);

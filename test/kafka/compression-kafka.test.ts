@@ -2,12 +2,14 @@
  * Compressed topics against Kafka's own Java clients (kafka/tools.sh fetches kafka-tools at the
  * broker's version): (a) lines written by Kafka's ConsoleProducer with each codec are counted by
  * WordCount; (b) WordCount with `kafka.compression: <codec>` writes counts that Kafka's
- * ConsoleConsumer reads.
+ * ConsoleConsumer reads, and Kafka's DumpLogSegments, run on the test broker's own log files
+ * (kafka/start.sh keeps them in KAFKA_CACHE_DIR/data), shows that every batch of its output,
+ * changelog and repartition topics carries that codec.
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -20,6 +22,7 @@ import { BROKERS, brokerTest, connectBroker, RUN } from './kafka-helpers.js';
 
 const { broker, missing } = await connectBroker('codec-kafka-test');
 const classpath = missing === undefined ? execFileSync('bash', [join(ROOT, 'kafka', 'tools.sh')], { encoding: 'utf8' }).trim() : '';
+const DATA = join(process.env.KAFKA_CACHE_DIR ?? join(ROOT, 'kafka/.cache'), 'data');
 const topics: string[] = [];
 const dirs: string[] = [];
 
@@ -79,6 +82,25 @@ async function consoleCounts(output: string, records: number): Promise<Map<strin
   return counts;
 }
 
+/**
+ * The codec of each batch in the broker's log files of the topics `wanted` accepts (its
+ * partition directories are `<topic>-<partition>`), as Kafka's DumpLogSegments prints it, by topic.
+ */
+function codecsOnDisk(wanted: (topic: string) => boolean): Map<string, Set<string>> {
+  const codecs = new Map<string, Set<string>>();
+  for (const dir of readdirSync(DATA)) {
+    const topic = dir.replace(/-\d+$/, '');
+    if (!wanted(topic)) continue;
+    const segments = readdirSync(join(DATA, dir)).filter((f) => f.endsWith('.log')).map((f) => join(DATA, dir, f));
+    const dump = java('DumpLogSegments', ['--files', segments.join(',')]);
+    for (const m of dump.matchAll(/compresscodec: (\w+)/g)) {
+      if (!codecs.has(topic)) codecs.set(topic, new Set());
+      codecs.get(topic)!.add(m[1]!);
+    }
+  }
+  return codecs;
+}
+
 /** Records WordCount writes for LINES with no cache: one per word occurrence. */
 const updates = [...expected.values()].reduce((a, b) => a + b, 0);
 
@@ -94,7 +116,14 @@ async function countsThroughJava(tag: string, written: string, writes: string): 
   java('ConsoleProducer', ['--bootstrap-server', BROKERS[0]!, '--topic', input, ...(written === 'none' ? [] : ['--compression-codec', written])], `${LINES.join('\n')}\n`);
   const { engine, log, running } = await wordCount(writes, input, output);
   try {
-    return await consoleCounts(output, updates);
+    const counts = await consoleCounts(output, updates);
+    if (writes !== 'none') {
+      // The sink, and the internal topics named after the application (`${input}-wc`).
+      const onDisk = codecsOnDisk((t) => t === output || t.startsWith(`${input}-wc-`));
+      assert.deepEqual([...onDisk.keys()].sort(), [`${input}-wc-word-counts-changelog`, `${input}-wc-word-counts-repartition`, output].sort());
+      for (const [topic, seen] of onDisk) assert.deepEqual([...seen], [writes], `codecs of the batches in ${topic}`);
+    }
+    return counts;
   } finally {
     await engine.stop();
     await running;

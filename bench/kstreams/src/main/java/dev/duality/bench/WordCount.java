@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
@@ -19,7 +20,10 @@ import org.apache.kafka.streams.kstream.Produced;
  * `npm run bench -- kafka-wordcount`:
  *
  *   java -cp 'target/kstreams-wordcount.jar:target/lib/*' dev.duality.bench.WordCount \
- *     BROKERS APPLICATION_ID INPUT_TOPIC OUTPUT_TOPIC at_least_once|exactly_once_v2 COMMIT_INTERVAL_MS STATE_DIR
+ *     BROKERS APPLICATION_ID INPUT_TOPIC OUTPUT_TOPIC at_least_once|exactly_once_v2 COMMIT_INTERVAL_MS STATE_DIR [COMPRESSION]
+ *
+ * COMPRESSION (none, gzip, snappy, lz4, zstd; default none) is the codec of everything it writes:
+ * output, repartition and changelog topics, as Duality's `kafka.compression`.
  *
  * One stream thread, default caching. Prints `state NEW -> RUNNING` and the like on stdout (the
  * bench waits for RUNNING); SIGTERM closes the application cleanly (the JVM then exits with 143,
@@ -27,8 +31,8 @@ import org.apache.kafka.streams.kstream.Produced;
  */
 public final class WordCount {
   public static void main(String[] args) throws InterruptedException {
-    if (args.length != 7) {
-      System.err.println("usage: WordCount BROKERS APPLICATION_ID INPUT_TOPIC OUTPUT_TOPIC GUARANTEE COMMIT_INTERVAL_MS STATE_DIR");
+    if (args.length != 7 && args.length != 8) {
+      System.err.println("usage: WordCount BROKERS APPLICATION_ID INPUT_TOPIC OUTPUT_TOPIC GUARANTEE COMMIT_INTERVAL_MS STATE_DIR [COMPRESSION]");
       System.exit(2);
     }
     Properties props = new Properties();
@@ -38,6 +42,7 @@ public final class WordCount {
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, args[5]);
     props.put(StreamsConfig.STATE_DIR_CONFIG, args[6]);
     props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+    if (args.length == 8) props.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), args[7]);
     props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
 
