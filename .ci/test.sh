@@ -10,8 +10,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 bash .ci/build.sh
 
-# Services and tools the tests use: Chromium, and a Kafka broker on 127.0.0.1:9092 (kafka/README.md).
+# Services and tools the tests use: Chromium, helm, hadolint and kubernetes-validate (in .tools/),
+# and a Kafka broker on 127.0.0.1:9092 (kafka/README.md).
 bash .ci/chromium.sh
+bash .ci/tools.sh
 bash kafka/start.sh
 
 # Every compiled test file; node's runner prints the totals CI reads.

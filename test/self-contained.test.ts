@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { ROOT } from './root.js';
 
 /** Generated, installed or run-time directories: not the project's own text. */
-const SKIP = new Set(['node_modules', 'dist', '.git', '.cache', 'state', 'target']);
+const SKIP = new Set(['node_modules', 'dist', '.git', '.cache', '.tools', 'state', 'target']);
 
 function projectFiles(dir = ROOT): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -30,8 +30,9 @@ export interface Cli {
   exit(ms: number): Promise<number | null>;
 }
 
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Cli {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/duality.js'), ...args], { env: { ...process.env, KAFKA_BROKERS: '', DUALITY_API_TOKEN: '', ...env } });
+/** Runs `node bin args`: the checkout's `duality` unless `bin` names another copy (the image's, test/helm). */
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, bin = join(ROOT, 'bin/duality.js')): Cli {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, KAFKA_BROKERS: '', DUALITY_API_TOKEN: '', ...env } });
   children.push(child);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const c: Cli = {
@@ -58,9 +59,14 @@ export async function until<T>(what: string | (() => string), check: () => Promi
 /** Starts `duality run` (with `args` more, `--brokers` for one) and waits until it prints its URL and answers /readyz with 200. */
 export async function startRun(file: string, stateDir: string, args: string[] = []): Promise<{ run: Cli; url: string }> {
   const run = cli(['run', file, '--port', '0', '--state-dir', stateDir, ...args]);
+  return { run, url: await ready(run) };
+}
+
+/** Waits until a `duality run` prints its URL on 127.0.0.1 and answers /readyz with 200; gives the URL. */
+export async function ready(run: Cli): Promise<string> {
   const url = await until(() => `the URL in the output:\n${run.stdout}\n${run.stderr}`, () => /http:\/\/127\.0\.0\.1:\d+/.exec(run.stdout)?.[0]);
   await until('/readyz', async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined));
-  return { run, url };
+  return url;
 }
 
 /** A table's value for a key, as `GET /tables/{table}/keys/{key}` answers; undefined for a 404. */

