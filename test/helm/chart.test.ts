@@ -3,7 +3,9 @@
  * cluster: `helm lint --strict`, `helm template` of every values file in test/helm/values/,
  * the rendered manifests validated by kubernetes-validate against the oldest Kubernetes the chart
  * supports (Chart.yaml's kubeVersion) and the newest, and each values file in test/helm/invalid/
- * refused with the message its `# expect:` line names. The tools come from .ci/tools.sh.
+ * refused with the message its `# expect:` line names. The ServiceMonitor, a custom resource
+ * kubernetes-validate has no schema for, is checked against the Prometheus Operator's own CRD. The
+ * tools and the CRD come from .ci/tools.sh.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,7 +13,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { Ajv } from 'ajv';
 import { ROOT } from '../root.js';
 import { tool } from './tools.js';
 
@@ -24,6 +27,23 @@ const NEWEST = '1.37.0';
 
 const helm = tool('helm');
 const validator = tool('kubernetes-validate');
+
+/**
+ * The ServiceMonitor CRD's schema, made strict as kubernetes-validate --strict is: a field the
+ * schema does not name is an error (the API server would drop it silently).
+ */
+const serviceMonitorSchema = ((): object => {
+  const crd = parse(readFileSync(tool('servicemonitor-crd'), 'utf8')) as { spec: { versions: { name: string; schema: { openAPIV3Schema: object } }[] } };
+  const strict = (s: any): any => {
+    if (Array.isArray(s)) return s.map(strict);
+    if (s === null || typeof s !== 'object') return s;
+    const out: any = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([p, ps]) => [p, strict(ps)])) : strict(v)]));
+    if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
+    return out;
+  };
+  return strict(crd.spec.versions.find((v) => v.name === 'v1')!.schema.openAPIV3Schema);
+})();
+const checkServiceMonitor = new Ajv({ strict: false, validateFormats: false, allErrors: true }).compile(serviceMonitorSchema);
 const tmp = mkdtempSync(join(tmpdir(), 'duality-chart-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -74,6 +94,11 @@ for (const f of valid) {
       const problems = `${v.stdout}${v.stderr}`.split('\n').filter((l) => /^(ERROR|WARN|FAIL)/.test(l) && !/kind ServiceMonitor with api version monitoring\.coreos\.com\/v1/.test(l));
       assert.equal(v.status, 0, `kubernetes-validate ${version} on ${f}:\n${v.stdout}${v.stderr}`);
       assert.deepEqual(problems, [], `kubernetes-validate ${version} on ${f}`);
+    }
+    for (const doc of parseAllDocuments(r.manifests).map((d) => d.toJS() as Record<string, any> | null)) {
+      if (doc?.kind !== 'ServiceMonitor') continue;
+      assert.equal(doc.apiVersion, 'monitoring.coreos.com/v1');
+      assert.ok(checkServiceMonitor(doc), `the ServiceMonitor of ${f} against the CRD: ${JSON.stringify(checkServiceMonitor.errors)}`);
     }
   });
 }
