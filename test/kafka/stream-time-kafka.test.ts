@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe } from 'node:test';
 import { decodePartitionTime } from '../../engine/runtime/stream-time.js';
+import type { CommittedOffset } from '../../engine/api/log.js';
+import { compileTopology } from '../../engine/compiler/index.js';
+import { Engine } from '../../engine/runtime/engine.js';
 import { ROOT } from '../root.js';
 import { windowedCount } from '../windowed-count.js';
 import { BROKERS, brokerTest, connectBroker, RUN, until } from './kafka-helpers.js';
@@ -54,10 +57,10 @@ function start(): Run {
   return { child, url, stderr };
 }
 
-async function send(records: [key: string, at: number][]): Promise<void> {
+async function send(records: [key: string, at: number][], topic = input): Promise<void> {
   const producer = broker!.log.producer();
   try {
-    producer.send(records.map(([key, at]) => ({ topic: input, partition: 0, key: Buffer.from(key), value: Buffer.from('x'), timestamp: BASE + at })));
+    producer.send(records.map(([key, at]) => ({ topic, partition: 0, key: Buffer.from(key), value: Buffer.from('x'), timestamp: BASE + at })));
     await producer.flush();
   } finally {
     await producer.close();
@@ -107,6 +110,31 @@ describe('stream time on Kafka under exactly_once', { timeout: 240_000 }, () => 
       await broker.close();
     }
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  brokerTest(missing, 'under at_least_once the stream time goes with the consumer\'s offset commit', async () => {
+    const alo = `${name}-alo`;
+    const graph = compileTopology('t.yaml', windowedCount({ name: alo, input: `${alo}-events`, output: `${alo}-out`, window: '{type: tumbling, size: 10s}' })).graph!;
+    const engine = new Engine({ graph, log: broker!.log, stateDir: join(dir, 'alo'), logger: () => undefined });
+    const committedHere = async (): Promise<CommittedOffset | undefined> => {
+      const group = broker!.log.consumer(alo);
+      return group.committedWithMetadata({ topic: `${alo}-events`, partition: 0 }).finally(() => group.close());
+    };
+    try {
+      await broker!.log.createTopics([{ name: `${alo}-events`, partitions: 1 }]);
+      await send([['C', 7000], ['C', 5000]], `${alo}-events`);
+      await engine.start();
+      let c: CommittedOffset | undefined;
+      await until(async () => {
+        await engine.runOnce(500, 100);
+        await engine.commit();
+        return (c = await committedHere())?.offset === 2;
+      }, () => `the offsets committed, have ${JSON.stringify(c)}`);
+      assert.equal(decodePartitionTime(c?.metadata), BASE + 7000);
+    } finally {
+      await engine.stop();
+      await broker!.admin.deleteGroups([alo]).catch(() => undefined);
+    }
   });
 
   brokerTest(missing, 'killed between a window\'s end and its close: each final result once, read_committed; a record late before the kill is late after it', async () => {

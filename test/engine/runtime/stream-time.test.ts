@@ -69,6 +69,9 @@ test('the stream time is committed with the input offset, in Kafka Streams\' off
   await runOnce(graph, dir, [5000, 42_000, 7000]);
   const log = await EmbeddedLog.open(join(dir, 'log'));
   const committed = log.committedWithMetadata('late', { topic: 'events', partition: 0 });
+  // `duality reset` rewinds the group: its stream time starts again too, as after Kafka's reset tool.
+  await log.rewindGroup('late', ['events']);
+  assert.deepEqual(log.committedWithMetadata('late', { topic: 'events', partition: 0 }), { offset: 0, metadata: '' });
   await log.close();
   assert.equal(committed?.offset, 3);
   // Kafka Streams' TopicPartitionMetadata: version byte 1, the time as a big-endian long, base64.
