@@ -63,12 +63,14 @@ function tableTableJoin(node: GraphNode): Processor {
     const result = own === undefined ? undefined : ctx.store(own);
     return (r, input) => {
       const other = stores[1 - input]!;
-      return whenLoaded(other.get(r.key), (found) => {
+      return whenLoaded(other.getWithTimestamp(r.key), (found) => {
         const mine = r.value ?? null;
-        const theirs = found ?? null;
+        const theirs = found?.value ?? null;
         const [left, right] = input === 0 ? [mine, theirs] : [theirs, mine];
         const joins = type === 'inner' ? left !== null && right !== null : type === 'left' ? left !== null : left !== null || right !== null;
-        if (joins) return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })));
+        // A result carries the later of its two sides' timestamps (Kafka Streams' KTableKTableJoin*).
+        const timestamp = found === undefined ? r.timestamp : Math.max(r.timestamp, found.timestamp);
+        if (joins) return ctx.forward({ ...withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })), timestamp });
         if (!result) return ctx.forward(withKeyValue(r, r.key, null));
         return whenLoaded(result.get(r.key), (had) => (had === undefined ? undefined : ctx.forward(withKeyValue(r, r.key, null))));
       });

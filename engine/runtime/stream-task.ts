@@ -155,7 +155,7 @@ export class StreamTask {
     rt.forward = materialized
       ? (record) => {
           // A table node that owns a store keeps the table's current value there (null deletes).
-          materialized.put(record.key, record.value);
+          materialized.put(record.key, record.value, record.timestamp);
           return forwardFrom(record, 0);
         }
       : (record) => forwardFrom(record, 0);

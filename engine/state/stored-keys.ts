@@ -29,13 +29,15 @@ export function tableKey(stored: Buffer): Buffer | undefined {
   return stored.length > 1 && stored[1] === ESCAPE ? stored.subarray(1) : undefined;
 }
 
-export const encodeOffset = (offset: number): Buffer => Buffer.from(JSON.stringify({ changelogOffset: offset }));
+/** `values: timestamped`: its values carry their timestamps (timestamped.ts); a store without is rebuilt from its changelog. */
+export const encodeOffset = (offset: number): Buffer => Buffer.from(JSON.stringify({ changelogOffset: offset, values: 'timestamped' }));
 
-/** The offset a store recorded; undefined when it has none, or one this version does not read. */
+/** The offset a store recorded; undefined when it has none, or one this version does not read (values without timestamps). */
 export function decodeOffset(value: Buffer | undefined): number | undefined {
   if (value === undefined) return undefined;
   try {
-    const { changelogOffset } = JSON.parse(value.toString('utf8')) as { changelogOffset?: unknown };
+    const { changelogOffset, values } = JSON.parse(value.toString('utf8')) as { changelogOffset?: unknown; values?: unknown };
+    if (values !== 'timestamped') return undefined;
     return Number.isSafeInteger(changelogOffset) && (changelogOffset as number) >= 0 ? (changelogOffset as number) : undefined;
   } catch {
     return undefined;

@@ -16,7 +16,7 @@ import type { CommittedOffset } from '../../engine/api/log.js';
 import { compileTopology } from '../../engine/compiler/index.js';
 import { Engine } from '../../engine/runtime/engine.js';
 import { ROOT } from '../root.js';
-import { windowedCount } from '../windowed-count.js';
+import { countTopology } from '../count-topology.js';
 import { BROKERS, brokerTest, connectBroker, RUN, until } from './kafka-helpers.js';
 
 const { broker, missing } = await connectBroker('duality-stream-time-test');
@@ -25,7 +25,7 @@ const [input, output] = [`${name}-events`, `${name}-final`];
 const dir = mkdtempSync(join(tmpdir(), 'duality-stream-time-'));
 const children: ChildProcess[] = [];
 
-const TOPOLOGY = windowedCount({ name, input, output, window: '{type: tumbling, size: 10s, grace: 5s}', emit: 'final', exactlyOnce: true });
+const TOPOLOGY = countTopology({ name, input, output, window: '{type: tumbling, size: 10s, grace: 5s}', emit: 'final', exactlyOnce: true });
 
 /** Windows are aligned to the epoch: a base on a minute keeps the test's windows whole, and its timestamps recent (the broker's time retention). */
 const BASE = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
@@ -114,7 +114,7 @@ describe('stream time on Kafka under exactly_once', { timeout: 240_000 }, () => 
 
   brokerTest(missing, 'under at_least_once the stream time goes with the consumer\'s offset commit', async () => {
     const alo = `${name}-alo`;
-    const graph = compileTopology('t.yaml', windowedCount({ name: alo, input: `${alo}-events`, output: `${alo}-out`, window: '{type: tumbling, size: 10s}' })).graph!;
+    const graph = compileTopology('t.yaml', countTopology({ name: alo, input: `${alo}-events`, output: `${alo}-out`, window: '{type: tumbling, size: 10s}' })).graph!;
     const engine = new Engine({ graph, log: broker!.log, stateDir: join(dir, 'alo'), logger: () => undefined });
     const committedHere = async (): Promise<CommittedOffset | undefined> => {
       const group = broker!.log.consumer(alo);

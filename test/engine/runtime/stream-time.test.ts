@@ -10,7 +10,7 @@ import { Engine } from '../../../engine/runtime/engine.js';
 import { LocalEngineFacade } from '../../../engine/runtime/facade.js';
 import { decodePartitionTime, encodePartitionTime } from '../../../engine/runtime/stream-time.js';
 import { createMetrics } from '../../../server/metrics.js';
-import { windowedCount } from '../../windowed-count.js';
+import { countTopology } from '../../count-topology.js';
 
 function graphOf(text: string): TopologyGraph {
   const r = compileTopology('t.yaml', text, { env: {} });
@@ -18,7 +18,7 @@ function graphOf(text: string): TopologyGraph {
   return r.graph!;
 }
 
-const steps = (window: string): string => windowedCount({ name: 'late', input: 'events', output: 'counts', window });
+const steps = (window: string): string => countTopology({ name: 'late', input: 'events', output: 'counts', window });
 
 async function post(log: EmbeddedLog, timestamps: number[]): Promise<void> {
   const p = log.producer();
