@@ -74,12 +74,14 @@ interface Answer {
   retryAfter: string | null;
   servedBy: string | null;
   value: unknown;
+  /** What a failed answer said. */
+  error: unknown;
 }
 
 async function getKey(pod: Pod, port: number, word: string): Promise<Answer> {
   const r = await fetch(`http://${pod.ip}:${port}/tables/word-counts/keys/${word}`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(10_000) });
-  const body = (await r.json()) as { value?: unknown };
-  return { status: r.status, retryAfter: r.headers.get('retry-after'), servedBy: r.headers.get('duality-served-by'), value: body.value };
+  const body = (await r.json()) as { value?: unknown; error?: unknown };
+  return { status: r.status, retryAfter: r.headers.get('retry-after'), servedBy: r.headers.get('duality-served-by'), value: body.value, error: body.error };
 }
 
 test('the production values, rendered with 3 replicas, run as pods: probes, forwarded queries, a rolling restart without a wrong answer, exactly-once counts, helm test and the init container', { timeout: 240_000 }, async (t) => {
@@ -192,7 +194,7 @@ test('the production values, rendered with 3 replicas, run as pods: probes, forw
           const a = await getKey(p, port, w);
           const ok = (a.status === 200 && a.value === expectedKnown.get(w)) || (a.status === 503 && a.retryAfter !== null);
           byStatus.set(String(a.status), (byStatus.get(String(a.status)) ?? 0) + 1);
-          if (!ok) failures.push(`${p.name} ${w}: ${a.status} ${JSON.stringify(a.value)} (want ${expectedKnown.get(w)}), retry-after ${a.retryAfter}`);
+          if (!ok) failures.push(`${p.name} ${w}: ${a.status} ${JSON.stringify(a.value)} (want ${expectedKnown.get(w)}), retry-after ${a.retryAfter}, served by ${a.servedBy}, ${JSON.stringify(a.error)}`);
         } catch (e) {
           // Routed while ready and still marked ready: a Service would have sent it there.
           const key = p.ready ? 'error while ready' : 'error after marked not ready';
@@ -217,7 +219,7 @@ test('the production values, rendered with 3 replicas, run as pods: probes, forw
     stopLoops = true;
     await withTimeout(Promise.all([producing, querying]), 30_000, 'the producer and the client to stop');
     t.diagnostic(`answers during the rolling restart by status: ${JSON.stringify(Object.fromEntries(byStatus))}`);
-    assert.deepEqual(failures, [], `every answer right or 503 with Retry-After`);
+    assert.deepEqual(failures, [], `every answer right or 503 with Retry-After; the pods said:\n${pods.map((p) => p.output().slice(-3000)).join('\n')}`);
     assert.ok((byStatus.get('200') ?? 0) > 0, 'some answers during the restart');
 
     // 7. The output topic, read committed: every word counted exactly once.
