@@ -88,6 +88,7 @@ test('the production values, rendered with 3 replicas, run as pods: probes, forw
   const started = Date.now();
   const { broker, missing } = await connectBroker('chart-process');
   if (missing) assert.fail(missing);
+  assert.ok(existsSync(CA), `no CA of the test broker at ${CA}: kafka/start.sh makes it; in another checkout, point KAFKA_CACHE_DIR at its kafka/.cache`);
   const { admin } = broker!;
   const dir = mkdtempSync(join(tmpdir(), 'duality-chart-'));
   const pods: Pod[] = [];
