@@ -86,9 +86,9 @@ async function getKey(pod: Pod, port: number, word: string): Promise<Answer> {
 
 test('the production values, rendered with 3 replicas, run as pods: probes, forwarded queries, a rolling restart without a wrong answer, exactly-once counts, helm test and the init container', { timeout: 240_000 }, async (t) => {
   const started = Date.now();
+  assert.ok(existsSync(CA), `no CA of the test broker at ${CA}: kafka/start.sh makes it; in another checkout, point KAFKA_CACHE_DIR at its kafka/.cache`);
   const { broker, missing } = await connectBroker('chart-process');
   if (missing) assert.fail(missing);
-  assert.ok(existsSync(CA), `no CA of the test broker at ${CA}: kafka/start.sh makes it; in another checkout, point KAFKA_CACHE_DIR at its kafka/.cache`);
   const { admin } = broker!;
   const dir = mkdtempSync(join(tmpdir(), 'duality-chart-'));
   const pods: Pod[] = [];
