@@ -19,6 +19,7 @@ import kafkajs from '../../engine/kafka/kafkajs.js';
 import { BROKERS, connectBroker, RUN, until, withTimeout } from '../kafka/kafka-helpers.js';
 import { ROOT } from '../root.js';
 import { Pod, type Cluster, type Container, type PodSpec } from './pod.js';
+import { tool } from './tools.js';
 
 const NAMESPACE = 'streams';
 const REPLICAS = 3;
@@ -28,13 +29,6 @@ const OUTPUT = `${NAME}-WordsWithCountsTopic`;
 const SASL_BROKERS = `127.0.0.1:${process.env.KAFKA_SASL_PORT ?? '9094'}`;
 const CA = join(process.env.KAFKA_CACHE_DIR ?? join(ROOT, 'kafka/.cache'), 'tls/ca.pem');
 const TOKEN = randomBytes(16).toString('hex');
-
-/** helm: the one .ci/tools.sh installs when the checkout has it, else $HELM, else the image helper's. */
-function helm(): string {
-  const tools = join(ROOT, '.ci/tools.sh');
-  if (existsSync(tools)) return execFileSync('bash', [tools, 'helm'], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
-  return process.env.HELM ?? '/work/wt/image/.tools/bin/helm';
-}
 
 /** mulberry32: the words and lines are the same on every run. */
 function random(seed: number): () => number {
@@ -59,7 +53,7 @@ function render(dir: string): Manifest[] {
     .replace(/TextLinesTopic|WordsWithCountsTopic/g, (t) => `${NAME}-${t}`);
   const file = join(dir, 'topology.yaml');
   writeFileSync(file, topology);
-  const text = execFileSync(helm(), ['template', 'duality', join(ROOT, 'helm/duality'), '--namespace', NAMESPACE, '-f', join(ROOT, 'test/helm/values/production.yaml'), '--set-file', `topology=${file}`, '--set', `kafka.brokers=${SASL_BROKERS}`, '--set', `replicaCount=${REPLICAS}`], { encoding: 'utf8' });
+  const text = execFileSync(tool('helm'), ['template', 'duality', join(ROOT, 'helm/duality'), '--namespace', NAMESPACE, '-f', join(ROOT, 'test/helm/values/production.yaml'), '--set-file', `topology=${file}`, '--set', `kafka.brokers=${SASL_BROKERS}`, '--set', `replicaCount=${REPLICAS}`], { encoding: 'utf8' });
   return parseAllDocuments(text).map((d) => d.toJS() as Manifest).filter((m) => m !== null);
 }
 
@@ -197,7 +191,7 @@ test('the production values, rendered with 3 replicas, run as pods: probes, forw
           byStatus.set(String(a.status), (byStatus.get(String(a.status)) ?? 0) + 1);
           if (!ok) failures.push(`${p.name} ${w}: ${a.status} ${JSON.stringify(a.value)} (want ${expectedKnown.get(w)}), retry-after ${a.retryAfter}, served by ${a.servedBy}, ${JSON.stringify(a.error)}`);
         } catch (e) {
-          // Routed while ready and still marked ready: a Service would have sent it there.
+          // Routed while still marked ready (its readiness probe passing): a Service would have sent it there.
           const key = p.ready ? 'error while ready' : 'error after marked not ready';
           byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
           if (p.ready) failures.push(`${p.name} ${w}: ${(e as Error).message} ${String((e as Error).cause ?? '')}`);
@@ -206,9 +200,13 @@ test('the production values, rendered with 3 replicas, run as pods: probes, forw
     })();
     const grace = (spec.terminationGracePeriodSeconds ?? 30) * 1000;
     for (const p of [...pods].reverse()) {
-      p.ready = false;
       const t0 = Date.now();
-      const exit = await p.stop();
+      const stopping = p.stop();
+      // As the kubelet and the endpoints controller do: the pod leaves the Service once its
+      // readiness probe fails (it says 503 for the rendered --shutdown-delay while it still serves).
+      await until(async () => !(await p.probe(main.readinessProbe!)), () => `${p.name}'s readiness probe to fail after SIGTERM`, 10_000);
+      p.ready = false;
+      const exit = await stopping;
       assert.equal(exit.killed, false, `${p.name} stopped within terminationGracePeriodSeconds (${grace} ms)`);
       assert.equal(exit.code, 0, `${p.name} exit status: ${exit.output.slice(-3000)}`);
       const stopped = Date.now() - t0;
