@@ -53,7 +53,8 @@ export const peek = defineStep({
   name: 'peek',
   doc: 'Logs records as they pass, unchanged (key, value, timestamp, topic-partition@offset), at most 10 lines a second per task; `- peek` logs every record.',
   example: '- peek: {label: big-orders, every: 100, log: value.qty}',
-  transitions: { stream: 'stream', table: 'table' },
+  // As in Kafka Streams, streams only: a peek ending a table's definition would hold the table in a store of its own.
+  transitions: { stream: 'stream' },
   args: {
     type: 'object',
     properties: {
