@@ -44,6 +44,13 @@ export async function planTopics(graph: TopologyGraph, log: Log, o: TopicPlanOpt
     known.set(t.name, partitions);
     create.push({ name: t.name, partitions, role: t.role, ...(cleanupPolicy && { cleanupPolicy }) });
   };
+  for (const t of graph.topics) {
+    // Kafka Streams refuses an existing internal topic whose partitions differ from those it asks for.
+    const n = t.partitions === undefined ? undefined : await log.partitions(t.name);
+    if (n !== undefined && n !== t.partitions) {
+      throw new Error(`repartition topic ${t.name} exists with ${n} partition${n === 1 ? '' : 's'}, but its \`repartition\` step asks for ${t.partitions}; reset the application (duality reset) to recreate it, or set \`partitions: ${n}\``);
+    }
+  }
   const internal = new Set(graph.topics.filter((t) => t.internal).map((t) => t.name));
   /** Repartition topics whose partition count the topology sets (`repartition: {partitions}`). */
   const fixed = new Map(graph.topics.flatMap((t) => (t.partitions !== undefined ? [[t.name, t.partitions] as const] : [])));

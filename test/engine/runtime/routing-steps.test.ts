@@ -142,3 +142,12 @@ test('a repartition topic with a set partition count is checked against the topi
   await ok.stop();
   await log.close();
 });
+
+test('a repartition topic left with other partitions than its step now asks for stops the start, as in Kafka Streams', async () => {
+  const log = EmbeddedLog.inMemory();
+  await log.createTopics([{ name: 'shop-by-user-repartition', partitions: 4 }]);
+  const engine = new Engine({ graph: graphOf(BY_USER(': {partitions: 6}')), log, stateDir: tmp(), logger: () => undefined });
+  await assert.rejects(engine.start(), /repartition topic shop-by-user-repartition exists with 4 partitions, but its `repartition` step asks for 6; reset the application/);
+  await engine.stop().catch(() => undefined);
+  await log.close();
+});
