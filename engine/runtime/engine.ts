@@ -315,7 +315,7 @@ export class Engine {
       const pending = { sent: 0 };
       const collector = this.collectorFor(producer, pending);
       const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say });
-      const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache });
+      const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache, say: this.say });
       const handle: TaskHandle = { task, stores, producer, pending, committed: new Map() };
       this.tasks.set(id, handle);
       return handle;
