@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Consumed;
 
 /** The aggregations of cases/aggregations/, each the Kafka Streams DSL of its topology. */
 final class Aggregations {
@@ -17,8 +18,18 @@ final class Aggregations {
 
   static void countGroupBy(StreamsBuilder b) {
     stream(b, "in")
-        .groupBy((k, v) -> v.get("sku").asText(), grouped())
+        .groupBy((k, v) -> text(v.get("sku")), grouped())
         .count(kv("counts", LONG))
+        .toStream()
+        .to("out", longs());
+  }
+
+  static void countTableChanges(StreamsBuilder b) {
+    b.table("items", Consumed.with(STRING, JSON), kv("items", JSON))
+        .toStream()
+        // The mapper sees the table's deletes too: Kafka Streams drops them (null value) after it.
+        .groupBy((k, v) -> v == null ? null : text(v.get("sku")), grouped())
+        .count(kv("changes", LONG))
         .toStream()
         .to("out", longs());
   }

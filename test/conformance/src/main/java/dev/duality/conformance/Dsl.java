@@ -98,6 +98,11 @@ final class Dsl {
     return d == Math.rint(d) && Math.abs(d) < 9007199254740992d ? NODES.numberNode((long) d) : NODES.numberNode(d);
   }
 
+  /** A JSON string as the String key it makes; JSON null (or nothing) as a null key. */
+  static String text(JsonNode v) {
+    return v == null || v.isNull() ? null : v.asText();
+  }
+
   static double qty(JsonNode v) {
     return v.get("qty").asDouble();
   }

@@ -51,6 +51,12 @@ final class Joins {
     stream(b, "clicks").outerJoin(views, Joins::pair, WITHIN_5S, JOINED).to("out", json());
   }
 
+  static void streamStreamLeftGrace(StreamsBuilder b) {
+    KStream<String, JsonNode> views = stream(b, "views");
+    JoinWindows within2sGrace3s = JoinWindows.ofTimeDifferenceAndGrace(Duration.ofSeconds(2), Duration.ofSeconds(3));
+    stream(b, "clicks").leftJoin(views, Joins::pair, within2sGrace3s, JOINED).to("out", json());
+  }
+
   static void tableTableInner(StreamsBuilder b) {
     table(b, "a").join(table(b, "b"), Joins::pair, kv("joined", JSON)).toStream().to("out", json());
   }
