@@ -51,7 +51,7 @@ describe('conformance with Kafka Streams', () => {
 
   before(() => {
     const started = Date.now();
-    const run = runKafkaStreams(all.map(({ file, c }) => ({ id: c.id, java: file.java, graph: file.graph, input: c.input, stores: storesOf(file) })));
+    const run = runKafkaStreams(all.map(({ file, c }) => ({ id: c.id, java: c.java, graph: file.graph, input: c.input, stores: storesOf(file) })));
     kafkaStreams = run.results;
     report.push(`Kafka Streams side: Maven module ${run.built}; ${all.length} cases in one JVM in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });

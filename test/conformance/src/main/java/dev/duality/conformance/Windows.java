@@ -5,6 +5,7 @@ import static dev.duality.conformance.Dsl.*;
 import java.time.Duration;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.EmitStrategy;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.kstream.SessionWindows;
@@ -65,6 +66,17 @@ final class Windows {
         .windowedBy(TimeWindows.ofSizeAndGrace(S10, Duration.ofSeconds(2)))
         .count(window("counts", LONG))
         .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+        .toStream(Dsl::windowedKeyOf)
+        .to("out", windowed(LONG));
+  }
+
+  /** The same final results by emitStrategy(onWindowClose) (KIP-825) instead of suppress. */
+  static void tumblingCountOnWindowClose(StreamsBuilder b) {
+    stream(b, "in")
+        .groupByKey(grouped())
+        .windowedBy(TimeWindows.ofSizeAndGrace(S10, Duration.ofSeconds(2)))
+        .emitStrategy(EmitStrategy.onWindowClose())
+        .count(window("counts", LONG))
         .toStream(Dsl::windowedKeyOf)
         .to("out", windowed(LONG));
   }
