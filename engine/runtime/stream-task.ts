@@ -51,8 +51,8 @@ export interface TaskDeps {
   readonly cache: CacheBudget;
   /** Per input partition (tpKey), the stream time committed with its offset: where the task's stream time starts. */
   readonly partitionTimes?: ReadonlyMap<string, number>;
-  /** Where the lines about dropped records go (default: stderr). */
-  readonly say?: (line: string) => void;
+  /** The engine's log: `peek`, and the lines about dropped records. */
+  readonly say: (line: string) => void;
 }
 
 /** At most one line a second about dropped records, per node of a task. */
@@ -177,6 +177,7 @@ export class StreamTask {
         if (!s) throw new Error(`${rt.node.id}: no store "${name}" in task ${this.id}`);
         return s as KeyValueStore<K, V>;
       },
+      log: this.deps.say,
       schedule: (intervalMs, fn) => {
         this.punctuators.push({ intervalMs, next: -1, fn });
       },
@@ -188,8 +189,7 @@ export class StreamTask {
     rt.dropLog.since++;
     const now = Date.now();
     if (now - rt.dropLog.at < DROP_LOG_INTERVAL_MS) return;
-    const say = this.deps.say ?? ((line: string) => process.stderr.write(`${line}\n`));
-    say(`${reason} record dropped: node ${rt.node.id}, task ${this.id}, ${r.topic}:${r.partition} offset ${r.offset}, timestamp ${r.timestamp}: ${why} (${rt.dropLog.since} since the last line)`);
+    this.deps.say(`${reason} record dropped: node ${rt.node.id}, task ${this.id}, ${r.topic}:${r.partition} offset ${r.offset}, timestamp ${r.timestamp}: ${why} (${rt.dropLog.since} since the last line)`);
     rt.dropLog = { at: now, since: 0 };
   }
 
