@@ -37,7 +37,7 @@ export function aggregationProcessor(node: GraphNode, spec: AggregationSpec): Pr
         // The result's time: the later of the aggregate's and the record's (Kafka Streams' KStreamAggregate).
         const timestamp = old === undefined ? r.timestamp : Math.max(old.timestamp, r.timestamp);
         store.put(r.key, state, timestamp);
-        return ctx.forwardUpdate({ ...withKeyValue(r, r.key, view(state)), timestamp });
+        return ctx.forwardUpdate(withKeyValue(r, r.key, view(state), timestamp));
       });
     };
   });

@@ -70,7 +70,7 @@ function tableTableJoin(node: GraphNode): Processor {
         const joins = type === 'inner' ? left !== null && right !== null : type === 'left' ? left !== null : left !== null || right !== null;
         // A result carries the later of its two sides' timestamps (Kafka Streams' KTableKTableJoin*).
         const timestamp = found === undefined ? r.timestamp : Math.max(r.timestamp, found.timestamp);
-        if (joins) return ctx.forward({ ...withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })), timestamp });
+        if (joins) return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right }), timestamp));
         if (!result) return ctx.forward(withKeyValue(r, r.key, null));
         return whenLoaded(result.get(r.key), (had) => (had === undefined ? undefined : ctx.forward(withKeyValue(r, r.key, null))));
       });

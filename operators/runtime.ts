@@ -34,9 +34,9 @@ export function recordVars(r: StreamRecord): Record<ExprVariable, unknown> {
 }
 
 /** A record with a new key and/or value, keeping its context. */
-export function withKeyValue(r: StreamRecord, key: unknown, value: unknown): StreamRecord {
+export function withKeyValue(r: StreamRecord, key: unknown, value: unknown, timestamp = r.timestamp): StreamRecord {
   // A literal of fixed shape: cheaper than a spread on the hot path, and keeps one hidden class.
-  return { key, value, timestamp: r.timestamp, headers: r.headers, topic: r.topic, partition: r.partition, offset: r.offset, source: r.source };
+  return { key, value, timestamp, headers: r.headers, topic: r.topic, partition: r.partition, offset: r.offset, source: r.source };
 }
 
 /** Runs `then` on a value that may still be loading from a store, without a promise when it is not. */

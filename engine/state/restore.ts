@@ -111,7 +111,7 @@ async function resumable(dbPath: string, name: string, checkpoint: number | unde
 
 /** The offset to resume from, or why the store's record of its offset does not match its checkpoint. */
 function behind(recorded: number | undefined, checkpoint: number, end: number): number | string {
-  if (recorded === undefined) return 'it holds no record of the changelog offset it reflects, or its values have no timestamps (a store from an older Duality, or one put back or replaced)';
+  if (recorded === undefined) return 'it holds no record of the changelog offset it reflects (a store from an older Duality, whose values have no timestamps, or one put back or replaced)';
   if (recorded < checkpoint) return `it reflects its changelog up to offset ${recorded}, behind its checkpoint, ${checkpoint}: it lost writes`;
   if (recorded > end) return `it reflects its changelog up to offset ${recorded}, past the changelog's end, ${end}`;
   return recorded;

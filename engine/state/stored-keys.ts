@@ -14,9 +14,12 @@ const ESCAPE_BYTE = Buffer.from([ESCAPE]);
  * The changelog offset the store reflects: every changelog record before it is in the store (some
  * after it may be too). Written in the same batch as the writes it covers, so a store that lost
  * writes (a damaged write-ahead log, an old copy put back) shows it: its offset is behind its
- * task's checkpoint, or gone.
+ * task's checkpoint, or gone. The name says the store's values carry their timestamps
+ * (timestamped.ts): a store from before, whose record is `changelog-offset`, has none under this
+ * name and is rebuilt from its changelog once; an older Duality, finding none under its name, does
+ * the same with a store of this one.
  */
-export const CHANGELOG_OFFSET_KEY = Buffer.from([ESCAPE, 0x00, ...Buffer.from('changelog-offset')]);
+export const CHANGELOG_OFFSET_KEY = Buffer.from([ESCAPE, 0x00, ...Buffer.from('changelog-offset-t')]);
 
 /** The key a table's key is stored under. */
 export function storedKey(key: Buffer): Buffer {
@@ -29,15 +32,13 @@ export function tableKey(stored: Buffer): Buffer | undefined {
   return stored.length > 1 && stored[1] === ESCAPE ? stored.subarray(1) : undefined;
 }
 
-/** `values: timestamped`: its values carry their timestamps (timestamped.ts); a store without is rebuilt from its changelog. */
-export const encodeOffset = (offset: number): Buffer => Buffer.from(JSON.stringify({ changelogOffset: offset, values: 'timestamped' }));
+export const encodeOffset = (offset: number): Buffer => Buffer.from(JSON.stringify({ changelogOffset: offset }));
 
-/** The offset a store recorded; undefined when it has none, or one this version does not read (values without timestamps). */
+/** The offset a store recorded; undefined when it has none, or one this version does not read. */
 export function decodeOffset(value: Buffer | undefined): number | undefined {
   if (value === undefined) return undefined;
   try {
-    const { changelogOffset, values } = JSON.parse(value.toString('utf8')) as { changelogOffset?: unknown; values?: unknown };
-    if (values !== 'timestamped') return undefined;
+    const { changelogOffset } = JSON.parse(value.toString('utf8')) as { changelogOffset?: unknown };
     return Number.isSafeInteger(changelogOffset) && (changelogOffset as number) >= 0 ? (changelogOffset as number) : undefined;
   } catch {
     return undefined;

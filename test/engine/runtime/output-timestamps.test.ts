@@ -72,12 +72,13 @@ test('a table-table join\'s result carries the later of its two sides\' timestam
 test('timestamps survive a restore from the changelog, and a store written without them is rebuilt from it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'duality-ts-'));
   assert.deepEqual(await run(COUNT, dir, [['events', 'a', 5000]], 'counts'), [5000]);
-  // The store as an older Duality left it: plain values, its offset recorded without `values`.
+  // The store as an older Duality left it: plain values, its offset recorded under its old name.
   const [storeDir] = readdirSync(join(dir, 'state', 'ts', '0_0')).filter((f) => !f.startsWith('.'));
   const db = await openLevel(join(dir, 'state', 'ts', '0_0', storeDir!), 'counts');
   const offset = decodeOffset(db.getSync(CHANGELOG_OFFSET_KEY))!;
   for await (const [k, v] of db.iterator()) if (tableKey(k) !== undefined) await db.put(k, v.subarray(8));
-  await db.put(CHANGELOG_OFFSET_KEY, Buffer.from(JSON.stringify({ changelogOffset: offset })));
+  await db.del(CHANGELOG_OFFSET_KEY);
+  await db.put(Buffer.from([0xff, 0x00, ...Buffer.from('changelog-offset')]), Buffer.from(JSON.stringify({ changelogOffset: offset })));
   await db.close();
   assert.deepEqual(await run(COUNT, dir, [['events', 'b', 1000]], 'counts'), [5000]);
 });
