@@ -26,7 +26,7 @@ interface Win {
   key: string;
   start: number;
   end: number;
-  folded: InputRecord['value'][];
+  folded: InputRecord[];
 }
 
 export function runReference(model: Model, input: readonly InputRecord[]): { output: WindowRow[]; table: WindowRow[] } {
@@ -36,9 +36,10 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
   const id = (key: string, start: number, end: number): string => `${key}|${start}|${end}`;
   const accepted: InputRecord[] = [];
   const output: WindowRow[] = [];
+  const valueOf = (x: Win): unknown => model.value(x.folded.map((f) => f.value));
   const row = (x: Win, value: unknown): WindowRow => ({ key: x.key, start: x.start, end: x.end, value });
   const send = (x: Win): void => {
-    if (!final) output.push(row(x, model.value(x.folded)));
+    if (!final) output.push(row(x, valueOf(x)));
   };
   let streamTime = -1;
   let emitted = -Infinity;
@@ -53,13 +54,13 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
         const k = id(r.key, start, start + size);
         const x = wins.get(k) ?? { key: r.key, start, end: start + size, folded: [] };
         wins.set(k, x);
-        x.folded.push(r.value);
+        x.folded.push(r);
         send(x);
       }
       const closeTime = streamTime - w.grace;
       if (final && closeTime > emitted) {
         const closing = [...wins.values()].filter((x) => x.end <= closeTime && x.end > emitted).sort(byStartKey);
-        for (const x of closing) output.push(row(x, model.value(x.folded)));
+        for (const x of closing) output.push(row(x, valueOf(x)));
         emitted = closeTime;
       }
       for (const [k, x] of wins) if (x.start <= streamTime - w.retention) wins.delete(k);
@@ -68,7 +69,7 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
       const closeTime = streamTime - w.grace;
       if (final && closeTime > emitted) {
         const closing = [...wins.values()].filter((x) => x.end < closeTime && x.end >= emitted).sort(byStartKey);
-        for (const x of closing) output.push(row(x, model.value(x.folded)));
+        for (const x of closing) output.push(row(x, valueOf(x)));
         emitted = closeTime;
       }
       for (const [k, x] of wins) if (x.start <= streamTime - w.retention) wins.delete(k);
@@ -78,13 +79,13 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
       if (final && closeTime > emitted && closeTime > 0) {
         const closing = [...wins.values()].filter((x) => x.end < closeTime && x.end >= Math.max(0, emitted));
         closing.sort((a, b) => a.end - b.end || cmp(a.key, b.key) || a.start - b.start);
-        for (const x of closing) output.push(row(x, model.value(x.folded)));
+        for (const x of closing) output.push(row(x, valueOf(x)));
         emitted = closeTime;
       }
       for (const [k, x] of wins) if (x.end < streamTime - w.retention) wins.delete(k);
     }
   }
-  const table = [...wins.values()].map((x) => row(x, model.value(x.folded)));
+  const table = [...wins.values()].map((x) => row(x, valueOf(x)));
   return { output, table };
 
   /**
@@ -102,16 +103,20 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
     if (t + size < closeTime) return; // late
     const mine = accepted.filter((p) => p.key === r.key);
     const has = (start: number): Win | undefined => wins.get(id(r.key, start, start + size));
-    const inside = (start: number): InputRecord['value'][] => mine.filter((p) => p.timestamp >= start && p.timestamp <= start + size).map((p) => p.value);
+    const inside = (start: number): InputRecord[] => mine.filter((p) => p.timestamp >= start && p.timestamp <= start + size);
     const open = (start: number): boolean => start + size >= closeTime;
     const existing = [...wins.values()].filter((x) => x.key === r.key && x.start <= t && t <= x.end && open(x.start));
     const before = mine.filter((p) => p.timestamp < t).map((p) => p.timestamp);
-    const previous = before.length > 0 ? Math.max(...before) : undefined;
+    let previous = before.length > 0 ? Math.max(...before) : undefined;
+    // Kafka Streams finds the previous record through the windows starting from t - 2 x size: one
+    // at t - size - 1 only when a window other than its own left window ends with it.
+    const seen = (p: number): boolean => [...wins.values()].some((x) => x.key === r.key && x.start >= t - 2 * size && x.end < t && Math.max(...x.folded.map((f) => f.timestamp)) === p);
+    if (previous !== undefined && t >= size && previous === t - size - 1 && !seen(previous)) previous = undefined;
     const created: Win[] = [];
     const create = (start: number, withRecord: boolean): void => {
       if (has(start) || !open(start)) return;
       const x: Win = { key: r.key, start, end: start + size, folded: inside(start) };
-      if (withRecord) x.folded.push(r.value);
+      if (withRecord) x.folded.push(r);
       wins.set(id(r.key, start, start + size), x);
       created.push(x);
     };
@@ -119,23 +124,26 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
     if (t < size) {
       existing.sort((a, b) => a.start - b.start);
       for (const x of existing.filter((x) => x.start > 0)) {
-        x.folded.push(r.value);
+        x.folded.push(r);
         send(x);
       }
       if (later) create(t + 1, false);
       if (previous !== undefined) create(previous + 1, true);
       const combined = has(0);
-      if (combined && open(0)) combined.folded.push(r.value);
+      if (combined && open(0)) combined.folded.push(r);
       else create(0, true);
       for (const x of created) send(x);
       if (combined && open(0)) send(combined);
     } else {
       existing.sort((a, b) => b.start - a.start);
       for (const x of existing) {
-        x.folded.push(r.value);
+        x.folded.push(r);
         send(x);
       }
       if (previous !== undefined && previous + 1 + size >= t) create(previous + 1, true);
+      // When the previous record's right window is this record's left window (t = previous + 1 +
+      // size), Kafka Streams writes and sends it twice, the same value both times.
+      if (previous !== undefined && previous + 1 === t - size && created.length > 0) created.push(created[created.length - 1]!);
       create(t - size, true);
       if (later) create(t + 1, false);
       for (const x of created) send(x);
@@ -150,7 +158,7 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
     const start = Math.min(t, ...mine.map((x) => x.start));
     const end = Math.max(t, ...mine.map((x) => x.end));
     if (end < streamTime - grace - gap) return; // late
-    const merged: Win = { key: r.key, start, end, folded: [...mine.flatMap((x) => x.folded), r.value] };
+    const merged: Win = { key: r.key, start, end, folded: [...mine.flatMap((x) => x.folded), r] };
     for (const x of mine) {
       wins.delete(id(x.key, x.start, x.end));
       if (!final && (start !== t || end !== t)) output.push(row(x, null));
