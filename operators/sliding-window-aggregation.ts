@@ -62,7 +62,8 @@ export function slidingWindowAggregation(node: GraphNode, window: WindowSpec, sp
       };
       if (r.timestamp < size) await early(r, update, put);
       else await regular(r, update, put);
-      await forwardAll(ctx, out);
+      // Updates go through the record cache, as time windows' do (emit: changes).
+      for (const u of out) await ctx.forwardUpdate(u);
       if (final && closed.due(closeTime)) await emitFinal(ctx, store, r, closeTime);
       await expire(store);
     };
