@@ -41,6 +41,12 @@ export const assignStores: Pass = {
       if (STEP_BY_NAME.get(node.type)?.aggregates) {
         const type = window ? (window.type === 'session' ? 'session' : 'window') : 'key-value';
         storeOf.set(node.id, create(node, stem(node), type, window ? { retentionMs: window.retentionMs } : {}));
+      } else if (node.type === 'groupBy' && node.args.ofTable) {
+        // Each row's last value, to send what a change takes out of its group: named so that the
+        // aggregation after it keeps the definition's name.
+        const input = byId.get(node.inputs[0]!)!;
+        const name = create(node, `${node.definition}-${node.stepIndex}-groupBy`, 'key-value', { keySerde: input.keySerde, valueSerde: input.valueSerde });
+        node.args.previousStore = name;
       } else if (node.type === 'join' && node.kind === 'stream' && node.args.otherKind === 'stream') {
         // Both sides are buffered for `within` (+ grace); left and outer joins also hold the unmatched.
         const retentionMs = (node.args.withinMs as number) * 2 + ((node.args.graceMs as number | undefined) ?? 0);

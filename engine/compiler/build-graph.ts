@@ -26,6 +26,8 @@ export const buildGraph: Pass = {
       const def = doc.definitions.get(name)!;
       let cur = startOf(def, work, byId, add);
       let window: Record<string, string> | undefined;
+      // A table's groupBy: it and the aggregation after it deal in changes ({old, new}) of rows.
+      let ofTable = false;
       for (const step of def.steps) {
         if (step.name === 'groupByKey') continue;
         if (step.name === 'window') {
@@ -38,9 +40,17 @@ export const buildGraph: Pass = {
         let keySerde = cur.keySerde;
         let valueSerde = cur.valueSerde;
         if (spec.changesKey) keySerde = computedKey(cur.keySerde);
-        if (spec.expressions.length > 0 && step.name !== 'filter' && step.name !== 'selectKey' && step.name !== 'groupBy') valueSerde = 'json';
+        if (spec.expressions.length > 0 && step.name !== 'filter' && step.name !== 'selectKey' && !(step.name === 'groupBy' && args.value === undefined)) valueSerde = 'json';
         if (step.name === 'count') valueSerde = 'long';
         const inputs = [cur.id];
+        if (step.name === 'groupBy' && step.input!.kind === 'table') {
+          ofTable = true;
+          valueSerde = 'json';
+          args.ofTable = true;
+        } else if (spec.aggregates && ofTable) {
+          args.ofTable = true;
+          ofTable = false;
+        }
         if (spec.aggregates) {
           if (window) args.window = { type: window.type, ...windowMs(window) };
           if (def.emit === 'final' && window) args.emit = 'final';

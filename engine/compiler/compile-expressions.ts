@@ -21,7 +21,8 @@ export const compileExpressions: Pass = {
         for (const field of step.spec.expressions) {
           let value: unknown = step.args;
           for (const seg of field.path) value = (value as Record<string, unknown> | null)?.[seg];
-          if (value === undefined || value === null) continue;
+          // A field of the other form of a step that takes either (`reduce: expr` or `reduce: {add, subtract}`).
+          if (value === undefined || value === null || typeof value === 'object') continue;
           const pointer = [step.pointer, ...field.path].join('/');
           // `groupBy` itself still sees the merged record's source; what follows it does not.
           const withSource = def.merged && (!grouped || step.name === 'groupBy');
