@@ -87,3 +87,6 @@ export function grouping(node: GraphNode): (r: StreamRecord) => StreamRecord {
   };
 }
 
+
+/** Keys as an internal topic compares them: by their JSON form. */
+export const sameKey = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);

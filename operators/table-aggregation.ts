@@ -1,6 +1,6 @@
 import type { Done, Processor, StreamRecord } from '../engine/api/processor.js';
 import type { GraphNode } from '../engine/api/topology-graph.js';
-import { compiled, grouping, processor, recordVars, whenLoaded, withKeyValue } from './runtime.js';
+import { compiled, grouping, processor, recordVars, sameKey, whenLoaded, withKeyValue } from './runtime.js';
 import type { Aggregator } from './aggregation.js';
 
 /**
@@ -46,9 +46,6 @@ export function tableRegroup(node: GraphNode): Processor {
 }
 
 const change = (r: StreamRecord, key: unknown, old: unknown, now: unknown): StreamRecord => withKeyValue(r, key, { old, new: now } satisfies Change);
-
-/** Keys as the repartition topic would compare them: by their JSON form. */
-const sameKey = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
 
 /** How an aggregation of a grouped table adds a row's value to its state, and takes one out. */
 export interface TableAggregationSpec {

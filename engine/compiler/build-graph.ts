@@ -1,5 +1,6 @@
 import type { Serde } from '../api/topology-graph.js';
 import { windowMs } from './check-durations.js';
+import { addForeignKeyJoin } from './foreign-key-join.js';
 import { parseDuration } from './duration.js';
 import type { Definition, Pass, WorkGraph, WorkNode } from './model.js';
 
@@ -35,6 +36,10 @@ export const buildGraph: Pass = {
           continue;
         }
         const args = stepArgs(step.name, step.args);
+        if (step.name === 'join' && args.foreignKey !== undefined) {
+          cur = addForeignKeyJoin(doc.name, def, step, args, cur, byId.get(work.outputs.get(args.with as string)!)!, work, add);
+          continue;
+        }
         const spec = step.spec;
         const kind = spec.transitions[step.input!.kind]!;
         let keySerde = cur.keySerde;

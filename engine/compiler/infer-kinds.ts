@@ -126,7 +126,7 @@ function checkNoSubtract(step: StepUse, diagnostics: Diagnostics): void {
 }
 
 function checkJoin(def: Definition, step: StepUse, cur: { kind: Kind; windowed: boolean }, defs: Map<string, Definition>, diagnostics: Diagnostics): boolean {
-  const args = step.args as { with: string; type?: string; within?: string; grace?: string };
+  const args = step.args as { with: string; type?: string; within?: string; grace?: string; foreignKey?: unknown };
   const other = defs.get(args.with);
   if (!other?.kind) return false; // undefined names are reported by resolveReferences
   const type = args.type ?? 'inner';
@@ -136,6 +136,13 @@ function checkJoin(def: Definition, step: StepUse, cur: { kind: Kind; windowed: 
   };
   if (args.with === def.name) return errorAt('with', 'a definition cannot join itself', false);
   if (cur.windowed || other.windowed) return errorAt('with', 'joins of windowed tables are not supported', false);
+  if (args.foreignKey !== undefined && (cur.kind !== 'table' || other.kind !== 'table')) {
+    const what = cur.kind !== 'table' ? `here it gets ${KIND_NAME[cur.kind]}` : `"${args.with}" is a stream`;
+    return errorAt('foreignKey', `a join by \`foreignKey\` joins a table with a table (Kafka Streams' KTable#join with a foreign-key extractor); ${what}`);
+  }
+  if (args.foreignKey !== undefined && type === 'outer') {
+    return errorAt('type', 'a join by `foreignKey` is `inner` or `left`: a row of the other table, joined by its key, has no row of this one to be keyed by', false);
+  }
   if (cur.kind === 'stream' && other.kind === 'stream') {
     if (args.within === undefined) {
       diagnostics.error(step.pointer, `a stream-stream join needs \`within\`: how far apart in time two records may be to join (e.g. within: 10m); "${args.with}" is a stream`, { atKey: true });

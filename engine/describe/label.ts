@@ -13,7 +13,7 @@ export function nodeLabel(n: GraphNode): string {
     case 'merge':
       return `merge ${(a.sources as string[]).join(', ')}`;
     case 'join':
-      return `${a.type} join ${a.with}${a.within ? ` within ${a.within}` : ''}`;
+      return `${a.type} join ${a.with}${a.within ? ` within ${a.within}` : ''}${a.foreignKey ? ` by ${a.foreignKey} (${a.role})` : ''}`;
     case 'map':
       return `map key: ${a.key}, value: ${a.value}`;
     case 'aggregate':
