@@ -77,8 +77,11 @@ function subscribe(node: GraphNode): Processor {
           if (oldFk !== null) sends.push([oldFk, 'delete-and-propagate']);
         } else {
           if (oldFk !== null && !sameKey(oldFk, newFk)) sends.push([oldFk, 'delete-no-propagate']);
-          // A row that had a result must lose it when the new foreign key finds nothing.
-          sends.push([newFk, oldFk !== null ? 'propagate-null-if-none' : 'propagate-only-if-found']);
+          // A row that had a result must lose it when the new foreign key finds nothing. So must a
+          // row deleted and inserted again before its delete's answer came back: that answer is
+          // stale by then and dropped (Kafka Streams sends PROPAGATE_ONLY_IF_FK_VAL_AVAILABLE for
+          // an insert, and keeps the deleted row's result in that race).
+          sends.push([newFk, 'propagate-null-if-none']);
         }
         return forwardAll(ctx, sends.map(([key, instruction]) => withKeyValue(r, key, { pk: r.key, hash, instruction } satisfies Subscription)));
       });
@@ -134,13 +137,17 @@ function respond(node: GraphNode): Processor {
   const left = node.args.type === 'left';
   return processor((ctx) => {
     const values = ctx.store(node.args.leftValuesStore as string);
+    const results = ctx.store(node.args.resultStore as string);
     return (r) => {
       const a = r.value as Response;
       return whenLoaded(values.get(r.key), (current) => {
         const row = current ?? null;
         // A stale answer: the row changed (or left) after it subscribed; a newer answer follows.
         if (hashOf(row) !== a.hash) return;
-        if (a.right === null && (!left || row === null)) return ctx.forward(withKeyValue(r, r.key, null));
+        // A delete goes on only for a key that has a result (as the key-to-key table join), where
+        // Kafka Streams also sends one for a row that never joined (an insert with no match after
+        // the fix above, a move between two missing foreign keys, a left join's delete twice).
+        if (a.right === null && (!left || row === null)) return whenLoaded(results.get(r.key), (had) => (had === undefined ? undefined : ctx.forward(withKeyValue(r, r.key, null))));
         return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: row, right: a.right })));
       });
     };

@@ -61,7 +61,10 @@ export const assignStores: Pass = {
         }
       } else if (node.kind === 'table' && node.args.role === 'response') {
         assignForeignKeyJoinStores(node, byId, () => '', () => undefined);
-        if (outputs.has(node.id) || lookedUp.has(node.id)) storeOf.set(node.id, create(node, stem(node), 'key-value'));
+        // Always kept: a delete goes on only for a key that has a result (see respond()).
+        const result = create(node, stem(node), 'key-value');
+        storeOf.set(node.id, result);
+        node.args.resultStore = result;
       } else if (node.kind === 'table' && (node.type === 'table-source' || node.type === 'toTable' || outputs.has(node.id) || lookedUp.has(node.id))) {
         storeOf.set(node.id, create(node, stem(node), 'key-value'));
       }
