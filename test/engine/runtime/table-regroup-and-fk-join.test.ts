@@ -2,8 +2,8 @@
  * Table groupBy and the foreign-key join across partitions: the left and right tables have
  * different partition counts (not co-partitioned), and rows move between groups and foreign keys
  * on other partitions. Random updates and deletes (seeded) run through the engine on the embedded
- * log, processed in batches as `duality run` does, and the final tables are compared with what the
- * current rows give, computed here directly.
+ * log, processed in batches as `duality run` does, with a restart from empty state directories
+ * half-way, and the final tables are compared with what the current rows give, computed here directly.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -54,6 +54,7 @@ test('regrouped counts and foreign-key joins end as the current rows give, over 
 
 async function check(seed: number): Promise<void> {
   const random = prng(seed);
+  const message = `seed ${seed} (DUALITY_TABLES_SEED=${seed} runs it first)`;
   const r = compileTopology('shop.yaml', TOPOLOGY, { env: {} });
   assert.deepEqual(r.diagnostics, []);
   const log = EmbeddedLog.inMemory();
@@ -61,8 +62,12 @@ async function check(seed: number): Promise<void> {
     { name: 'orders', partitions: 3 },
     { name: 'products', partitions: 2 },
   ]);
-  const engine = new Engine({ graph: r.graph!, log, stateDir: mkdtempSync(join(tmpdir(), 'duality-tables-')), logger: () => undefined });
-  await engine.start();
+  const start = async (): Promise<Engine> => {
+    const e = new Engine({ graph: r.graph!, log, stateDir: mkdtempSync(join(tmpdir(), 'duality-tables-')), logger: () => undefined });
+    await e.start();
+    return e;
+  };
+  let engine = await start();
 
   const orders = new Map<string, Order>();
   const products = new Map<string, { id: string; name: string }>();
@@ -97,6 +102,13 @@ async function check(seed: number): Promise<void> {
     await producer.flush();
     // Batches of any size, committing after each: answers and subscriptions interleave with updates.
     while ((await engine.runOnce(1 + pick(7), 0)) > 0) await engine.commit();
+    if (batch === 9) {
+      // Half-way, a new instance with an empty state directory: every store (the rows' last
+      // values, the subscriptions, the aggregates) comes back from its changelog.
+      await engine.stop();
+      engine = await start();
+      assert.ok(engine.restoredRecords > 0, `nothing restored; ${message}`);
+    }
   }
   await engine.runUntilIdle();
   await producer.close();
@@ -108,7 +120,6 @@ async function check(seed: number): Promise<void> {
     if (p) lines[key] = { qty: o.qty, name: p.name, product: o.product, joined: p.id };
     allLines[key] = { qty: o.qty, name: p?.name ?? null };
   }
-  const message = `seed ${seed} (DUALITY_TABLES_SEED=${seed} runs it first)`;
   assert.deepEqual(await readTable(engine, 'orders-per-product'), counts, message);
   assert.deepEqual(await readTable(engine, 'quantity-per-product'), quantities, message);
   assert.deepEqual(await readTable(engine, 'order-lines'), lines, message);
