@@ -19,7 +19,9 @@ export function nodeLabel(n: GraphNode): string {
     case 'aggregate':
       return `aggregate${windowLabel(n)}`;
     default: {
-      const expr = a.expression === undefined ? '' : `: ${a.expression}`;
+      // `groupBy: {key, value}` and `reduce: {add, subtract}` name their parts.
+      const parts = ['key', 'value', 'add', 'subtract'].filter((f) => a[f] !== undefined && n.type !== 'aggregate').map((f) => `${f}: ${a[f]}`);
+      const expr = a.expression !== undefined ? `: ${a.expression}` : parts.length > 0 ? ` ${parts.join(', ')}` : '';
       return `${n.type}${expr}${windowLabel(n)}`;
     }
   }
