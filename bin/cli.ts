@@ -89,7 +89,7 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--guarantee G] [--standby-replicas N] [--http-... LIMIT]',
+    usage: 'duality run FILE [--brokers LIST] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--guarantee G] [--standby-replicas N] [--shutdown-delay D] [--http-... LIMIT]',
     options: {
       brokers: { type: 'string' },
       ...SECURITY_OPTIONS,
@@ -101,6 +101,7 @@ const COMMANDS: Record<string, Command> = {
       'cache-max-bytes': { type: 'string', default: `${DEFAULT_CACHE_MAX_BYTES / MiB}MiB` },
       guarantee: { type: 'string' },
       'standby-replicas': { type: 'string' },
+      'shutdown-delay': { type: 'string', default: '0s' },
       'http-max-connections': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.maxConnections) },
       'http-max-header-size': { type: 'string', default: `${DEFAULT_HTTP_LIMITS.maxHeaderBytes / 1024}KiB` },
       'http-headers-timeout': { type: 'string', default: formatDuration(DEFAULT_HTTP_LIMITS.headersTimeoutMs) },
@@ -120,6 +121,8 @@ const COMMANDS: Record<string, Command> = {
       if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) return usage(out, `--port must be a number from 0 to 65535 (0 picks a free port), not "${port}"`);
       const processing = processingFlags(values);
       if (typeof processing === 'string') return usage(out, processing);
+      const shutdownDelayMs = parseDuration(values['shutdown-delay'] as string);
+      if (shutdownDelayMs === undefined || shutdownDelayMs > 600_000) return usage(out, `--shutdown-delay must be a duration from 0s to 10m such as 5s, not "${values['shutdown-delay'] as string}"`);
       // Loaded only here: express and prom-client have no business in validate or describe.
       const { runTopology } = await import('../engine/runtime/run.js');
       return runTopology({
@@ -133,6 +136,7 @@ const COMMANDS: Record<string, Command> = {
         cacheMaxBytes,
         http,
         processing,
+        shutdownDelayMs,
         stateDir: values['state-dir'] as string,
         env: process.env,
         out,

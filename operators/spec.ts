@@ -11,8 +11,12 @@ export type JsonSchema = Record<string, unknown>;
 export type ExpressionScope = 'record' | 'aggregate' | 'initial' | 'join';
 
 export interface ExpressionField {
-  /** Where the expression sits inside the step's argument: [] for the argument itself, ['key'] for `map.key`. */
+  /**
+   * Where the expression sits inside the step's argument: [] for the argument itself, ['key'] for
+   * `map.key`; ['*'] for every entry of a map whose keys the user names (`branch`), but `except`.
+   */
   readonly path: readonly string[];
+  readonly except?: readonly string[];
   readonly scope: ExpressionScope;
   /** What the expression must give, checked at load when its type is known. */
   readonly expect?: ExpectedType;
@@ -32,6 +36,8 @@ export interface StepSpec {
   readonly transitions: Partial<Record<Kind, Kind>>;
   /** The argument's schema, or null for a bare word (`- count`). */
   readonly args: JsonSchema | null;
+  /** With `args`: the step may also be written as a bare word, meaning its defaults (`- peek`). */
+  readonly bare?: boolean;
   readonly expressions: readonly ExpressionField[];
   /** The step may change the key: a later grouping or join repartitions first (Kafka Streams' key-changing operations). */
   readonly changesKey?: boolean;
@@ -52,6 +58,16 @@ export const expression = (description: string): JsonSchema => ({
   type: ['string', 'number', 'boolean'],
   minLength: 1,
   description: `CEL expression: ${description}`,
+});
+
+/** Names of streams, tables and branches: they become parts of topic and store names. */
+export const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
+
+export const name = (description: string): JsonSchema => ({
+  type: 'string',
+  pattern: NAME_PATTERN,
+  'x-message': 'must be lower-case letters, digits and dashes, starting with a letter (at most 63 characters)',
+  description,
 });
 
 export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h|d))+$';

@@ -1,18 +1,11 @@
 import { STEPS } from '../operators/index.js';
-import { DURATION_PATTERN, duration, expression, type JsonSchema } from '../operators/spec.js';
+import { DURATION_PATTERN, NAME_PATTERN, duration, expression, name, type JsonSchema } from '../operators/spec.js';
 
 export const SCHEMA_ID = 'urn:duality:schema:topology:v1';
-export const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
 export const SERDES = ['string', 'json', 'long', 'int', 'double', 'bytes'] as const;
 export type Serde = (typeof SERDES)[number];
 
 const serde = (description: string): JsonSchema => ({ enum: [...SERDES], description });
-const name = (description: string): JsonSchema => ({
-  type: 'string',
-  pattern: NAME_PATTERN,
-  'x-message': 'must be lower-case letters, digits and dashes, starting with a letter (at most 63 characters)',
-  description,
-});
 const topic = (description: string): JsonSchema => ({
   type: 'string',
   pattern: '^[a-zA-Z0-9._-]{1,249}$',
@@ -25,7 +18,7 @@ export const stepDefName = (step: string): string => `step-${step}`;
 
 function stepSchemas(): { defs: Record<string, JsonSchema>; anyOf: JsonSchema[] } {
   const defs: Record<string, JsonSchema> = {};
-  const bare = STEPS.filter((s) => s.args === null);
+  const bare = STEPS.filter((s) => s.args === null || s.bare);
   const anyOf: JsonSchema[] = [
     {
       enum: bare.map((s) => s.name),
@@ -189,4 +182,4 @@ export function buildTopologySchema(): JsonSchema {
   };
 }
 
-export { DURATION_PATTERN };
+export { DURATION_PATTERN, NAME_PATTERN };

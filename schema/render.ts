@@ -42,6 +42,9 @@ export function renderOperatorDocs(): string {
       for (const [field, schema] of Object.entries(s.args.properties as Record<string, { description?: string }>)) {
         out.push(`| \`${field}\`${required.has(field) ? ' (required)' : ''} | ${schema.description ?? ''} |`);
       }
+      // Maps whose keys the user names (branch names): one row for all of them.
+      const more = s.args.additionalProperties as { description?: string } | false | undefined;
+      if (more && more.description) out.push(`| any other name | ${more.description} |`);
     }
   }
   return out.join('\n') + '\n';

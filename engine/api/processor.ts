@@ -37,6 +37,8 @@ export interface ProcessorContext {
   forwardUpdate(record: StreamRecord): Done;
   /** A state store this node owns or reads. */
   store<K = unknown, V = unknown>(name: string): import('./store.js').KeyValueStore<K, V>;
+  /** Writes a line to the engine's log (stderr in `duality run`); the caller keeps it bounded. */
+  log(line: string): void;
   /** Calls `fn` each time stream time passes another `intervalMs` (punctuation). */
   schedule(intervalMs: number, fn: (streamTime: number) => Done): void;
 }

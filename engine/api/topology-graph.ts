@@ -47,6 +47,8 @@ export interface TopicInfo {
   readonly internal: boolean;
   /** Internal topics: compacted (changelogs) or deleted after use (repartition). */
   readonly cleanupPolicy?: 'compact' | 'delete' | 'compact,delete';
+  /** A repartition topic's partition count when the topology fixes it (`repartition: {partitions}`). */
+  readonly partitions?: number;
 }
 
 export interface StoreInfo {

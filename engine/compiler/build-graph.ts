@@ -26,11 +26,13 @@ export const buildGraph: Pass = {
     for (const name of doc.order) {
       const def = doc.definitions.get(name)!;
       let cur = startOf(def, work, byId, add);
+      if (def.branch) cur = add(branchNode(def, def.branch, cur));
       let window: Record<string, string> | undefined;
       // A table's groupBy: it and the aggregation after it deal in changes ({old, new}) of rows.
       let ofTable = false;
       for (const step of def.steps) {
-        if (step.name === 'groupByKey') continue;
+        // A branch step makes no node in its own definition: each branch is a definition (expandBranches).
+        if (step.name === 'groupByKey' || step.name === 'branch') continue;
         if (step.name === 'window') {
           window = step.args as Record<string, string>;
           continue;
@@ -45,7 +47,7 @@ export const buildGraph: Pass = {
         let keySerde = cur.keySerde;
         let valueSerde = cur.valueSerde;
         if (spec.changesKey) keySerde = computedKey(cur.keySerde);
-        if (spec.expressions.length > 0 && step.name !== 'filter' && step.name !== 'selectKey' && !(step.name === 'groupBy' && args.value === undefined)) valueSerde = 'json';
+        if (spec.expressions.length > 0 && step.name !== 'filter' && step.name !== 'selectKey' && !(step.name === 'groupBy' && args.value === undefined) && step.name !== 'peek') valueSerde = 'json';
         if (step.name === 'count') valueSerde = 'long';
         const inputs = [cur.id];
         if (step.name === 'groupBy' && step.input!.kind === 'table') {
@@ -82,7 +84,7 @@ export const buildGraph: Pass = {
           keySerde,
           valueSerde,
           args,
-          rekeyed: spec.changesKey === true || (!spec.aggregates && step.name !== 'join' && step.name !== 'toTable' && cur.rekeyed),
+          rekeyed: spec.changesKey === true || (!spec.aggregates && step.name !== 'join' && step.name !== 'toTable' && step.name !== 'repartition' && cur.rekeyed),
           stepIndex: step.index,
         });
       }
@@ -143,6 +145,26 @@ function startOf(def: Definition, work: WorkGraph, byId: Map<string, WorkNode>, 
     args: { sources: def.from },
     rekeyed: inputs.some((n) => n.rekeyed),
   });
+}
+
+/** The node of one branch: it passes the records whose first true predicate is its own. */
+function branchNode(def: Definition, branch: NonNullable<Definition['branch']>, input: WorkNode): WorkNode {
+  const from = def.from[0]!;
+  return {
+    id: `${from}.${branch.step.index}.branch-${def.name.slice(from.length + 1)}`,
+    type: 'branch',
+    definition: def.name,
+    pointer: def.pointer,
+    inputs: [input.id],
+    kind: input.kind,
+    windowed: input.windowed,
+    keySerde: input.keySerde,
+    valueSerde: input.valueSerde,
+    args: { predicates: branch.predicates, position: branch.position },
+    stores: [],
+    rekeyed: input.rekeyed,
+    stepIndex: branch.step.index,
+  };
 }
 
 /** Step arguments as plain data: a bare expression becomes `{expression}`; maps are copied. */

@@ -1,4 +1,4 @@
-import { VARIABLES, type ExpressionScope } from '../../operators/spec.js';
+import { VARIABLES, type ExpressionField, type ExpressionScope } from '../../operators/spec.js';
 import { compileExpression, type ExpectedType, type ExprVariable } from '../expr/cel.js';
 import type { Diagnostics, Pass } from './model.js';
 
@@ -19,20 +19,32 @@ export const compileExpressions: Pass = {
       for (const step of def.steps) {
         if (step.name === 'groupBy' || step.name === 'groupByKey') grouped = true;
         for (const field of step.spec.expressions) {
-          let value: unknown = step.args;
-          for (const seg of field.path) value = (value as Record<string, unknown> | null)?.[seg];
-          // A field of the other form of a step that takes either (`reduce: expr` or `reduce: {add, subtract}`).
-          if (value === undefined || value === null || typeof value === 'object') continue;
-          const pointer = [step.pointer, ...field.path].join('/');
-          // `groupBy` itself still sees the merged record's source; what follows it does not.
-          const withSource = def.merged && (!grouped || step.name === 'groupBy');
-          check(pointer, String(value), variables(field.scope, withSource), diagnostics, field.expect);
+          for (const { path, value } of expressionsAt(step.args, field)) {
+            const pointer = [step.pointer, ...path].join('/');
+            // `groupBy` itself still sees the merged record's source; what follows it does not.
+            const withSource = def.merged && (!grouped || step.name === 'groupBy');
+            check(pointer, String(value), variables(field.scope, withSource), diagnostics, field.expect);
+          }
         }
       }
     }
     return state;
   },
 };
+
+/** The expressions a field names in a step's argument: one at a fixed path, or every entry of a map (`*`). */
+export function expressionsAt(args: unknown, field: ExpressionField): { path: string[]; value: unknown }[] {
+  if (field.path[0] === '*') {
+    if (args === null || typeof args !== 'object') return [];
+    return Object.entries(args as Record<string, unknown>)
+      .filter(([k, v]) => !field.except?.includes(k) && v !== null && v !== undefined)
+      .map(([k, value]) => ({ path: [k], value }));
+  }
+  let value: unknown = args;
+  for (const seg of field.path) value = (value as Record<string, unknown> | null)?.[seg];
+  // An object is the other form of a step that takes either (`reduce: expr` or `reduce: {add, subtract}`).
+  return value === undefined || value === null || typeof value === 'object' ? [] : [{ path: [...field.path], value }];
+}
 
 /** `source` is a record's: an initializer sees no record, and a join's value sees two (`left`, `right`). */
 function variables(scope: ExpressionScope, withSource: boolean): readonly ExprVariable[] {

@@ -7,10 +7,13 @@ function partitionSensitive(node: WorkNode): boolean {
   return STEP_BY_NAME.get(node.type)?.aggregates === true || node.type === 'join' || node.type === 'toTable';
 }
 
+/** The `repartition` step repartitions whether or not the key changed, with its own partition count if it says one. */
+const explicit = (node: WorkNode): boolean => node.type === 'repartition';
+
 /**
  * Where a key-changing step (map, selectKey, flatMap, groupBy) feeds a node that needs records
- * partitioned by key, routes the records through an internal repartition topic, as Kafka Streams
- * does. Topic names derive from the definition: `<app>-<definition>-repartition` for its first
+ * partitioned by key, and before every `repartition` step, routes the records through an internal
+ * repartition topic, as Kafka Streams does. Topic names derive from the definition: `<app>-<definition>-repartition` for its first
  * repartition point, `<app>-<definition>-<step>-repartition` for later ones, `-other-` for the right
  * side of a join; so adding steps or definitions elsewhere never renames a topic.
  */
@@ -23,10 +26,10 @@ export const insertRepartitions: Pass = {
     const out: WorkNode[] = [];
     const used = new Set<string>();
     for (const node of work.nodes) {
-      if (partitionSensitive(node)) {
+      if (partitionSensitive(node) || explicit(node)) {
         node.inputs = node.inputs.map((inputId, side) => {
           const input = byId.get(inputId)!;
-          if (!input.rekeyed) return inputId;
+          if (!input.rekeyed && !explicit(node)) return inputId;
           const first = !used.has(node.definition);
           used.add(node.definition);
           const other = side === 1 ? 'other-' : '';
@@ -47,7 +50,8 @@ export const insertRepartitions: Pass = {
           const prefix = `${node.definition}.${node.stepIndex}.${other}repartition`;
           out.push({ ...common, id: `${prefix}-sink`, type: 'repartition-sink', inputs: [inputId] });
           out.push({ ...common, id: `${prefix}-source`, type: 'repartition-source', inputs: [] });
-          work.topics.push({ name: topic, role: 'repartition', internal: true, cleanupPolicy: 'delete' } satisfies TopicInfo);
+          const partitions = explicit(node) && node.args.partitions !== undefined ? { partitions: Number(node.args.partitions) } : {};
+          work.topics.push({ name: topic, role: 'repartition', internal: true, cleanupPolicy: 'delete', ...partitions } satisfies TopicInfo);
           return `${prefix}-source`;
         });
       }

@@ -26,6 +26,8 @@ export interface Definition {
   readonly steps: StepUse[];
   readonly to?: { topic: string; keySerde?: Serde; valueSerde?: Serde; pointer: string };
   readonly emit: 'changes' | 'final';
+  /** A branch of another definition's `branch` step (made by expandBranches): its records are those the branch takes. */
+  readonly branch?: { readonly step: StepUse; readonly predicates: string[]; readonly position: number };
   /** Filled by inferKinds. */
   kind?: 'stream' | 'table';
   windowed?: boolean;

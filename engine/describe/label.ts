@@ -16,6 +16,15 @@ export function nodeLabel(n: GraphNode): string {
       return `${a.type} join ${a.with}${a.within ? ` within ${a.within}` : ''}${a.foreignKey ? ` by ${a.foreignKey} (${a.role})` : ''}`;
     case 'map':
       return `map key: ${a.key}, value: ${a.value}`;
+    case 'branch': {
+      const predicates = a.predicates as string[];
+      const position = a.position as number;
+      return position < predicates.length ? `branch: ${predicates[position]}` : 'branch: default (no predicate true)';
+    }
+    case 'repartition':
+      return `repartition${a.partitions === undefined ? '' : ` into ${a.partitions} partitions`}`;
+    case 'peek':
+      return `peek${a.label === undefined ? '' : ` ${a.label}`}${a.every === undefined ? '' : ` every ${a.every}`}${a.log === undefined ? '' : `: ${a.log}`}`;
     case 'aggregate':
       return `aggregate${windowLabel(n)}`;
     default: {

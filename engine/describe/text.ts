@@ -19,7 +19,7 @@ export function renderText(g: TopologyGraph): string {
     }
   }
   out.push('  Topics:');
-  for (const t of g.topics) out.push(`    ${t.name} (${t.role}${t.internal ? ', internal' : ''}${t.cleanupPolicy ? `, cleanup.policy=${t.cleanupPolicy}` : ''})`);
+  for (const t of g.topics) out.push(`    ${t.name} (${t.role}${t.internal ? ', internal' : ''}${t.cleanupPolicy ? `, cleanup.policy=${t.cleanupPolicy}` : ''}${t.partitions ? `, ${t.partitions} partitions` : ''})`);
   if (g.stores.length) {
     out.push('  Stores:');
     for (const s of g.stores) out.push(`    ${s.name} (${s.type}, changelog ${s.changelogTopic}${s.queryable ? `, queried as ${s.queryable}` : ''})`);

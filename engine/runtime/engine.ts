@@ -315,7 +315,7 @@ export class Engine {
       const pending = { sent: 0 };
       const collector = this.collectorFor(producer, pending);
       const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say });
-      const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache });
+      const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache, say: this.say });
       const handle: TaskHandle = { task, stores, producer, pending, committed: new Map() };
       this.tasks.set(id, handle);
       return handle;
@@ -353,10 +353,12 @@ export class Engine {
     const gone = tps && new Set(tps.map((tp) => `${tp.topic}:${tp.partition}`));
     for (const [id, h] of this.tasks) {
       if (gone && !h.task.subtopology.sourceTopics.some((t) => gone.has(`${t}:${h.task.partition}`))) continue;
-      h.task.close();
-      await h.stores.close(clean);
+      // Out of the map before its stores close: a query meanwhile finds no task here (and asks
+      // the new owner, or answers 503), not a closed store.
       this.tasks.delete(id);
       for (const t of h.task.subtopology.sourceTopics) this.routes.delete(`${t}:${h.task.partition}`);
+      h.task.close();
+      await h.stores.close(clean);
       // A closed task's producer drops what it did not commit (a transactional one aborts).
       if (h.producer !== this.shared) await withDeadline(h.producer.close(), CLOSE_DEADLINE_MS);
     }

@@ -14,6 +14,8 @@ const MAX_SCAN = 1000;
 /** The engine as the HTTP server sees it (only server/ knows express). */
 export class LocalEngineFacade implements EngineFacade {
   private producer: LogProducer | undefined;
+  /** Why /readyz says no while the process still serves: a stop announced ahead (`--shutdown-delay`). */
+  private stopping: string | undefined;
   private readonly readers = new Map<string, { def: DefinitionInfo; reader: TableReader }>();
 
   constructor(
@@ -30,11 +32,16 @@ export class LocalEngineFacade implements EngineFacade {
   }
 
   ready(): boolean {
-    return this.engine.state === 'running';
+    return this.stopping === undefined && this.engine.state === 'running';
   }
 
   get problem(): string | undefined {
-    return this.engine.problem;
+    return this.stopping ?? this.engine.problem;
+  }
+
+  /** From now on /readyz answers 503 with `why`; everything else goes on until the stop itself. */
+  announceStop(why: string): void {
+    this.stopping = why;
   }
 
   tables(): TableInfo[] {

@@ -6,6 +6,7 @@ import { createApp } from '../../server/app.js';
 import { createHttpServer, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../../server/http-server.js';
 import type { Serde, TopologyGraph } from '../api/topology-graph.js';
 import type { ProcessingOverrides } from '../compiler/index.js';
+import { formatDuration } from '../compiler/duration.js';
 import { Engine } from './engine.js';
 import { LocalEngineFacade } from './facade.js';
 import { compileOrSay, openLog } from './open-log.js';
@@ -27,6 +28,12 @@ export interface RunOptions {
   readonly cacheMaxBytes?: number;
   /** `--http-*`: the HTTP server's limits. */
   readonly http?: HttpLimits;
+  /**
+   * `--shutdown-delay`: after SIGTERM, how long /readyz answers 503 while the instance goes on
+   * processing and answering, before it stops: time for a load balancer (a Kubernetes Service) to
+   * stop sending it requests. Default 0.
+   */
+  readonly shutdownDelayMs?: number;
   /** `--guarantee`, `--standby-replicas`: over the topology's `processing:` section. */
   readonly processing?: ProcessingOverrides;
   readonly env: NodeJS.ProcessEnv;
@@ -78,12 +85,19 @@ export async function runTopology(o: RunOptions): Promise<number> {
       out.stderr(`duality: ${name} again; exiting without a clean stop`);
       process.exit(1);
     }
-    out.stderr(`duality: ${name}: stopping (finishing the batch, committing, closing stores)`);
-    engine.requestStop();
+    const delay = o.shutdownDelayMs ?? 0;
+    if (delay > 0) {
+      out.stderr(`duality: ${name}: /readyz answers 503 from now; stopping in ${formatDuration(delay)} (finishing the batch, committing, closing stores)`);
+      facade.announceStop(`stopping: ${name} received`);
+      setTimeout(() => engine.requestStop(), delay).unref();
+    } else {
+      out.stderr(`duality: ${name}: stopping (finishing the batch, committing, closing stores)`);
+      engine.requestStop();
+    }
     deadline = setTimeout(() => {
       out.stderr(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
       process.exit(1);
-    }, STOP_DEADLINE_MS).unref();
+    }, delay + STOP_DEADLINE_MS).unref();
   };
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   const done = async (code: number, stopEngine: boolean): Promise<number> => {

@@ -45,6 +45,8 @@ export interface TaskDeps {
   readonly time: { current: number };
   /** The bytes table updates held back until the commit (`forwardUpdate`) share with the stores' caches; a budget of 0 forwards each at once. */
   readonly cache: CacheBudget;
+  /** The engine's log, for `peek`. */
+  readonly say: (line: string) => void;
 }
 
 /**
@@ -153,6 +155,7 @@ export class StreamTask {
         if (!s) throw new Error(`${rt.node.id}: no store "${name}" in task ${this.id}`);
         return s as KeyValueStore<K, V>;
       },
+      log: this.deps.say,
       schedule: (intervalMs, fn) => {
         this.punctuators.push({ intervalMs, next: -1, fn });
       },

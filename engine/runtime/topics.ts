@@ -18,8 +18,9 @@ export interface TopicPlan {
  * are co-partitioned (Kafka Streams' CopartitionedTopicsEnforcer):
  * - a missing source topic gets the partitions of the topics it is joined with, else one;
  * - topics joined with each other must have as many partitions each, or nothing runs;
- * - a repartition topic gets the partitions of the topics it is joined with, else those of the
- *   sub-topology that writes it (Kafka Streams sizes them from their upstream);
+ * - a repartition topic gets the partitions its `repartition` step sets, else those of the topics
+ *   it is joined with, else those of the sub-topology that writes it (Kafka Streams sizes them
+ *   from their upstream); a set count counts in the co-partitioning check as a user topic's does;
  * - a missing sink or dead-letter topic gets the partitions of the sub-topologies that write it;
  * - a changelog gets one partition per task of the sub-topology that owns its store.
  * Each topic to create carries its role, for createdLine. Replication is the broker's default
@@ -43,17 +44,26 @@ export async function planTopics(graph: TopologyGraph, log: Log, o: TopicPlanOpt
     known.set(t.name, partitions);
     create.push({ name: t.name, partitions, role: t.role, ...(cleanupPolicy && { cleanupPolicy }) });
   };
+  for (const t of graph.topics) {
+    // Kafka Streams refuses an existing internal topic whose partitions differ from those it asks for.
+    const n = t.partitions === undefined ? undefined : await log.partitions(t.name);
+    if (n !== undefined && n !== t.partitions) {
+      throw new Error(`repartition topic ${t.name} exists with ${n} partition${n === 1 ? '' : 's'}, but its \`repartition\` step asks for ${t.partitions}; reset the application (duality reset) to recreate it, or set \`partitions: ${n}\``);
+    }
+  }
   const internal = new Set(graph.topics.filter((t) => t.internal).map((t) => t.name));
-  /** The partitions the existing user topics of a topic's co-partition group agree on. */
+  /** Repartition topics whose partition count the topology sets (`repartition: {partitions}`). */
+  const fixed = new Map(graph.topics.flatMap((t) => (t.partitions !== undefined ? [[t.name, t.partitions] as const] : [])));
+  /** The partitions the existing user topics (or fixed repartition topics) of a topic's co-partition group agree on. */
   const joinedWith = (topic: string): number | undefined => {
     const group = graph.copartitionGroups.find((g) => g.includes(topic));
-    return group?.map((t) => known.get(t)).find((n) => n !== undefined);
+    return group?.map((t) => known.get(t) ?? fixed.get(t)).find((n) => n !== undefined);
   };
   const read = new Set(graph.subtopologies.flatMap((s) => s.sourceTopics));
   for (const t of missing.filter((t) => read.has(t.name))) add(t, joinedWith(t.name) ?? 1);
 
   for (const group of graph.copartitionGroups) {
-    const counts = group.filter((t) => !internal.has(t)).map((t) => [t, known.get(t)!] as const);
+    const counts = group.filter((t) => !internal.has(t) || fixed.has(t)).map((t) => [t, known.get(t) ?? fixed.get(t)!] as const);
     if (new Set(counts.map(([, n]) => n)).size > 1) {
       throw new Error(
         `topics ${counts.map(([t, n]) => `${t} (${n} partition${n === 1 ? '' : 's'})`).join(' and ')} are joined but not co-partitioned: ` +
@@ -71,7 +81,7 @@ export async function planTopics(graph: TopologyGraph, log: Log, o: TopicPlanOpt
     for (const t of sub.sinkTopics) {
       writers.set(t, [...(writers.get(t) ?? []), n]);
       const info = graph.topics.find((x) => x.name === t);
-      if (info?.role === 'repartition' && !known.has(t)) add(info, joinedWith(t) ?? n, 'delete');
+      if (info?.role === 'repartition' && !known.has(t)) add(info, info.partitions ?? joinedWith(t) ?? n, 'delete');
     }
   }
   const everySub = [...partitions.values()];

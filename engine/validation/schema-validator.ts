@@ -55,6 +55,7 @@ function diagnoseStep(step: unknown, pointer: string, root: unknown): SchemaProb
   if (typeof step === 'string') {
     const spec = STEP_BY_NAME.get(step);
     if (!spec) return [{ pointer, atKey: false, message: `unknown step "${step}"${didYouMean(step, names)}` }];
+    if (spec.bare) return [];
     return [{ pointer, atKey: false, message: `step "${step}" needs an argument, e.g. \`${spec.example}\`` }];
   }
   if (step === null || typeof step !== 'object' || Array.isArray(step)) {

@@ -7,6 +7,7 @@ import type { TopologyGraph } from '../../../engine/api/topology-graph.js';
 import { compileTopology } from '../../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { Engine } from '../../../engine/runtime/engine.js';
+import { LocalEngineFacade } from '../../../engine/runtime/facade.js';
 import { readTable } from '../../../engine/runtime/queries.js';
 import { taskDir } from '../../../engine/state/state-dir.js';
 import { ROOT } from '../../root.js';
@@ -255,4 +256,31 @@ test('a held update that fails downstream at the commit goes to the dead-letter 
   assert.equal((await log.read({ topic: 'totals-dlq', partition: 0 }, 0, 100)).length, 1);
   assert.deepEqual(await readTable(engine, 'totals'), { a: 3, b: 5 });
   await engine.stop();
+});
+
+test('a key asked while its task closes (a rebalance revokes it, a stop) finds the task gone, never its closed store (which answered 500)', async () => {
+  const log = EmbeddedLog.inMemory();
+  const engine = new Engine({ graph: wordcount, log, stateDir: mkdtempSync(join(tmpdir(), 'duality-engine-')), logger: () => undefined });
+  await engine.start();
+  await post(log, 'TextLinesTopic', ['a b a']);
+  await runBatches(engine);
+  const facade = new LocalEngineFacade(engine, log);
+  const place = await facade.locate('word-counts', 'a');
+  assert.deepEqual((await facade.readLocal('word-counts', place, {}, false))?.answer, { key: 'a', value: 2 });
+  // Asked at every turn of the event loop while the stop revokes the task and closes its stores.
+  let stopped = false;
+  const stopping = engine.stop().finally(() => (stopped = true));
+  const seen = new Set<string>();
+  while (!stopped) {
+    try {
+      const held = await facade.readLocal('word-counts', place, {}, false);
+      seen.add(held ? JSON.stringify(held.answer) : 'task gone');
+    } catch (e) {
+      seen.add(`failed: ${(e as Error).message}`);
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await stopping;
+  assert.deepEqual([...seen].filter((s) => s.startsWith('failed')), []);
+  assert.deepEqual(await facade.readLocal('word-counts', place, {}, false), undefined);
 });

@@ -96,3 +96,25 @@ test('duality run --guarantee and --standby-replicas set what the topology\'s pr
     assert.match(bad.stderr, message);
   }
 });
+
+test('duality run --shutdown-delay: after SIGTERM /readyz says 503 while queries are still answered, then it stops cleanly', async () => {
+  const dir = tempDir();
+  const { run, url } = await startRun(join(ROOT, 'topologies/wordcount.yaml'), join(dir, 'state'), ['--shutdown-delay', '5s']);
+  const posted = await fetch(`${url}/topics/TextLinesTopic/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: 'hello' }) });
+  assert.equal(posted.status, 200);
+  await until('hello counted', async () => ((await count(url, 'hello')) === 1 ? true : undefined));
+  run.child.kill('SIGTERM');
+  const readyz = await until('/readyz 503 after SIGTERM', async () => {
+    const r = await fetch(`${url}/readyz`);
+    return r.status === 503 ? ((await r.json()) as { error: { message: string } }) : undefined;
+  });
+  assert.match(readyz.error.message, /stopping: SIGTERM received/);
+  // A load balancer still sending requests meanwhile gets answers.
+  assert.equal(await count(url, 'hello'), 1);
+  assert.equal(await run.exit(20_000), 0, run.stderr);
+  assert.match(run.stderr, /SIGTERM: \/readyz answers 503 from now; stopping in 5s/);
+
+  const bad = cli(['run', join(ROOT, 'topologies/wordcount.yaml'), '--port', '0', '--state-dir', join(dir, 'state'), '--shutdown-delay', 'soon']);
+  assert.equal(await bad.exit(10_000), 2);
+  assert.match(bad.stderr, /--shutdown-delay must be a duration from 0s to 10m such as 5s, not "soon"/);
+});
