@@ -4,10 +4,11 @@
  * and kafkajs alone (kafkajs-consume.ts). Each says when it is ready: Duality's /readyz answers
  * 200, Kafka Streams reaches RUNNING, kafkajs joins its group.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureMavenJar } from '../maven.js';
 import { BROKERS, sleep, type Cleanup } from './cluster.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -192,22 +193,7 @@ export function startKafkajsConsume(topic: string, groupId: string, records: num
   return { proc, ready, done };
 }
 
-/**
- * Builds bench/kstreams once: skipped while the jar is newer than pom.xml and every source file.
- * Returns what it did, for the log.
- */
+/** Builds bench/kstreams once (bench/maven.ts); returns what it did, for the log. */
 export function ensureKafkaStreamsJar(): string {
-  const newest = Math.max(...[join(KSTREAMS, 'pom.xml'), ...files(join(KSTREAMS, 'src'))].map((f) => statSync(f).mtimeMs));
-  if (existsSync(JAR) && existsSync(join(KSTREAMS, 'target/lib')) && statSync(JAR).mtimeMs > newest) return 'up to date';
-  const started = Date.now();
-  const mvn = spawnSync('mvn', ['-q', '-B', '--no-transfer-progress', '-Dstyle.color=never', '-f', join(KSTREAMS, 'pom.xml'), 'package'], { encoding: 'utf8', timeout: 600_000 });
-  if (mvn.error || mvn.status !== 0) {
-    const out = `${mvn.stdout ?? ''}${mvn.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
-    throw new Error(`building bench/kstreams with Maven failed (${mvn.error?.message ?? `status ${mvn.status}`}):\n${out}`);
-  }
-  return `built in ${((Date.now() - started) / 1000).toFixed(1)} s`;
-}
-
-function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]));
+  return ensureMavenJar(KSTREAMS, JAR);
 }

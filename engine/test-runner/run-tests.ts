@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { formatDiagnostic, pointerOf } from '../api/diagnostics.js';
-import type { GraphNode } from '../api/topology-graph.js';
+import type { GraphNode, TopologyGraph } from '../api/topology-graph.js';
 import { EmbeddedLog } from '../log/embedded-log.js';
 import { Engine } from '../runtime/engine.js';
 import { readTable } from '../runtime/queries.js';
 import { serdeFor } from '../serde/index.js';
-import { loadTestFile, type TestCase, type TestFile } from '../test-file/validate.js';
+import { loadTestFile, type TestCase, type TestFile, type TestInput } from '../test-file/validate.js';
 import { epochMs } from '../api/time.js';
 import { firstDifference, sortRows, type Difference } from './compare.js';
 
@@ -48,6 +48,55 @@ const paint = (on: boolean, code: string, s: string): string => (on ? `\u001b[${
 /** Runs one case; returns a description of the first difference, or undefined when it passes. */
 async function runCase(test: TestFile, c: TestCase, index: number): Promise<string | undefined> {
   const { graph } = test;
+  try {
+    return await runInputs(graph, c.input, async ({ engine, log, logs }) => {
+      const base = ['cases', index, 'expect'];
+      const subset = c.match === 'subset';
+      for (const [topic, expected] of Object.entries(c.expect.topics ?? {})) {
+        const actual = await readTopic(log, graph.nodes.find((n) => n.type === 'sink' && n.topic === topic), topic);
+        const d = firstDifference(expected.map(normalizeRecord), actual.map((r, i) => pick(r, expected[i])), subset, topic, ['topics', topic]);
+        if (d) return describe(test, [...base], d, 'topics');
+      }
+      for (const [table, expected] of Object.entries(c.expect.tables ?? {})) {
+        const actual = await readTable(engine, table);
+        const exp = Array.isArray(expected) ? sortRows(expected.map(normalizeRecord)) : expected;
+        const act = Array.isArray(actual) ? sortRows(actual as Record<string, unknown>[]) : actual;
+        const d = firstDifference(exp, act, subset, table, ['tables', table]);
+        if (d) return describe(test, base, d, 'tables');
+      }
+      if (c.expect.errors !== undefined) {
+        const errors = c.expect.errors;
+        const dlq = await readTopic(log, undefined, graph.errors.topic).catch(() => []);
+        if (typeof errors === 'number' && engine.policy.counters.errors !== errors) {
+          return `${where(test, [...base, 'errors'])}: expect.errors: expected ${errors} record(s) to go to the error policy, got ${engine.policy.counters.errors}${logs.length ? `\n${logs.join('\n')}` : ''}`;
+        }
+        if (Array.isArray(errors)) {
+          for (const [i, pattern] of errors.entries()) {
+            const hit = dlq.some((r) => (pattern.topic === undefined || r.headers['__streams.errors.topic'] === pattern.topic) && (pattern.reason === undefined || new RegExp(pattern.reason).test(String(r.headers['__streams.errors.message']))));
+            if (!hit) return `${where(test, [...base, 'errors', i])}: expect.errors[${i}]: no record in ${graph.errors.topic} matches ${JSON.stringify(pattern)}`;
+          }
+        }
+      }
+      return undefined;
+    });
+  } catch (e) {
+    return `the topology failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+/** What a run leaves to look at: the engine (its tables), the log (its topics) and the engine's log lines. */
+export interface InputRun {
+  readonly engine: Engine;
+  readonly log: EmbeddedLog;
+  readonly logs: string[];
+}
+
+/**
+ * Runs a topology as a test case does (docs/testing.md, How a case runs): from an empty in-memory
+ * log (one partition a topic) and empty stores, without a record cache, each input processed
+ * completely before the next is written; then hands what it left to `inspect`.
+ */
+export async function runInputs<T>(graph: TopologyGraph, inputs: readonly TestInput[], inspect: (run: InputRun) => Promise<T>): Promise<T> {
   const log = EmbeddedLog.inMemory();
   const stateDir = mkdtempSync(join(tmpdir(), 'duality-test-'));
   const logs: string[] = [];
@@ -56,9 +105,9 @@ async function runCase(test: TestFile, c: TestCase, index: number): Promise<stri
     await engine.start();
     const producer = log.producer();
     let timestamp = 0;
-    for (const input of c.input) {
+    for (const input of inputs) {
       const source = graph.nodes.find((n) => (n.type === 'source' || n.type === 'table-source') && n.topic === input.topic)!;
-      timestamp = input.timestamp === undefined ? timestamp : epochMs(input.timestamp)!;
+      timestamp = inputTimestamp(input, timestamp);
       producer.send([
         {
           topic: input.topic,
@@ -71,36 +120,7 @@ async function runCase(test: TestFile, c: TestCase, index: number): Promise<stri
       await producer.flush();
       await engine.runUntilIdle();
     }
-    const base = ['cases', index, 'expect'];
-    const subset = c.match === 'subset';
-    for (const [topic, expected] of Object.entries(c.expect.topics ?? {})) {
-      const actual = await readTopic(log, graph.nodes.find((n) => n.type === 'sink' && n.topic === topic), topic);
-      const d = firstDifference(expected.map(normalizeRecord), actual.map((r, i) => pick(r, expected[i])), subset, topic, ['topics', topic]);
-      if (d) return describe(test, [...base], d, 'topics');
-    }
-    for (const [table, expected] of Object.entries(c.expect.tables ?? {})) {
-      const actual = await readTable(engine, table);
-      const exp = Array.isArray(expected) ? sortRows(expected.map(normalizeRecord)) : expected;
-      const act = Array.isArray(actual) ? sortRows(actual as Record<string, unknown>[]) : actual;
-      const d = firstDifference(exp, act, subset, table, ['tables', table]);
-      if (d) return describe(test, base, d, 'tables');
-    }
-    if (c.expect.errors !== undefined) {
-      const errors = c.expect.errors;
-      const dlq = await readTopic(log, undefined, graph.errors.topic).catch(() => []);
-      if (typeof errors === 'number' && engine.policy.counters.errors !== errors) {
-        return `${where(test, [...base, 'errors'])}: expect.errors: expected ${errors} record(s) to go to the error policy, got ${engine.policy.counters.errors}${logs.length ? `\n${logs.join('\n')}` : ''}`;
-      }
-      if (Array.isArray(errors)) {
-        for (const [i, pattern] of errors.entries()) {
-          const hit = dlq.some((r) => (pattern.topic === undefined || r.headers['__streams.errors.topic'] === pattern.topic) && (pattern.reason === undefined || new RegExp(pattern.reason).test(String(r.headers['__streams.errors.message']))));
-          if (!hit) return `${where(test, [...base, 'errors', i])}: expect.errors[${i}]: no record in ${graph.errors.topic} matches ${JSON.stringify(pattern)}`;
-        }
-      }
-    }
-    return undefined;
-  } catch (e) {
-    return `the topology failed: ${e instanceof Error ? e.message : String(e)}`;
+    return await inspect({ engine, log, logs });
   } finally {
     await engine.stop().catch(() => undefined);
     await log.close();
@@ -108,14 +128,18 @@ async function runCase(test: TestFile, c: TestCase, index: number): Promise<stri
   }
 }
 
-interface DecodedRecord {
+/** An input's timestamp: its own, or the one of the input before it (0 for the first). */
+export const inputTimestamp = (input: TestInput, previous: number): number => (input.timestamp === undefined ? previous : epochMs(input.timestamp)!);
+
+export interface DecodedRecord {
   key: unknown;
   value: unknown;
   timestamp: number;
   headers: Record<string, string>;
 }
 
-async function readTopic(log: EmbeddedLog, sink: GraphNode | undefined, topic: string): Promise<DecodedRecord[]> {
+/** Every record of a topic, partition after partition, decoded with the serdes of the sink that writes it. */
+export async function readTopic(log: EmbeddedLog, sink: GraphNode | undefined, topic: string): Promise<DecodedRecord[]> {
   const keySerde = serdeFor(sink?.keySerde ?? 'string');
   const valueSerde = serdeFor(sink?.valueSerde ?? 'string');
   const out: DecodedRecord[] = [];

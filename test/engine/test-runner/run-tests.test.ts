@@ -3,7 +3,9 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runTestFile } from '../../../engine/test-runner/run-tests.js';
+import { compileTopology } from '../../../engine/compiler/index.js';
+import { readTable } from '../../../engine/runtime/queries.js';
+import { readTopic, runInputs, runTestFile } from '../../../engine/test-runner/run-tests.js';
 import { ROOT } from '../../root.js';
 
 async function run(file: string): Promise<{ passed: number; failed: number; out: string }> {
@@ -131,4 +133,31 @@ test('match: subset needs only what is listed; timestamps compare where given', 
   const e = await run(exact);
   assert.deepEqual([e.passed, e.failed], [0, 1], e.out);
   assert.match(e.out, /expect\.tables\.per-sku\.a: expected \(nothing\), got 1 \(not expected\)/);
+});
+
+test('runInputs runs inputs as a case does and hands over every output record and table', async () => {
+  const { graph } = compileTopology(
+    'counts.yaml',
+    `version: 1
+name: counts
+streams:
+  in: {topic: in}
+tables:
+  counts:
+    from: in
+    steps: [groupByKey, count]
+    to: out
+`,
+  );
+  // The second input has no timestamp: it takes the one before it, as in a test file.
+  const inputs = [
+    { topic: 'in', key: 'a', value: { n: 1 }, timestamp: 5000 },
+    { topic: 'in', key: 'a', value: { n: 2 } },
+    { topic: 'in', key: 'b', value: { n: 3 }, timestamp: '1970-01-01T00:00:07Z' },
+  ];
+  const got = await runInputs(graph!, inputs, async ({ engine, log }) => ({
+    out: (await readTopic(log, graph!.nodes.find((n) => n.type === 'sink'), 'out')).map((r) => [r.key, r.value, r.timestamp]),
+    counts: await readTable(engine, 'counts'),
+  }));
+  assert.deepEqual(got, { out: [['a', 1, 5000], ['a', 2, 5000], ['b', 1, 7000]], counts: { a: 2, b: 1 } });
 });

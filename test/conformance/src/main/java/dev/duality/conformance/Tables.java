@@ -1,0 +1,37 @@
+package dev.duality.conformance;
+
+import static dev.duality.conformance.Dsl.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KTable;
+
+/** The table steps of cases/tables/: a source table is materialized under its name, as Duality keeps it. */
+final class Tables {
+  private Tables() {}
+
+  private static KTable<String, JsonNode> items(StreamsBuilder b) {
+    return b.table("items", Consumed.with(STRING, JSON), kv("items", JSON));
+  }
+
+  static void filter(StreamsBuilder b) {
+    items(b).filter((k, v) -> qty(v) >= 10, kv("big", JSON)).toStream().to("out", json());
+  }
+
+  static void mapValues(StreamsBuilder b) {
+    items(b).mapValues(v -> (JsonNode) object("double", num(qty(v) * 2)), kv("doubled", JSON)).toStream().to("out", json());
+  }
+
+  static void toStream(StreamsBuilder b) {
+    items(b).toStream().to("out", json());
+  }
+
+  static void toTable(StreamsBuilder b) {
+    stream(b, "in").toTable(kv("latest", JSON)).toStream().to("out", json());
+  }
+
+  static void streamFilterMapValues(StreamsBuilder b) {
+    stream(b, "in").filter((k, v) -> qty(v) >= 10).mapValues(v -> (JsonNode) object("qty", v.get("qty"))).to("out", json());
+  }
+}
