@@ -13,7 +13,7 @@ import { compiled, forwardAll, processor, recordVars, sameKey, whenLoaded, withK
  *   foreign       (right side) each right row change answers every left key subscribed to it;
  *   response      (left side)  joins an answer with the left row, unless the row changed since it
  *                              subscribed (the answer's hash is of another value: a stale answer).
- * The instructions are SubscriptionWrapper's; their handling follows SubscriptionSendProcessorSupplier,
+ * The instructions are SubscriptionWrapper's; their handling follows Kafka Streams 4.4's SubscriptionSendProcessorSupplier,
  * SubscriptionReceiveProcessorSupplier, SubscriptionJoinProcessorSupplier,
  * ForeignTableJoinProcessorSupplier and ResponseJoinProcessorSupplier.
  */
@@ -69,8 +69,9 @@ function subscribe(node: GraphNode): Processor {
         const hash = hashOf(newValue);
         const sends: [unknown, Instruction][] = [];
         if (left) {
-          // Kafka Streams' leftJoinInstructions: a null foreign key still gets an answer (null).
-          if (oldValue !== null && oldFk !== null && !sameKey(oldFk, newFk)) sends.push([oldFk, 'delete-and-propagate']);
+          // Kafka Streams' leftJoinInstructions (4.4): the old foreign key forgets the row without an
+          // answer; the new one answers, with null when it has no row or is itself null.
+          if (oldValue !== null && oldFk !== null && !sameKey(oldFk, newFk)) sends.push([oldFk, 'delete-no-propagate']);
           if (oldValue !== null || newValue !== null) sends.push([newFk, 'propagate-null-if-none']);
         } else if (newValue === null || newFk === null) {
           // The row left, or lost its foreign key: its result, if any, is deleted.
@@ -145,8 +146,8 @@ function respond(node: GraphNode): Processor {
         // A stale answer: the row changed (or left) after it subscribed; a newer answer follows.
         if (hashOf(row) !== a.hash) return;
         // A delete goes on only for a key that has a result (as the key-to-key table join), where
-        // Kafka Streams also sends one for a row that never joined (an insert with no match after
-        // the fix above, a move between two missing foreign keys, a left join's delete twice).
+        // Kafka Streams also sends one for a row that never joined (a move between two missing
+        // foreign keys), and so would an insert without a match, which asks for one (see subscribe).
         if (a.right === null && (!left || row === null)) return whenLoaded(results.get(r.key), (had) => (had === undefined ? undefined : ctx.forward(withKeyValue(r, r.key, null))));
         return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: row, right: a.right })));
       });
