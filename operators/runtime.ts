@@ -76,3 +76,17 @@ export function rekey(node: GraphNode): Processor {
   const key = compiled(node, 'expression', 'record');
   return processor((ctx) => (r) => ctx.forward(withKeyValue(r, key.evaluate(recordVars(r)), r.value)));
 }
+
+/** The record regrouped: its key from `key` (or the bare expression), its value from `value` when given. */
+export function grouping(node: GraphNode): (r: StreamRecord) => StreamRecord {
+  const key = compiled(node, node.args.key === undefined ? 'expression' : 'key', 'record');
+  const value = node.args.value === undefined ? undefined : compiled(node, 'value', 'record');
+  return (r) => {
+    const vars = recordVars(r);
+    return withKeyValue(r, key.evaluate(vars), value ? value.evaluate(vars) : r.value);
+  };
+}
+
+
+/** Keys as an internal topic compares them: by their JSON form. */
+export const sameKey = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);

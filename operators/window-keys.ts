@@ -4,6 +4,8 @@
  * so LevelDB's byte order is numeric order:
  *   time windows:  `<start>|<json key>`       start first, so closing and expiring scan in time order
  *   sessions:      `<json key>|<start>|<end>` key first, so a key's sessions are one prefix scan
+ *   session ends:  `~end|<end>|<session key>` an index by end time, for closing and expiring
+ * Reserved keys start with `~`, which no JSON text does, so they sort after every window.
  */
 const WIDTH = 16;
 const pad = (ms: number): string => String(ms).padStart(WIDTH, '0');
@@ -23,10 +25,18 @@ export const sessionKey = (key: unknown, start: number, end: number): string => 
 
 export function parseSessionKey(k: string): { key: unknown; start: number; end: number } | undefined {
   const tail = 2 * WIDTH + 2;
-  if (k.length <= tail) return undefined;
+  if (k.length <= tail || k.startsWith('~')) return undefined;
   const body = k.slice(k.length - tail);
   return { key: JSON.parse(k.slice(0, k.length - tail)) as unknown, start: Number(body.slice(1, 1 + WIDTH)), end: Number(body.slice(2 + WIDTH)) };
 }
+
+const END_INDEX = '~end|';
+/** The index entry of a session, by its end. */
+export const sessionEndKey = (end: number, session: string): string => `${END_INDEX}${pad(end)}|${session}`;
+/** Index entries of sessions ending before `end` sort below this. */
+export const sessionEndBound = (end: number): string => `${END_INDEX}${pad(Math.max(0, end))}`;
+/** The session key an index entry points to, or undefined for any other key. */
+export const sessionOfEndKey = (k: string): string | undefined => (k.startsWith(END_INDEX) ? k.slice(END_INDEX.length + WIDTH + 1) : undefined);
 
 /** Reserved key of a window store: the stream time up to which closed windows were emitted (`emit: final`). */
 export const EMITTED_KEY = '~emitted';

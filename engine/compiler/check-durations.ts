@@ -58,9 +58,12 @@ export const checkDurations: Pass = {
         if (args.type === 'hopping' && size !== undefined && advance !== undefined && advance > size) {
           diagnostics.error(`${step.pointer}/advance`, `a hopping window's advance (${args.advance}) must be at most its size (${args.size})`);
         }
-        const span = (args.type === 'session' ? gap : size) ?? 0;
+        const span = retentionSpan(args.type, size, gap);
         if (retention !== undefined && retention < span + grace) {
-          diagnostics.error(`${step.pointer}/retention`, `retention (${args.retention}) must be at least ${args.type === 'session' ? 'gap' : 'size'} + grace (${formatDuration(span + grace)}), or windows would be dropped before they close`);
+          const what = args.type === 'session' ? 'gap' : args.type === 'sliding' ? '2 × size' : 'size';
+          // Sliding windows: a new window starts from the aggregate of one up to 2 × size older (Kafka Streams' SlidingWindowStoreMaterializer).
+          const why = args.type === 'sliding' ? 'or the windows new records start from would be gone' : 'or windows would be dropped before they close';
+          diagnostics.error(`${step.pointer}/retention`, `retention (${args.retention}) must be at least ${what} + grace (${formatDuration(span + grace)}), ${why}`);
         }
       }
     }
@@ -68,12 +71,17 @@ export const checkDurations: Pass = {
   },
 };
 
+/** What a window's retention must cover besides grace: gap (sessions), 2 × size (sliding) or size. */
+function retentionSpan(type: string | undefined, size: number | undefined, gap: number | undefined): number {
+  return (type === 'session' ? gap : type === 'sliding' && size !== undefined ? 2 * size : size) ?? 0;
+}
+
 /** A window's settings in milliseconds, with the defaults of docs/language.md. */
 export function windowMs(args: Record<string, string>): { sizeMs?: number; advanceMs?: number; gapMs?: number; graceMs: number; retentionMs: number } {
   const ms = (f: string): number | undefined => (args[f] === undefined ? undefined : parseDuration(args[f]!));
   const graceMs = ms('grace') ?? 0;
-  const span = (args.type === 'session' ? ms('gap') : ms('size')) ?? 0;
   const sizeMs = ms('size');
+  const span = retentionSpan(args.type, sizeMs, ms('gap'));
   const advanceMs = args.type === 'tumbling' ? sizeMs : ms('advance');
   const gapMs = ms('gap');
   return {

@@ -6,6 +6,7 @@ import { sizeOf } from '../state/cache-budget.js';
 import { serdeFor } from '../serde/index.js';
 import type { Row } from './table-pages.js';
 import { avgView } from '../../operators/numeric-aggregations.js';
+import { slidingAgg } from '../../operators/sliding-window-aggregation.js';
 
 /** How a query shows a store's value: an avg store keeps {sum, count}. */
 export function viewOf(graph: TopologyGraph, def: DefinitionInfo): (v: unknown) => unknown {
@@ -25,7 +26,8 @@ export interface TableReader {
 /**
  * The reader of a queryable table. Window and session stores are key-value stores keyed as
  * operators/window-keys.ts lays them out; their queries follow Kafka Streams' `fetch(key, from,
- * to)` and `fetchAll(from, to)` (windows that start within the range) and `findSessions` (sessions
+ * to)` and `fetchAll(from, to)` (windows that start within the range; a sliding window's end is
+ * start + size, both included) and `findSessions` (sessions
  * that overlap it).
  */
 export function readerFor(graph: TopologyGraph, def: DefinitionInfo): TableReader {
@@ -34,6 +36,8 @@ export function readerFor(graph: TopologyGraph, def: DefinitionInfo): TableReade
   const node = graph.nodes.find((n) => n.stores.includes(def.store!) && n.args.window !== undefined);
   const window = node?.args.window as WindowSpec | undefined;
   if (window?.type === 'session') return sessionReader(view);
+  // A sliding window's store keeps the window's latest record time beside its aggregate.
+  if (window?.type === 'sliding') return timeWindowReader(window.sizeMs!, (v) => view(slidingAgg(v)));
   return timeWindowReader(window?.sizeMs ?? 0, view);
 }
 
