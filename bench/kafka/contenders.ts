@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureMavenJar } from '../maven.js';
+import { ensureMavenJar } from './maven.js';
 import { BROKERS, sleep, type Cleanup } from './cluster.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureMavenJar } from '../../bench/maven.js';
+import { ensureMavenJar } from '../../bench/kafka/maven.js';
 import type { TopologyGraph } from '../../engine/api/topology-graph.js';
 import { inputTimestamp } from '../../engine/test-runner/run-tests.js';
 import { serdeFor } from '../../engine/serde/index.js';
