@@ -20,7 +20,8 @@ export interface AggregationSpec {
 /**
  * The processor of every aggregation. Records with a null key or value are skipped, as Kafka
  * Streams does. Without a window: read the key's state from the node's store (synchronously when
- * cached), apply, write, forward the table's new value (held until the commit when caching is on).
+ * cached), apply, write, forward the table's new value (held until the commit when caching is on),
+ * at the later of the aggregate's previous timestamp and the record's.
  */
 export function aggregationProcessor(node: GraphNode, spec: AggregationSpec): Processor {
   const window = node.args.window as WindowSpec | undefined;
@@ -31,10 +32,12 @@ export function aggregationProcessor(node: GraphNode, spec: AggregationSpec): Pr
     const store = ctx.store(node.stores[0]!);
     return (r) => {
       if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
-      return whenLoaded(store.get(r.key), (old) => {
-        const state = spec.aggregate(old, r);
-        store.put(r.key, state);
-        return ctx.forwardUpdate(withKeyValue(r, r.key, view(state)));
+      return whenLoaded(store.getWithTimestamp(r.key), (old) => {
+        const state = spec.aggregate(old?.value, r);
+        // The result's time: the later of the aggregate's and the record's (Kafka Streams' KStreamAggregate).
+        const timestamp = old === undefined ? r.timestamp : Math.max(old.timestamp, r.timestamp);
+        store.put(r.key, state, timestamp);
+        return ctx.forwardUpdate(withKeyValue(r, r.key, view(state), timestamp));
       });
     };
   });

@@ -1,12 +1,13 @@
 import type { Processor } from '../engine/api/processor.js';
 import type { GraphNode } from '../engine/api/topology-graph.js';
 import { compiled, processor, whenLoaded, withKeyValue } from './runtime.js';
+import { foreignKeyJoin } from './foreign-key-join.js';
 import { streamStreamJoin } from './stream-stream-join.js';
 import { defineStep, duration, expression } from './spec.js';
 
 export const join = defineStep({
   name: 'join',
-  doc: 'Joins with another stream or table by key: stream-stream within a time window, stream-table lookups, table-table updates.',
+  doc: 'Joins with another stream or table by key: stream-stream within a time window, stream-table lookups, table-table updates; a table with another by a foreign key taken from its rows (`foreignKey`).',
   example: '- join: {with: clicks, type: left, within: 10m, grace: 1m, value: \'{"ad": left.ad, "clicked": right != null}\'}',
   transitions: { stream: 'stream', table: 'table' },
   args: {
@@ -18,12 +19,17 @@ export const join = defineStep({
       within: duration('Stream-stream joins: the largest time difference between joined records.'),
       grace: duration('Stream-stream joins: how long late records are still joined; default 0.'),
       value: expression('the joined value, over left, right and key; default {"left": left, "right": right}'),
+      foreignKey: expression('table-table joins by foreign key (KIP-213): the key of the `with` table to join each row with, over the row\'s key and value; the result is keyed by the row\'s key'),
     },
     required: ['with'],
     additionalProperties: false,
   },
-  expressions: [{ path: ['value'], scope: 'join' }],
+  expressions: [
+    { path: ['value'], scope: 'join' },
+    { path: ['foreignKey'], scope: 'record' },
+  ],
   create(node) {
+    if (node.args.role !== undefined) return foreignKeyJoin(node);
     if (node.kind === 'table') return tableTableJoin(node);
     if (node.args.otherKind === 'table') return streamTableJoin(node);
     return streamStreamJoin(node);
@@ -63,12 +69,14 @@ function tableTableJoin(node: GraphNode): Processor {
     const result = own === undefined ? undefined : ctx.store(own);
     return (r, input) => {
       const other = stores[1 - input]!;
-      return whenLoaded(other.get(r.key), (found) => {
+      return whenLoaded(other.getWithTimestamp(r.key), (found) => {
         const mine = r.value ?? null;
-        const theirs = found ?? null;
+        const theirs = found?.value ?? null;
         const [left, right] = input === 0 ? [mine, theirs] : [theirs, mine];
         const joins = type === 'inner' ? left !== null && right !== null : type === 'left' ? left !== null : left !== null || right !== null;
-        if (joins) return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })));
+        // A result carries the later of its two sides' timestamps (Kafka Streams' KTableKTableJoin*).
+        const timestamp = found === undefined ? r.timestamp : Math.max(r.timestamp, found.timestamp);
+        if (joins) return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right }), timestamp));
         if (!result) return ctx.forward(withKeyValue(r, r.key, null));
         return whenLoaded(result.get(r.key), (had) => (had === undefined ? undefined : ctx.forward(withKeyValue(r, r.key, null))));
       });

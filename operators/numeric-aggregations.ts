@@ -1,11 +1,16 @@
 import { DualityError } from '../engine/api/diagnostics.js';
 import { aggregationProcessor, numberFrom, type AggregationSpec } from './aggregation.js';
 import { compiled, recordVars } from './runtime.js';
+import { tableAggregationProcessor } from './table-aggregation.js';
 import { defineStep, expression, type StepSpec } from './spec.js';
 import type { StreamRecord } from '../engine/api/processor.js';
 
 /** How a numeric aggregation folds a number into its state, and merges two states (sessions). */
-type Fold = Pick<AggregationSpec, 'view' | 'merge'> & { fold: (state: unknown, n: number) => unknown };
+type Fold = Pick<AggregationSpec, 'view' | 'merge'> & {
+  fold: (state: unknown, n: number) => unknown;
+  /** Takes a grouped table row's old number out; absent where Kafka Streams has no subtractor (min, max). */
+  unfold?: (state: unknown, n: number) => unknown;
+};
 
 const numeric = (name: string, doc: string, how: Fold): StepSpec =>
   defineStep({
@@ -18,6 +23,13 @@ const numeric = (name: string, doc: string, how: Fold): StepSpec =>
     aggregates: true,
     create(node) {
       const expr = compiled(node, 'expression', 'record');
+      if (node.args.ofTable && how.unfold) {
+        const unfold = how.unfold;
+        return tableAggregationProcessor(node, {
+          add: (state, r) => how.fold(state, numberFrom(expr, recordVars(r), name)),
+          subtract: (state, r) => unfold(state, numberFrom(expr, recordVars(r), name)),
+        });
+      }
       return aggregationProcessor(node, {
         aggregate: (state, r: StreamRecord) => how.fold(state, numberFrom(expr, recordVars(r), name)),
         ...(how.view ? { view: how.view } : {}),
@@ -46,6 +58,7 @@ function add(step: string, a: number, b: number): number {
 export const sum = numeric('sum', 'Sums a number per key (and window); a sum past ±1.8e308 sends its record to the error policy and keeps the stored sum.', {
   fold: (s, n) => add('sum', (s as number | undefined) ?? 0, n),
   merge: (a, b) => add('sum', a as number, b as number),
+  unfold: (s, n) => add('sum', s as number, -n),
 });
 export const min = numeric('min', 'The smallest number seen per key (and window).', {
   fold: (s, n) => (s === undefined ? n : Math.min(s as number, n)),

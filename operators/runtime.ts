@@ -34,9 +34,9 @@ export function recordVars(r: StreamRecord): Record<ExprVariable, unknown> {
 }
 
 /** A record with a new key and/or value, keeping its context. */
-export function withKeyValue(r: StreamRecord, key: unknown, value: unknown): StreamRecord {
+export function withKeyValue(r: StreamRecord, key: unknown, value: unknown, timestamp = r.timestamp): StreamRecord {
   // A literal of fixed shape: cheaper than a spread on the hot path, and keeps one hidden class.
-  return { key, value, timestamp: r.timestamp, headers: r.headers, topic: r.topic, partition: r.partition, offset: r.offset, source: r.source };
+  return { key, value, timestamp, headers: r.headers, topic: r.topic, partition: r.partition, offset: r.offset, source: r.source };
 }
 
 /** Runs `then` on a value that may still be loading from a store, without a promise when it is not. */
@@ -76,3 +76,17 @@ export function rekey(node: GraphNode): Processor {
   const key = compiled(node, 'expression', 'record');
   return processor((ctx) => (r) => ctx.forward(withKeyValue(r, key.evaluate(recordVars(r)), r.value)));
 }
+
+/** The record regrouped: its key from `key` (or the bare expression), its value from `value` when given. */
+export function grouping(node: GraphNode): (r: StreamRecord) => StreamRecord {
+  const key = compiled(node, node.args.key === undefined ? 'expression' : 'key', 'record');
+  const value = node.args.value === undefined ? undefined : compiled(node, 'value', 'record');
+  return (r) => {
+    const vars = recordVars(r);
+    return withKeyValue(r, key.evaluate(vars), value ? value.evaluate(vars) : r.value);
+  };
+}
+
+
+/** Keys as an internal topic compares them: by their JSON form. */
+export const sameKey = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);

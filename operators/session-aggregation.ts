@@ -26,6 +26,8 @@ export function sessionAggregation(node: GraphNode, window: WindowSpec, spec: Ag
   let expiredUpTo = -Infinity;
   return processor((ctx) => {
     const store = ctx.store<string, unknown>(node.stores[0]!);
+    // Where the task's stream time was when it started (committed with its offsets).
+    observed = Math.max(observed, ctx.streamTime);
     return async (r) => {
       if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
       if (r.timestamp > observed) observed = r.timestamp;
@@ -47,7 +49,7 @@ export function sessionAggregation(node: GraphNode, window: WindowSpec, spec: Ag
     const start = Math.min(ts, ...overlapping.map((s) => s.start));
     const end = Math.max(ts, ...overlapping.map((s) => s.end));
     // Late: the session it would make is closed. Dropped here only.
-    if (end < closeTime) return;
+    if (end < closeTime) return ctx.dropped(r, 'late', `its session [${start}, ${end}] closed at stream time ${observed} (gap ${gap} ms, grace ${window.graceMs} ms)`);
     let state: unknown = undefined;
     for (const s of overlapping) state = state === undefined ? s.state : merge!(state, s.state, r.key);
     state = spec.aggregate(state, r);

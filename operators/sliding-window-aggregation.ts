@@ -44,12 +44,14 @@ export function slidingWindowAggregation(node: GraphNode, window: WindowSpec, sp
   const closed = new FinalWindows<SlidingState>((closeTime) => closeTime - size - 1, (emitted) => emitted - size);
   return processor((ctx) => {
     const store = ctx.store<string, SlidingState>(node.stores[0]!);
+    // Where the task's stream time was when it started (committed with its offsets).
+    observed = Math.max(observed, ctx.streamTime);
     return async (r) => {
       if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
       if (r.timestamp > observed) observed = r.timestamp;
       const closeTime = observed - grace;
       // Late: even the record's right window ended before the close time. Dropped here only.
-      if (r.timestamp + size < closeTime) return;
+      if (r.timestamp + size < closeTime) return ctx.dropped(r, 'late', `its windows closed at stream time ${observed} (grace ${grace} ms)`);
       const out: StreamRecord[] = [];
       const put = (start: number, value: SlidingState): void => {
         store.put(timeWindowKey(start, r.key), value);

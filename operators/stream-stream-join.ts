@@ -46,11 +46,13 @@ export function streamStreamJoin(node: GraphNode): Processor {
     const [thisName, otherName, outerName] = node.stores;
     const buffers = [ctx.store<string, Buffered>(thisName!), ctx.store<string, Buffered>(otherName!)];
     const outer = outerName === undefined ? undefined : ctx.store<string, Unmatched>(outerName);
+    // Where the task's stream time was when it started (committed with its offsets).
+    observed = Math.max(observed, ctx.streamTime);
     return async (r, input) => {
       const side = input as 0 | 1;
       if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
       if (r.timestamp > observed) observed = r.timestamp;
-      if (r.timestamp + within + grace < observed) return; // its window has closed: late
+      if (r.timestamp + within + grace < observed) return ctx.dropped(r, 'late', `its join window closed at stream time ${observed} (within ${within} ms, grace ${grace} ms)`);
       const prefix = `${JSON.stringify(r.key)}|`;
       const out: StreamRecord[] = [];
       let matched = false;

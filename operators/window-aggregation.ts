@@ -36,12 +36,16 @@ export function timeWindowAggregation(node: GraphNode, window: WindowSpec, spec:
   const closed = new FinalWindows<unknown>((closeTime) => closeTime - size, (emitted) => emitted - size + 1);
   return processor((ctx) => {
     const store = ctx.store<string, unknown>(node.stores[0]!);
+    // Where the task's stream time was when it started (committed with its offsets): windows that
+    // closed before a restart stay closed.
+    observed = Math.max(observed, ctx.streamTime);
     return (r) => {
       if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
       if (r.timestamp > observed) observed = r.timestamp;
       const closeTime = observed - window.graceMs;
       // Windows already closed are skipped: a record in none of the others is late and dropped.
       const live = windowStarts(r.timestamp, size, advance).filter((s) => s + size > closeTime);
+      if (live.length === 0) ctx.dropped(r, 'late', `its window${advance < size ? 's' : ''} closed at stream time ${observed} (grace ${window.graceMs} ms)`);
       const updates = live.map((start) => {
         const k = timeWindowKey(start, r.key);
         return whenLoaded(store.get(k), (old) => {

@@ -50,6 +50,16 @@ export function createMetrics(engine: EngineFacade): Metrics {
 
   perNode('duality_records_in_total', 'Records that reached a node', (n) => n.recordsIn);
   perNode('duality_records_out_total', 'Records a node forwarded', (n) => n.recordsOut);
+  new Counter({
+    name: 'duality_dropped_records_total',
+    help: 'Records a node dropped without processing them, by reason (late: its window had closed, grace included)',
+    labelNames: ['node', 'reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of now().dropped) this.inc({ node: d.node, reason: d.reason }, d.count);
+    },
+  });
   total('duality_errors_total', 'Records that failed and went to the error policy', (m) => m.errors);
   total('duality_dlq_records_total', 'Records written to the dead-letter topic', (m) => m.dlq);
   total('duality_commits_total', 'Commits of outputs, changelogs and input offsets', (m) => m.commits);

@@ -4,6 +4,8 @@ import type { TopologyGraph } from './topology-graph.js';
 export interface EngineMetrics {
   /** Per node: records that reached it and records it forwarded. */
   readonly nodes: { readonly id: string; readonly recordsIn: number; readonly recordsOut: number }[];
+  /** Records dropped per node and reason (late: after their window closed), across tasks. */
+  readonly dropped: { readonly node: string; readonly reason: string; readonly count: number }[];
   readonly recordsProcessed: number;
   readonly errors: number;
   readonly dlq: number;

@@ -33,6 +33,13 @@ export interface TopicPartition {
   readonly partition: number;
 }
 
+/** A group's committed offset of a partition, with the metadata string committed with it (Kafka's OffsetAndMetadata). */
+export interface CommittedOffset {
+  readonly offset: number;
+  /** '' when none was committed. The engine keeps the partition's stream time here (stream-time.ts). */
+  readonly metadata: string;
+}
+
 /** `topic:partition`, the key of maps over partitions. */
 export const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
 
@@ -105,9 +112,10 @@ export interface LogProducer {
   flush(): Promise<(TopicPartition & { offset: number })[]>;
   /**
    * Exactly-once: records sent since the last commit, and the consumed offsets of `groupId`, become
-   * visible together or not at all, when this resolves.
+   * visible together or not at all, when this resolves. `metadata` (per `tpKey`) is committed with
+   * the offsets (Kafka's transactional sendOffsets carries it).
    */
-  commitTransaction(groupId: string, offsets: ReadonlyMap<string, number>): Promise<void>;
+  commitTransaction(groupId: string, offsets: ReadonlyMap<string, number>, metadata?: ReadonlyMap<string, string>): Promise<void>;
   /** Drops what was sent since the last flush or commit. */
   abortTransaction(): Promise<void>;
   close(): Promise<void>;
@@ -121,10 +129,12 @@ export interface LogConsumer {
   subscribe(topics: readonly string[], listener: RebalanceListener): Promise<void>;
   /** Up to `maxRecords` records from assigned, unpaused partitions, in offset order per partition; waits up to `timeoutMs` for some. */
   poll(maxRecords: number, timeoutMs: number): Promise<LogRecord[]>;
-  /** Commits the group's offsets (the next offset to read, per `tpKey`). */
-  commit(offsets: ReadonlyMap<string, number>): Promise<void>;
+  /** Commits the group's offsets (the next offset to read, per `tpKey`), with `metadata` per `tpKey` where given. */
+  commit(offsets: ReadonlyMap<string, number>, metadata?: ReadonlyMap<string, string>): Promise<void>;
   /** The group's committed offset for a partition, if any. */
   committed(tp: TopicPartition): Promise<number | undefined>;
+  /** The same with the metadata committed with it. */
+  committedWithMetadata(tp: TopicPartition): Promise<CommittedOffset | undefined>;
   /** Where the next poll of this partition reads from. */
   seek(tp: TopicPartition, offset: number): void;
   /**

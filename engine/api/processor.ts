@@ -14,6 +14,9 @@ export interface StreamRecord {
   readonly source?: string;
 }
 
+/** Why a record was dropped: `late`: its window (or join window) had closed, grace included. */
+export type DropReason = 'late';
+
 /** What a processor may return: nothing when it finished synchronously, a promise when it had to wait for I/O (a store miss). */
 export type Done = void | Promise<void>;
 
@@ -23,7 +26,12 @@ export type Done = void | Promise<void>;
  */
 export interface ProcessorContext {
   readonly taskId: string;
-  /** The largest timestamp this task has seen: drives windows closing. */
+  /**
+   * The task's stream time: the largest timestamp it has taken from its input, the record being
+   * processed included. It survives restarts and moves with the task to another instance (committed
+   * with the input offsets); -1 before the task's first record ever. At `init` it is the time the
+   * task starts from.
+   */
   readonly streamTime: number;
   /** Sends a record to every child of this node, in order. */
   forward(record: StreamRecord): Done;
@@ -35,6 +43,12 @@ export interface ProcessorContext {
    * tests) it is forwarded now, like `forward`.
    */
   forwardUpdate(record: StreamRecord): Done;
+  /**
+   * Counts a record this node drops without processing it (`duality_dropped_records_total`), and
+   * logs it, at most one line a second per node of the task with the count since the last line.
+   * `why` says what made it so, for that line.
+   */
+  dropped(record: StreamRecord, reason: DropReason, why: string): void;
   /** A state store this node owns or reads. */
   store<K = unknown, V = unknown>(name: string): import('./store.js').KeyValueStore<K, V>;
   /** Writes a line to the engine's log (stderr in `duality run`); the caller keeps it bounded. */

@@ -39,7 +39,10 @@ export interface BytesStore {
 export interface KeyValueStore<K = unknown, V = unknown> {
   readonly name: string;
   get(key: K): V | undefined | Promise<V | undefined>;
-  put(key: K, value: V | null): void;
+  /** The value with the timestamp it was put with (Kafka Streams' ValueAndTimestamp). */
+  getWithTimestamp(key: K): { value: V; timestamp: number } | undefined | Promise<{ value: V; timestamp: number } | undefined>;
+  /** `timestamp`: the value's (default: the timestamp of the record being processed). null deletes. */
+  put(key: K, value: V | null, timestamp?: number): void;
   /** `from`: where to start, in the byte order of serialized keys (a key's bytes, or any position between keys). */
   range(options?: { prefix?: string; from?: Buffer; limit?: number }): AsyncIterable<[K, V]>;
 }

@@ -1,5 +1,6 @@
 import type { Serde } from '../api/topology-graph.js';
 import { windowMs } from './check-durations.js';
+import { addForeignKeyJoin } from './foreign-key-join.js';
 import { parseDuration } from './duration.js';
 import type { Definition, Pass, WorkGraph, WorkNode } from './model.js';
 
@@ -27,6 +28,8 @@ export const buildGraph: Pass = {
       let cur = startOf(def, work, byId, add);
       if (def.branch) cur = add(branchNode(def, def.branch, cur));
       let window: Record<string, string> | undefined;
+      // A table's groupBy: it and the aggregation after it deal in changes ({old, new}) of rows.
+      let ofTable = false;
       for (const step of def.steps) {
         // A branch step makes no node in its own definition: each branch is a definition (expandBranches).
         if (step.name === 'groupByKey' || step.name === 'branch') continue;
@@ -35,14 +38,26 @@ export const buildGraph: Pass = {
           continue;
         }
         const args = stepArgs(step.name, step.args);
+        if (step.name === 'join' && args.foreignKey !== undefined) {
+          cur = addForeignKeyJoin(doc.name, def, step, args, cur, byId.get(work.outputs.get(args.with as string)!)!, work, add);
+          continue;
+        }
         const spec = step.spec;
         const kind = spec.transitions[step.input!.kind]!;
         let keySerde = cur.keySerde;
         let valueSerde = cur.valueSerde;
         if (spec.changesKey) keySerde = computedKey(cur.keySerde);
-        if (spec.expressions.length > 0 && step.name !== 'filter' && step.name !== 'selectKey' && step.name !== 'groupBy' && step.name !== 'peek') valueSerde = 'json';
+        if (spec.expressions.length > 0 && step.name !== 'filter' && step.name !== 'selectKey' && !(step.name === 'groupBy' && args.value === undefined) && step.name !== 'peek') valueSerde = 'json';
         if (step.name === 'count') valueSerde = 'long';
         const inputs = [cur.id];
+        if (step.name === 'groupBy' && step.input!.kind === 'table') {
+          ofTable = true;
+          valueSerde = 'json';
+          args.ofTable = true;
+        } else if (spec.aggregates && ofTable) {
+          args.ofTable = true;
+          ofTable = false;
+        }
         if (spec.aggregates) {
           if (window) args.window = { type: window.type, ...windowMs(window) };
           if (def.emit === 'final' && window) args.emit = 'final';

@@ -42,7 +42,8 @@ export function expressionsAt(args: unknown, field: ExpressionField): { path: st
   }
   let value: unknown = args;
   for (const seg of field.path) value = (value as Record<string, unknown> | null)?.[seg];
-  return value === undefined || value === null ? [] : [{ path: [...field.path], value }];
+  // An object is the other form of a step that takes either (`reduce: expr` or `reduce: {add, subtract}`).
+  return value === undefined || value === null || typeof value === 'object' ? [] : [{ path: [...field.path], value }];
 }
 
 /** `source` is a record's: an initializer sees no record, and a join's value sees two (`left`, `right`). */

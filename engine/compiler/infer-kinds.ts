@@ -26,6 +26,8 @@ export const inferKinds: Pass = {
         }
         if (step.spec.aggregates) windowType = undefined;
         step.input = cur;
+        if (groupedBy?.input?.kind === 'table' && cur.kind === 'grouped') checkTableAggregation(step, diagnostics);
+        else if (step.spec.aggregates) checkNoSubtract(step, diagnostics);
         cur = applyStep(def, step, cur, groupedBy, doc.definitions, diagnostics);
         if (!cur) break;
         if (cur.kind === 'grouped' && step.name !== 'window') groupedBy = step;
@@ -91,7 +93,7 @@ function applyStep(
     let hint = '';
     if (cur.kind === 'grouped') hint = `; after "${groupedBy?.name ?? 'groupBy'}" comes an aggregation (count, sum, min, max, avg, reduce, aggregate) or a window`;
     else if (step.spec.aggregates || step.name === 'groupBy' || step.name === 'groupByKey') {
-      hint = cur.kind === 'table' ? '; aggregating a table is not supported: use toStream first' : '; group the stream first with groupBy or groupByKey';
+      hint = cur.kind === 'table' ? (step.name === 'groupByKey' ? '; a table\'s rows are grouped with `groupBy` (e.g. `groupBy: key`)' : '; group the table\'s rows first with groupBy') : '; group the stream first with groupBy or groupByKey';
     } else if (step.name === 'toStream') hint = '; it is a stream already';
     else if (step.name === 'toTable') hint = '; it is a table already';
     else if (cur.kind === 'table') hint = '; use toStream first to treat the table\'s changes as a stream';
@@ -101,8 +103,30 @@ function applyStep(
   return { kind: next, windowed: next === 'grouped' ? false : cur.windowed };
 }
 
+/**
+ * The aggregation of a grouped table must be able to take a row's old value out when the row
+ * changes or leaves the group (Kafka Streams' KGroupedTable): count and sum can, reduce and
+ * aggregate need a `subtract`, and min, max and avg have none; a table is not windowed.
+ */
+function checkTableAggregation(step: StepUse, diagnostics: Diagnostics): void {
+  const at = (message: string): void => diagnostics.error(step.pointer, message, { atKey: true });
+  if (step.name === 'window') at('a grouped table cannot be windowed: its rows are updated in place, not events in time; window a stream (the table\'s toStream) instead');
+  else if (['min', 'max', 'avg'].includes(step.name)) {
+    at(`\`${step.name}\` cannot aggregate a grouped table: when a row changes or is deleted its old value must be taken out, and a ${step.name} cannot undo one value; use count, sum, reduce or aggregate with \`subtract\` (as Kafka Streams' KGroupedTable)`);
+  } else if ((step.name === 'reduce' || step.name === 'aggregate') && (step.args as { subtract?: unknown } | null)?.subtract === undefined) {
+    const form = step.name === 'reduce' ? '`reduce: {add: ..., subtract: ...}`' : '`subtract` beside `initial` and `add`';
+    at(`\`${step.name}\` of a grouped table needs a subtractor (${form}): when a row changes or is deleted, its old value is taken out of its group's aggregate, as in Kafka Streams' KGroupedTable#${step.name}`);
+  }
+}
+
+/** `subtract` undoes a table row's old value; a stream's records are never taken back. */
+function checkNoSubtract(step: StepUse, diagnostics: Diagnostics): void {
+  if ((step.args as { subtract?: unknown } | null)?.subtract === undefined) return;
+  diagnostics.error(`${step.pointer}/subtract`, '`subtract` applies to an aggregation of a grouped table (a table\'s `groupBy`); the records of a stream are never taken back', { atKey: true });
+}
+
 function checkJoin(def: Definition, step: StepUse, cur: { kind: Kind; windowed: boolean }, defs: Map<string, Definition>, diagnostics: Diagnostics): boolean {
-  const args = step.args as { with: string; type?: string; within?: string; grace?: string };
+  const args = step.args as { with: string; type?: string; within?: string; grace?: string; foreignKey?: unknown };
   const other = defs.get(args.with);
   if (!other?.kind) return false; // undefined names are reported by resolveReferences
   const type = args.type ?? 'inner';
@@ -112,6 +136,13 @@ function checkJoin(def: Definition, step: StepUse, cur: { kind: Kind; windowed: 
   };
   if (args.with === def.name) return errorAt('with', 'a definition cannot join itself', false);
   if (cur.windowed || other.windowed) return errorAt('with', 'joins of windowed tables are not supported', false);
+  if (args.foreignKey !== undefined && (cur.kind !== 'table' || other.kind !== 'table')) {
+    const what = cur.kind !== 'table' ? `here it gets ${KIND_NAME[cur.kind]}` : `"${args.with}" is a stream`;
+    return errorAt('foreignKey', `a join by \`foreignKey\` joins a table with a table (Kafka Streams' KTable#join with a foreign-key extractor); ${what}`);
+  }
+  if (args.foreignKey !== undefined && type === 'outer') {
+    return errorAt('type', 'a join by `foreignKey` is `inner` or `left`: a row of the other table, joined by its key, has no row of this one to be keyed by', false);
+  }
   if (cur.kind === 'stream' && other.kind === 'stream') {
     if (args.within === undefined) {
       diagnostics.error(step.pointer, `a stream-stream join needs \`within\`: how far apart in time two records may be to join (e.g. within: 10m); "${args.with}" is a stream`, { atKey: true });

@@ -13,7 +13,7 @@ export function nodeLabel(n: GraphNode): string {
     case 'merge':
       return `merge ${(a.sources as string[]).join(', ')}`;
     case 'join':
-      return `${a.type} join ${a.with}${a.within ? ` within ${a.within}` : ''}`;
+      return `${a.type} join ${a.with}${a.within ? ` within ${a.within}` : ''}${a.foreignKey ? ` by ${a.foreignKey} (${a.role})` : ''}`;
     case 'map':
       return `map key: ${a.key}, value: ${a.value}`;
     case 'branch': {
@@ -28,7 +28,9 @@ export function nodeLabel(n: GraphNode): string {
     case 'aggregate':
       return `aggregate${windowLabel(n)}`;
     default: {
-      const expr = a.expression === undefined ? '' : `: ${a.expression}`;
+      // `groupBy: {key, value}` and `reduce: {add, subtract}` name their parts.
+      const parts = ['key', 'value', 'add', 'subtract'].filter((f) => a[f] !== undefined && n.type !== 'aggregate').map((f) => `${f}: ${a[f]}`);
+      const expr = a.expression !== undefined ? `: ${a.expression}` : parts.length > 0 ? ` ${parts.join(', ')}` : '';
       return `${n.type}${expr}${windowLabel(n)}`;
     }
   }

@@ -1,6 +1,6 @@
 import kafkajs from './kafkajs.js';
 import type { Consumer, EachBatchPayload, GroupDescription, Kafka, MemberDescription } from 'kafkajs';
-import { tpKey, type ConsumerOptions, type GroupMember, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
+import { tpKey, type CommittedOffset, type ConsumerOptions, type GroupMember, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
 import { parseTpKey } from '../log/topic-state.js';
 import { copartitionedAssigner, parseAssignmentInfo, parseMemberInfo, type MemberInfo } from './assigners.js';
 import { HEARTBEAT_MS, isRebalanceError, RetriableError, SESSION_TIMEOUT_MS, errorType, sleep } from './client.js';
@@ -67,7 +67,7 @@ export class KafkaConsumer implements LogConsumer {
   constructor(
     kafka: Kafka,
     private readonly groupId: string,
-    private readonly fetchCommitted: (groupId: string, tp: TopicPartition) => Promise<number | undefined>,
+    private readonly fetchCommitted: (groupId: string, tp: TopicPartition) => Promise<CommittedOffset | undefined>,
     private readonly describeGroup: (groupId: string) => Promise<GroupDescription>,
     options: ConsumerOptions = {},
   ) {
@@ -271,18 +271,18 @@ export class KafkaConsumer implements LogConsumer {
     if (this.paused.delete(key)) this.consumer.resume([{ topic: toTp(key).topic, partitions: [toTp(key).partition] }]);
   }
 
-  async commit(offsets: ReadonlyMap<string, number>): Promise<void> {
+  async commit(offsets: ReadonlyMap<string, number>, metadata?: ReadonlyMap<string, string>): Promise<void> {
     if (offsets.size === 0) return;
     this.checkOpen();
     let list = [...offsets].map(([key, offset]) => {
       const tp = parseTpKey(key);
       if (!tp || !Number.isSafeInteger(offset) || offset < 0) throw new Error(`kafka: cannot commit offset ${offset} for "${key}" of group "${this.groupId}"`);
-      return { key, ...tp, offset: String(offset) };
+      return { key, ...tp, offset: String(offset), metadata: metadata?.get(key) ?? null };
     });
     for (let attempt = 1; ; attempt++) {
       const joins = this.joins;
       try {
-        await this.consumer.commitOffsets(list.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        await this.consumer.commitOffsets(list.map(({ topic, partition, offset, metadata }) => ({ topic, partition, offset, metadata })));
         if (this.failure) throw this.failure;
         return;
       } catch (e) {
@@ -304,7 +304,11 @@ export class KafkaConsumer implements LogConsumer {
     }
   }
 
-  committed(tp: TopicPartition): Promise<number | undefined> {
+  async committed(tp: TopicPartition): Promise<number | undefined> {
+    return (await this.fetchCommitted(this.groupId, tp))?.offset;
+  }
+
+  committedWithMetadata(tp: TopicPartition): Promise<CommittedOffset | undefined> {
     return this.fetchCommitted(this.groupId, tp);
   }
 

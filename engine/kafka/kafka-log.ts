@@ -1,5 +1,5 @@
 import type { Admin, GroupDescription, Kafka, PartitionMetadata } from 'kafkajs';
-import { tpKey, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
+import { tpKey, type CommittedOffset, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
 import { createKafka, errorType, explainFailure, isRetriable, securityProblem, sleep, type KafkaOptions as ClientOptions } from './client.js';
 import { COMPRESSION_TYPES, type CompressionName } from './codecs.js';
 import { KafkaConsumer } from './kafka-consumer.js';
@@ -236,11 +236,11 @@ export class KafkaLog implements Log {
     return start;
   }
 
-  private async committed(groupId: string, tp: TopicPartition): Promise<number | undefined> {
+  private async committed(groupId: string, tp: TopicPartition): Promise<CommittedOffset | undefined> {
     const res = await this.admin((a) => a.fetchOffsets({ groupId, topics: [tp.topic] }));
-    const offset = res.find((t) => t.topic === tp.topic)?.partitions.find((p) => p.partition === tp.partition)?.offset;
+    const found = res.find((t) => t.topic === tp.topic)?.partitions.find((p) => p.partition === tp.partition);
     // kafkajs says -1 for a partition the group has no offset for.
-    return offset === undefined || Number(offset) < 0 ? undefined : Number(offset);
+    return found === undefined || Number(found.offset) < 0 ? undefined : { offset: Number(found.offset), metadata: found.metadata ?? '' };
   }
 
   /**

@@ -193,7 +193,7 @@ export class KafkaProducer implements LogProducer {
     }
   }
 
-  async commitTransaction(groupId: string, offsets: ReadonlyMap<string, number>): Promise<void> {
+  async commitTransaction(groupId: string, offsets: ReadonlyMap<string, number>, metadata?: ReadonlyMap<string, string>): Promise<void> {
     this.checkOpen();
     if (this.transactionalId === undefined) throw new Error('kafka: commitTransaction needs a producer created with a transactionalId');
     this.committing = true;
@@ -212,7 +212,7 @@ export class KafkaProducer implements LogProducer {
       const ends = this.ends;
       this.ends = new Map();
       try {
-        if (offsets.size > 0) await txn.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets) });
+        if (offsets.size > 0) await txn.sendOffsets({ consumerGroupId: groupId, topics: byTopic(offsets, metadata) });
         await txn.commit();
       } catch (e) {
         await txn.abort().catch(() => undefined);
@@ -342,14 +342,14 @@ export class KafkaProducer implements LogProducer {
   }
 }
 
-function byTopic(offsets: ReadonlyMap<string, number>): { topic: string; partitions: { partition: number; offset: string }[] }[] {
-  const topics = new Map<string, { partition: number; offset: string }[]>();
+function byTopic(offsets: ReadonlyMap<string, number>, metadata?: ReadonlyMap<string, string>): { topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[] {
+  const topics = new Map<string, { partition: number; offset: string; metadata: string | null }[]>();
   for (const [key, offset] of offsets) {
     const tp = parseTpKey(key);
     if (!tp) throw new Error(`kafka: "${key}" is not a topic:partition`);
     let list = topics.get(tp.topic);
     if (!list) topics.set(tp.topic, (list = []));
-    list.push({ partition: tp.partition, offset: String(offset) });
+    list.push({ partition: tp.partition, offset: String(offset), metadata: metadata?.get(key) ?? null });
   }
   return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
 }

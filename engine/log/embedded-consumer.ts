@@ -1,4 +1,4 @@
-import { tpKey, type GroupMember, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
+import { tpKey, type CommittedOffset, type GroupMember, type LogConsumer, type LogRecord, type RebalanceListener, type TopicPartition } from '../api/log.js';
 import type { EmbeddedLog } from './embedded-log.js';
 
 /**
@@ -86,13 +86,17 @@ export class EmbeddedConsumer implements LogConsumer {
     return out;
   }
 
-  async commit(offsets: ReadonlyMap<string, number>): Promise<void> {
+  async commit(offsets: ReadonlyMap<string, number>, metadata?: ReadonlyMap<string, string>): Promise<void> {
     this.checkOpen();
-    await this.log.append([], { groupId: this.groupId, offsets });
+    await this.log.append([], { groupId: this.groupId, offsets, metadata });
   }
 
   async committed(tp: TopicPartition): Promise<number | undefined> {
     return this.log.committedOffset(this.groupId, tp);
+  }
+
+  async committedWithMetadata(tp: TopicPartition): Promise<CommittedOffset | undefined> {
+    return this.log.committedWithMetadata(this.groupId, tp);
   }
 
   seek(tp: TopicPartition, offset: number): void {

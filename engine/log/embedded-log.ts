@@ -1,4 +1,4 @@
-import { tpKey, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
+import { tpKey, type CommittedOffset, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
 import { DiskStore, type SegmentWrite } from './disk-store.js';
 import { EmbeddedConsumer } from './embedded-consumer.js';
 import { EmbeddedProducer } from './embedded-producer.js';
@@ -19,6 +19,8 @@ export type RecordMetadata = TopicPartition & { offset: number };
 export interface GroupCommit {
   readonly groupId: string;
   readonly offsets: ReadonlyMap<string, number>;
+  /** Per tpKey, stored with the offset; an offset committed without any clears what was stored. */
+  readonly metadata?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface GroupCommit {
  */
 export class EmbeddedLog implements Log {
   private topics = new Map<string, TopicState>();
-  private groups = new Map<string, Map<string, number>>();
+  private groups = new Map<string, Map<string, CommittedOffset>>();
   /** Topics deleted whose files are not all removed yet: every manifest names them (Manifest.deleted). */
   private readonly deleting = new Set<string>();
   private readonly members = new Set<string>();
@@ -80,7 +82,10 @@ export class EmbeddedLog implements Log {
       }
       this.topics.set(t.name, state);
     }
-    for (const g of manifest.groups) this.groups.set(g.id, new Map(g.offsets));
+    for (const g of manifest.groups) {
+      const metadata = new Map(g.metadata);
+      this.groups.set(g.id, new Map(g.offsets.map(([key, offset]) => [key, { offset, metadata: metadata.get(key) ?? '' }])));
+    }
   }
 
   async createTopics(specs: readonly TopicSpec[]): Promise<TopicSpec[]> {
@@ -107,7 +112,7 @@ export class EmbeddedLog implements Log {
       const topics = new Map(this.topics);
       for (const n of gone) topics.delete(n);
       // Offsets of a deleted topic go with it, so a topic created again under its name starts at 0.
-      const groups = new Map<string, Map<string, number>>();
+      const groups = new Map<string, Map<string, CommittedOffset>>();
       for (const [id, offsets] of this.groups) {
         groups.set(id, new Map([...offsets].filter(([key]) => topics.has(parseTpKey(key)?.topic ?? ''))));
       }
@@ -194,6 +199,10 @@ export class EmbeddedLog implements Log {
   }
 
   committedOffset(groupId: string, tp: TopicPartition): number | undefined {
+    return this.groups.get(groupId)?.get(tpKey(tp))?.offset;
+  }
+
+  committedWithMetadata(groupId: string, tp: TopicPartition): CommittedOffset | undefined {
     return this.groups.get(groupId)?.get(tpKey(tp));
   }
 
@@ -236,7 +245,7 @@ export class EmbeddedLog implements Log {
     return this.disk === undefined;
   }
 
-  private withOffsets({ groupId, offsets }: GroupCommit): Map<string, Map<string, number>> {
+  private withOffsets({ groupId, offsets, metadata }: GroupCommit): Map<string, Map<string, CommittedOffset>> {
     const next = new Map(this.groups.get(groupId));
     for (const [key, offset] of offsets) {
       const tp = parseTpKey(key);
@@ -246,7 +255,7 @@ export class EmbeddedLog implements Log {
       if (!Number.isSafeInteger(offset) || offset < 0) {
         throw new Error(`embedded log: cannot commit offset ${offset} of group "${groupId}" for ${key}: not a whole number ≥ 0`);
       }
-      next.set(key, offset);
+      next.set(key, { offset, metadata: metadata?.get(key) ?? '' });
     }
     return new Map(this.groups).set(groupId, next);
   }

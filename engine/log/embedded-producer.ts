@@ -102,7 +102,7 @@ export class EmbeddedProducer implements LogProducer {
     });
   }
 
-  async commitTransaction(groupId: string, offsets: ReadonlyMap<string, number>): Promise<void> {
+  async commitTransaction(groupId: string, offsets: ReadonlyMap<string, number>, metadata?: ReadonlyMap<string, string>): Promise<void> {
     this.checkOpen();
     const writes = this.take();
     const { transactionalId, epoch } = this;
@@ -114,7 +114,7 @@ export class EmbeddedProducer implements LogProducer {
               throw new Error(`embedded log: producer "${transactionalId}" was fenced off by a newer producer with the same transactionalId; its transaction is aborted`);
             }
           };
-    await this.log.append(writes, { groupId, offsets }, check).finally(() => this.giveBack(writes));
+    await this.log.append(writes, { groupId, offsets, metadata }, check).finally(() => this.giveBack(writes));
   }
 
   async abortTransaction(): Promise<void> {

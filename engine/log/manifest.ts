@@ -21,6 +21,12 @@ export interface ManifestGroup {
   readonly id: string;
   /** [tpKey, next offset to read]. */
   readonly offsets: readonly (readonly [string, number])[];
+  /**
+   * [tpKey, metadata committed with the offset], where not empty (the task's stream time). A field
+   * of its own, not a third element of `offsets`, so a manifest written with it still opens with a
+   * version of Duality that does not know it.
+   */
+  readonly metadata?: readonly (readonly [string, string])[];
 }
 
 export interface Manifest {
@@ -74,8 +80,9 @@ function isManifest(m: unknown): m is Manifest {
       records.length > 0 && records.length === bytes.length && records.every(isCount) && bytes.every(isCount);
   };
   const groupOk = (g: unknown): boolean => {
-    const { id, offsets } = (g ?? {}) as Record<string, unknown>;
-    return typeof id === 'string' && Array.isArray(offsets) &&
+    const { id, offsets, metadata } = (g ?? {}) as Record<string, unknown>;
+    const metadataOk = metadata === undefined || (Array.isArray(metadata) && metadata.every((o) => Array.isArray(o) && o.length === 2 && typeof o[0] === 'string' && typeof o[1] === 'string'));
+    return typeof id === 'string' && Array.isArray(offsets) && metadataOk &&
       offsets.every((o) => Array.isArray(o) && o.length === 2 && typeof o[0] === 'string' && isCount(o[1]));
   };
   return topics.every(topicOk) && groups.every(groupOk);

@@ -1,4 +1,4 @@
-import type { TopicSpec } from '../api/log.js';
+import type { CommittedOffset, TopicSpec } from '../api/log.js';
 import type { Manifest, ManifestTopic } from './manifest.js';
 import { PartitionLog, type SegmentReader } from './partition-log.js';
 
@@ -7,8 +7,8 @@ export interface TopicState {
   readonly partitions: readonly PartitionLog[];
 }
 
-/** Group id → tpKey → next offset to read. */
-export type GroupOffsets = ReadonlyMap<string, ReadonlyMap<string, number>>;
+/** Group id → tpKey → next offset to read and the metadata committed with it. */
+export type GroupOffsets = ReadonlyMap<string, ReadonlyMap<string, CommittedOffset>>;
 
 // Kafka's legal topic names; they also keep a name from escaping the topics directory.
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -45,7 +45,10 @@ export function buildManifest(topics: ReadonlyMap<string, TopicState>, groups: G
     }
     list.push({ name: spec.name, cleanupPolicy: spec.cleanupPolicy, records, bytes });
   }
-  const groupList = [...groups].map(([id, offsets]) => ({ id, offsets: [...offsets] }));
+  const groupList = [...groups].map(([id, offsets]) => {
+    const metadata = [...offsets].filter(([, c]) => c.metadata !== '').map(([key, c]) => [key, c.metadata] as const);
+    return { id, offsets: [...offsets].map(([key, c]) => [key, c.offset] as const), ...(metadata.length > 0 && { metadata }) };
+  });
   const gone = [...deleted].filter((name) => !topics.has(name));
   return { format: 1, topics: list, groups: groupList, ...(gone.length > 0 && { deleted: gone }) };
 }

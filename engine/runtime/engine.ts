@@ -1,4 +1,4 @@
-import type { GroupMember, Log, LogConsumer, LogProducer, TopicPartition } from '../api/log.js';
+import type { CommittedOffset, GroupMember, Log, LogConsumer, LogProducer, TopicPartition } from '../api/log.js';
 import type { KeyValueStore } from '../api/store.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { Subtopology, TopologyGraph } from '../api/topology-graph.js';
@@ -14,6 +14,7 @@ import { serdeFor } from '../serde/index.js';
 import { queryableTables } from './queries.js';
 import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../state/cache-budget.js';
 import { StandbyTasks, type StandbyLag } from './standby-tasks.js';
+import { decodePartitionTime, encodePartitionTime } from './stream-time.js';
 
 export interface EngineOptions {
   readonly graph: TopologyGraph;
@@ -264,7 +265,6 @@ export class Engine {
     const { graph } = this.options;
     const prev = this.health.phase;
     this.health.phase = 'restoring';
-    const fenced: TopicPartition[] = [];
     const started = performance.now();
     const opened: string[] = [];
     let restored = 0;
@@ -284,7 +284,6 @@ export class Engine {
       if (r.status === 'rejected') continue;
       const { sub, p, id } = wanted[i]!;
       const task = r.value;
-      if (this.perTask) for (const topic of sub.sourceTopics) fenced.push({ topic, partition: p });
       this.restoredRecords += task.stores.restored;
       restored += task.stores.restored;
       opened.push(id);
@@ -295,7 +294,6 @@ export class Engine {
     }
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    if (fenced.length > 0) await this.seekCommitted(fenced);
     this.health.phase = prev === 'created' ? 'restoring' : prev;
     // What a rebalance cost this instance, for whoever wonders why queries answered 503 meanwhile.
     if (opened.length > 0) this.say(`duality: task${opened.length === 1 ? '' : 's'} ${opened.join(', ')} started, ${restored.toLocaleString('en')} changelog records restored, in ${((performance.now() - started) / 1000).toFixed(2)} s`);
@@ -314,8 +312,18 @@ export class Engine {
       if (producer !== this.shared) await producer.init();
       const pending = { sent: 0 };
       const collector = this.collectorFor(producer, pending);
-      const stores = await openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say });
-      const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache, say: this.say });
+      const tps = sub.sourceTopics.map((topic) => ({ topic, partition: p }));
+      const [stores, committed] = await Promise.all([
+        openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say }),
+        this.readCommitted(tps, this.perTask),
+      ]);
+      const partitionTimes = new Map<string, number>();
+      tps.forEach((tp, i) => {
+        const time = decodePartitionTime(committed[i]?.metadata);
+        if (time !== undefined) partitionTimes.set(`${tp.topic}:${tp.partition}`, time);
+        if (this.perTask) this.consumer.seek(tp, committed[i]?.offset ?? 0);
+      });
+      const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache, partitionTimes, say: this.say });
       const handle: TaskHandle = { task, stores, producer, pending, committed: new Map() };
       this.tasks.set(id, handle);
       return handle;
@@ -325,18 +333,20 @@ export class Engine {
   }
 
   /**
-   * Starts fenced tasks from the group's offsets as they are after the fence: a former owner may
-   * have committed after this member's consumer read them at the join. The transaction the fence
+   * The group's committed offsets of a task's input partitions, with the stream time committed
+   * with each. A fenced task starts from them as they are after the fence: a former owner may have
+   * committed after this member's consumer read them at the join. The transaction the fence
    * settled becomes visible in the group's offsets a moment after it completes (kafkajs cannot ask
    * for stable offsets, KIP-447's require_stable), so they are read twice, STABLE_WAIT_MS apart,
    * and the later one wins (offsets only grow).
    */
-  private async seekCommitted(tps: readonly TopicPartition[]): Promise<void> {
-    const read = (): Promise<(number | undefined)[]> => Promise.all(tps.map((tp) => this.consumer.committed(tp)));
+  private async readCommitted(tps: readonly TopicPartition[], fenced: boolean): Promise<(CommittedOffset | undefined)[]> {
+    const read = (): Promise<(CommittedOffset | undefined)[]> => Promise.all(tps.map((tp) => this.consumer.committedWithMetadata(tp)));
     const first = await read();
+    if (!fenced) return first;
     await new Promise((r) => setTimeout(r, STABLE_WAIT_MS));
     const second = await read();
-    tps.forEach((tp, i) => this.consumer.seek(tp, Math.max(first[i] ?? 0, second[i] ?? 0)));
+    return second.map((c, i) => ((first[i]?.offset ?? -1) > (c?.offset ?? -1) ? first[i] : c));
   }
 
   /**
@@ -398,6 +408,8 @@ export class Engine {
     // Per producer, the offsets of the tasks that write through it. A task with a producer of its
     // own that neither sent records nor moved since its last commit has nothing to commit.
     const byProducer = new Map<LogProducer, Map<string, number>>();
+    // The stream time of each input partition goes with its offset (Kafka Streams' commit metadata).
+    const times = new Map<string, string>();
     if (this.shared) byProducer.set(this.shared, new Map());
     const committing: { handle: TaskHandle; offsets: Map<string, number> }[] = [];
     for (const handle of this.tasks.values()) {
@@ -406,18 +418,22 @@ export class Engine {
       const offsets = this.offsetsOf(handle);
       if (handle.producer !== this.shared && handle.pending.sent === 0 && !moved(offsets, handle.committed)) continue;
       const into = byProducer.get(handle.producer) ?? new Map<string, number>();
-      for (const [k, v] of offsets) into.set(k, v);
+      for (const [k, v] of offsets) {
+        into.set(k, v);
+        const t = handle.task.partitionTimes.get(k);
+        if (t !== undefined) times.set(k, encodePartitionTime(t));
+      }
       byProducer.set(handle.producer, into);
       committing.push({ handle, offsets });
     }
     if (this.transactional) {
       // Every transaction is tried; the first failure is reported once all have settled.
-      const results = await Promise.allSettled([...byProducer].map(([p, offsets]) => p.commitTransaction(this.options.graph.name, offsets)));
+      const results = await Promise.allSettled([...byProducer].map(([p, offsets]) => p.commitTransaction(this.options.graph.name, offsets, times)));
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
     } else if (this.shared) {
       await this.shared.flush();
-      await this.consumer.commit(byProducer.get(this.shared)!);
+      await this.consumer.commit(byProducer.get(this.shared)!, times);
     }
     for (const { handle, offsets } of committing) {
       handle.pending.sent = 0;

@@ -139,17 +139,24 @@ export class LocalEngineFacade implements EngineFacade {
     const engine = this.engine;
     const nodes = new Map<string, { id: string; recordsIn: number; recordsOut: number }>();
     const stores: { store: string; task: string; entries: number }[] = [];
+    const dropped = new Map<string, { node: string; reason: string; count: number }>();
     for (const { task, stores: s } of engine.handles()) {
       for (const c of task.nodeCounters()) {
         const n = nodes.get(c.id) ?? { id: c.id, recordsIn: 0, recordsOut: 0 };
         n.recordsIn += c.recordsIn;
         n.recordsOut += c.recordsOut;
         nodes.set(c.id, n);
+        for (const [reason, count] of c.dropped) {
+          const d = dropped.get(`${c.id}\u0000${reason}`) ?? { node: c.id, reason, count: 0 };
+          d.count += count;
+          dropped.set(`${c.id}\u0000${reason}`, d);
+        }
       }
       for (const name of s.typed.keys()) stores.push({ store: name, task: task.id, entries: s.approximateSize(name) });
     }
     return {
       nodes: [...nodes.values()],
+      dropped: [...dropped.values()],
       recordsProcessed: engine.processed,
       errors: engine.policy.counters.errors,
       dlq: engine.policy.counters.dlq,

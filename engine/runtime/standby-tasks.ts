@@ -7,6 +7,7 @@ import { LevelDbStore } from '../state/leveldb-store.js';
 import { restoreStore, RESTORE_BATCH } from '../state/restore.js';
 import { appDir, storeDir, taskDir } from '../state/state-dir.js';
 import { readOnlyView } from '../state/store-builder.js';
+import { withTimestamp } from '../state/timestamped.js';
 
 /**
  * How far behind its changelog's end (records) a copy may be and still answer stale reads: Kafka
@@ -250,7 +251,7 @@ export class StandbyTasks {
         }
         for (const r of batch) {
           // A changelog record always has a key; one without could only come from a foreign writer.
-          if (r.key !== null) s.disk.put(r.key, r.value);
+          if (r.key !== null) s.disk.put(r.key, r.value === null ? null : withTimestamp(r.timestamp, r.value));
         }
         applied += batch.length;
         reached = batch[batch.length - 1]!.offset + 1;

@@ -1,6 +1,6 @@
 import { STEP_BY_NAME } from '../../operators/index.js';
 import type { LogRecord } from '../api/log.js';
-import type { Done, Processor, ProcessorContext, StreamRecord } from '../api/processor.js';
+import type { Done, DropReason, Processor, ProcessorContext, StreamRecord } from '../api/processor.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { KeyValueStore } from '../api/store.js';
 import type { GraphNode, Subtopology, TopologyGraph } from '../api/topology-graph.js';
@@ -27,6 +27,10 @@ interface NodeRuntime {
   forward: (record: StreamRecord) => Done;
   /** Table updates held back until the commit (`forwardUpdate`). */
   readonly held: HeldUpdates;
+  /** Records dropped, per reason. */
+  readonly dropped: Map<DropReason, number>;
+  /** When the last line about a dropped record was logged, and the drops since (one line a second at most). */
+  dropLog: { at: number; since: number };
 }
 
 /** What is known of the input record that made a held update: where it was, its timestamp and headers. */
@@ -45,9 +49,14 @@ export interface TaskDeps {
   readonly time: { current: number };
   /** The bytes table updates held back until the commit (`forwardUpdate`) share with the stores' caches; a budget of 0 forwards each at once. */
   readonly cache: CacheBudget;
-  /** The engine's log, for `peek`. */
+  /** Per input partition (tpKey), the stream time committed with its offset: where the task's stream time starts. */
+  readonly partitionTimes?: ReadonlyMap<string, number>;
+  /** The engine's log: `peek`, and the lines about dropped records. */
   readonly say: (line: string) => void;
 }
+
+/** At most one line a second about dropped records, per node of a task. */
+const DROP_LOG_INTERVAL_MS = 1000;
 
 /**
  * A task: one input partition of one sub-topology, with its own processor instances, stores and
@@ -55,7 +64,15 @@ export interface TaskDeps {
  * a promise only when a store had to be read from disk.
  */
 export class StreamTask {
+  /**
+   * The largest timestamp of the records the task has taken from its input (Kafka Streams'
+   * PartitionGroup stream time): set before a record is processed, and the maximum of the
+   * partitions' times, which are committed with their offsets and restored when the task starts
+   * again, here or on another instance.
+   */
   streamTime = -1;
+  /** Per input partition (tpKey), the largest timestamp taken from it (Kafka Streams' partition time). */
+  readonly partitionTimes = new Map<string, number>();
   /** Records processed since the last read of the counters. */
   processed = 0;
   /** The next offset to read per input partition (tpKey), for the commit. */
@@ -75,13 +92,17 @@ export class StreamTask {
     graph: TopologyGraph,
     private readonly deps: TaskDeps,
   ) {
+    for (const [k, t] of deps.partitionTimes ?? []) {
+      this.partitionTimes.set(k, t);
+      if (t > this.streamTime) this.streamTime = t;
+    }
     const inSub = new Set(subtopology.nodes);
     const runtimes = new Map<string, NodeRuntime>();
     this.runtimes = runtimes.values.bind(runtimes);
     const ownedKv = new Set(graph.stores.filter((s) => s.type === 'key-value').map((s) => `${s.node}\u0000${s.name}`));
     for (const node of graph.nodes) {
       if (!inSub.has(node.id)) continue;
-      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0, forward: () => undefined, held: new HeldUpdates(deps.cache) };
+      const rt: NodeRuntime = { node, processor: this.createProcessor(node), children: [], recordsIn: 0, recordsOut: 0, forward: () => undefined, held: new HeldUpdates(deps.cache), dropped: new Map(), dropLog: { at: -Infinity, since: 0 } };
       runtimes.set(node.id, rt);
       node.inputs.forEach((parent, input) => runtimes.get(parent)!.children.push({ target: rt, input }));
       if (node.topic && node.type.endsWith('source')) {
@@ -134,7 +155,7 @@ export class StreamTask {
     rt.forward = materialized
       ? (record) => {
           // A table node that owns a store keeps the table's current value there (null deletes).
-          materialized.put(record.key, record.value);
+          materialized.put(record.key, record.value, record.timestamp);
           return forwardFrom(record, 0);
         }
       : (record) => forwardFrom(record, 0);
@@ -144,6 +165,7 @@ export class StreamTask {
         return task.streamTime;
       },
       forward: rt.forward,
+      dropped: (record, reason, why) => this.dropped(rt, record, reason, why),
       forwardUpdate: this.deps.cache.off
         ? rt.forward
         : (record) => {
@@ -160,6 +182,15 @@ export class StreamTask {
         this.punctuators.push({ intervalMs, next: -1, fn });
       },
     };
+  }
+
+  private dropped(rt: NodeRuntime, r: StreamRecord, reason: DropReason, why: string): void {
+    rt.dropped.set(reason, (rt.dropped.get(reason) ?? 0) + 1);
+    rt.dropLog.since++;
+    const now = Date.now();
+    if (now - rt.dropLog.at < DROP_LOG_INTERVAL_MS) return;
+    this.deps.say(`${reason} record dropped: node ${rt.node.id}, task ${this.id}, ${r.topic}:${r.partition} offset ${r.offset}, timestamp ${r.timestamp}: ${why} (${rt.dropLog.since} since the last line)`);
+    rt.dropLog = { at: now, since: 0 };
   }
 
   /** Processes one record from one of the task's input partitions; failures go to the error policy. */
@@ -216,9 +247,9 @@ export class StreamTask {
     return out;
   }
 
-  /** Records in and out per node of this task. */
-  nodeCounters(): { id: string; recordsIn: number; recordsOut: number }[] {
-    return [...this.runtimes()].map((rt) => ({ id: rt.node.id, recordsIn: rt.recordsIn, recordsOut: rt.recordsOut }));
+  /** Records in, out and dropped (per reason) per node of this task. */
+  nodeCounters(): { id: string; recordsIn: number; recordsOut: number; dropped: ReadonlyMap<DropReason, number> }[] {
+    return [...this.runtimes()].map((rt) => ({ id: rt.node.id, recordsIn: rt.recordsIn, recordsOut: rt.recordsOut, dropped: rt.dropped }));
   }
 
   private processFrom(entries: { decode: (r: LogRecord) => StreamRecord; node: NodeRuntime }[], record: LogRecord, from: number): Done {
@@ -229,12 +260,15 @@ export class StreamTask {
       let r: Done;
       try {
         const decoded = entry.decode(record);
-        this.deps.time.current = decoded.timestamp;
+        const ts = decoded.timestamp;
+        this.deps.time.current = ts;
+        // Time moves before the record is processed, as in Kafka Streams: the record's own
+        // timestamp counts toward the stream time it is judged late against.
+        const advanced = ts > this.streamTime;
+        if (advanced) this.streamTime = ts;
+        if (ts > (this.partitionTimes.get(this.lastKey) ?? -1)) this.partitionTimes.set(this.lastKey, ts);
         r = entry.node.processor.process(decoded, 0);
-        if (decoded.timestamp > this.streamTime) {
-          this.streamTime = decoded.timestamp;
-          if (this.punctuators.length > 0) r = r ? r.then(() => this.punctuate()) : this.punctuate();
-        }
+        if (advanced && this.punctuators.length > 0) r = r ? r.then(() => this.punctuate()) : this.punctuate();
       } catch (e) {
         this.deps.policy.handle(e, record, this.id, this.currentNode, this.deps.collector);
         continue;

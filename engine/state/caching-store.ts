@@ -92,7 +92,8 @@ export class CachingStore {
     private readonly budget: CacheBudget,
   ) {
     this.keyForm = mapKeyForm(keySerde.name);
-    this.canonical = canonicalValue(valueSerde.name);
+    // A timestamped store's serde brings its own (timestamped.ts).
+    this.canonical = (valueSerde as { canonical?: (v: unknown) => unknown }).canonical ?? canonicalValue(valueSerde.name);
   }
 
   get name(): string {

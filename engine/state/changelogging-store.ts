@@ -1,5 +1,6 @@
 import type { RecordCollector } from '../api/serde.js';
 import type { BytesLayer } from './caching-store.js';
+import { plainValue, timestampOf } from './timestamped.js';
 
 /**
  * Sends every write to the store's changelog topic, the partition of the task that owns the
@@ -14,6 +15,8 @@ export class ChangeloggingStore implements BytesLayer {
     private readonly partition: number,
     /** The timestamp of the record being processed (Kafka Streams stamps changelogs with it). */
     private readonly timestamp: () => number,
+    /** Values carry their timestamp (timestamped.ts): the changelog gets the plain value, stamped with it, as in Kafka Streams. */
+    private readonly timestamped = false,
   ) {}
 
   get name(): string {
@@ -23,7 +26,11 @@ export class ChangeloggingStore implements BytesLayer {
   /** `existed`: whether the key has a value below now, when the caller knows (see LevelDbStore.put). */
   put(key: Buffer, value: Buffer | null, existed?: boolean): void {
     this.inner.put(key, value, existed);
-    this.collector.send({ topic: this.changelogTopic, partition: this.partition, key, value, timestamp: this.timestamp() });
+    if (this.timestamped && value !== null) {
+      this.collector.send({ topic: this.changelogTopic, partition: this.partition, key, value: plainValue(value), timestamp: timestampOf(value) });
+    } else {
+      this.collector.send({ topic: this.changelogTopic, partition: this.partition, key, value, timestamp: this.timestamp() });
+    }
   }
 
   get(key: Buffer): Buffer | undefined | Promise<Buffer | undefined> {

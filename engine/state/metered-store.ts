@@ -1,7 +1,10 @@
 import { DualityError } from '../api/diagnostics.js';
 import type { Serde } from '../api/serde.js';
 import type { KeyValueStore } from '../api/store.js';
-import type { CachingStore } from './caching-store.js';
+import { isPending, type CachingStore } from './caching-store.js';
+import type { Timestamped } from './timestamped.js';
+
+const valueOf = (t: unknown): unknown => (t === undefined ? undefined : (t as Timestamped).value);
 
 /**
  * The typed outer layer that operators and queries see. It counts calls in plain fields that the
@@ -17,7 +20,14 @@ export class MeteredStore implements KeyValueStore {
   readonly keySerde: Serde;
   readonly valueSerde: Serde;
 
-  constructor(readonly inner: CachingStore) {
+  /**
+   * `now`: the store keeps a timestamp with each value (timestamped.ts; the task's stores), and a
+   * put without one takes `now()`, the timestamp of the record being processed.
+   */
+  constructor(
+    readonly inner: CachingStore,
+    private readonly now?: () => number,
+  ) {
     this.keySerde = inner.keySerde;
     this.valueSerde = inner.valueSerde;
   }
@@ -33,13 +43,24 @@ export class MeteredStore implements KeyValueStore {
 
   get(key: unknown): unknown {
     this.gets++;
-    return this.inner.get(key);
+    const found = this.inner.get(key);
+    if (!this.now) return found;
+    return isPending(found) ? found.then(valueOf) : valueOf(found);
+  }
+
+  /** The value with its timestamp; for a store without timestamps, the value at timestamp -1. */
+  getWithTimestamp(key: unknown): Timestamped | undefined | Promise<Timestamped | undefined> {
+    this.gets++;
+    const found = this.inner.get(key);
+    if (this.now) return found as Timestamped | undefined | Promise<Timestamped | undefined>;
+    const plain = (v: unknown): Timestamped | undefined => (v === undefined ? undefined : { value: v, timestamp: -1 });
+    return isPending(found) ? found.then(plain) : plain(found);
   }
 
   /** null (or undefined) deletes the key. */
-  put(key: unknown, value: unknown): void {
+  put(key: unknown, value: unknown, timestamp?: number): void {
     this.puts++;
-    this.inner.put(key, value);
+    this.inner.put(key, value === null || value === undefined || !this.now ? value : { value, timestamp: timestamp ?? this.now() });
   }
 
   /**
@@ -58,7 +79,8 @@ export class MeteredStore implements KeyValueStore {
     if (from !== undefined && (gte === undefined || Buffer.compare(from, gte) > 0)) gte = from;
     const bounds = { ...(gte && { gte }), ...(lt && { lt }), ...(options.limit !== undefined && { limit: options.limit }) };
     for await (const [k, v] of this.inner.range(bounds)) {
-      yield [this.keySerde.deserialize(k), this.valueSerde.deserialize(v)];
+      const value = this.valueSerde.deserialize(v);
+      yield [this.keySerde.deserialize(k), this.now ? (value as Timestamped).value : value];
     }
   }
 

@@ -4,6 +4,7 @@ import type { Log, TopicPartition } from '../api/log.js';
 import type { StoreInfo } from '../api/topology-graph.js';
 import { isLockedError, type Level, levelCode, LevelDbStore, openLevel } from './leveldb-store.js';
 import { CHANGELOG_OFFSET_KEY, countTableKeys, decodeOffset, encodeOffset, storedKey } from './stored-keys.js';
+import { withTimestamp } from './timestamped.js';
 
 export interface RestoreResult {
   /** Changelog records applied (puts and deletes). */
@@ -110,7 +111,7 @@ async function resumable(dbPath: string, name: string, checkpoint: number | unde
 
 /** The offset to resume from, or why the store's record of its offset does not match its checkpoint. */
 function behind(recorded: number | undefined, checkpoint: number, end: number): number | string {
-  if (recorded === undefined) return 'it holds no record of the changelog offset it reflects (a store from an older Duality, or one put back or replaced)';
+  if (recorded === undefined) return 'it holds no record of the changelog offset it reflects (a store from an older Duality, whose values have no timestamps, or one put back or replaced)';
   if (recorded < checkpoint) return `it reflects its changelog up to offset ${recorded}, behind its checkpoint, ${checkpoint}: it lost writes`;
   if (recorded > end) return `it reflects its changelog up to offset ${recorded}, past the changelog's end, ${end}`;
   return recorded;
@@ -150,7 +151,7 @@ async function replay(log: Log, tp: TopicPartition, db: Level, from: number, end
       // A changelog record always has a key; one without could only come from a foreign writer.
       if (r.key === null) continue;
       const key = storedKey(r.key);
-      ops.push(r.value === null ? { type: 'del', key } : { type: 'put', key, value: r.value });
+      ops.push(r.value === null ? { type: 'del', key } : { type: 'put', key, value: withTimestamp(r.timestamp, r.value) });
     }
     // No progress: the rest up to `end` holds no records (transaction markers, compacted away).
     if (next === offset) break;

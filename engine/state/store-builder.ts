@@ -9,6 +9,7 @@ import { ChangeloggingStore } from './changelogging-store.js';
 import { LevelDbStore } from './leveldb-store.js';
 import { MeteredStore } from './metered-store.js';
 import { storeDir } from './state-dir.js';
+import { timestampedSerde } from './timestamped.js';
 
 /** What a task gives the stores it owns. */
 export interface TaskStoreContext {
@@ -38,10 +39,11 @@ export async function buildKeyValueStore(info: StoreInfo, task: TaskStoreContext
   }
   const path = storeDir(task.stateDir, task.app, task.taskId, info.name);
   const disk = await LevelDbStore.open(info.name, path, keys);
-  const logged = new ChangeloggingStore(disk, task.collector, info.changelogTopic, task.partition, task.timestamp ?? Date.now);
+  const now = task.timestamp ?? Date.now;
+  const logged = new ChangeloggingStore(disk, task.collector, info.changelogTopic, task.partition, now, true);
   // With caching off (0 bytes) the caching layer only serializes: it is where types become bytes.
-  const cached = new CachingStore(logged, serdeFor(info.keySerde), serdeFor(info.valueSerde), task.cache ?? new CacheBudget(DEFAULT_CACHE_MAX_BYTES));
-  return new MeteredStore(cached);
+  const cached = new CachingStore(logged, serdeFor(info.keySerde), timestampedSerde(serdeFor(info.valueSerde)), task.cache ?? new CacheBudget(DEFAULT_CACHE_MAX_BYTES));
+  return new MeteredStore(cached, now);
 }
 
 /** Window and session stores are key-value stores keyed by window (operators/window-keys.ts). */
@@ -68,5 +70,5 @@ export function readOnlyView(info: StoreInfo, disk: BytesStore): MeteredStore {
     approximateSize: () => disk.approximateSize(),
     close: async (): Promise<void> => undefined,
   };
-  return new MeteredStore(new CachingStore(readOnly, serdeFor(layout.keySerde), serdeFor(layout.valueSerde), new CacheBudget(0)));
+  return new MeteredStore(new CachingStore(readOnly, serdeFor(layout.keySerde), timestampedSerde(serdeFor(layout.valueSerde)), new CacheBudget(0)), () => -1);
 }

@@ -14,9 +14,12 @@ const ESCAPE_BYTE = Buffer.from([ESCAPE]);
  * The changelog offset the store reflects: every changelog record before it is in the store (some
  * after it may be too). Written in the same batch as the writes it covers, so a store that lost
  * writes (a damaged write-ahead log, an old copy put back) shows it: its offset is behind its
- * task's checkpoint, or gone.
+ * task's checkpoint, or gone. The name says the store's values carry their timestamps
+ * (timestamped.ts): a store from before, whose record is `changelog-offset`, has none under this
+ * name and is rebuilt from its changelog once; an older Duality, finding none under its name, does
+ * the same with a store of this one.
  */
-export const CHANGELOG_OFFSET_KEY = Buffer.from([ESCAPE, 0x00, ...Buffer.from('changelog-offset')]);
+export const CHANGELOG_OFFSET_KEY = Buffer.from([ESCAPE, 0x00, ...Buffer.from('changelog-offset-t')]);
 
 /** The key a table's key is stored under. */
 export function storedKey(key: Buffer): Buffer {

@@ -15,7 +15,7 @@ async function run(file: string): Promise<{ passed: number; failed: number; out:
 }
 
 test('the step-semantics topology tests in test/topologies pass', async () => {
-  for (const [file, cases] of [['steps', 7], ['joins', 3], ['routing', 4]] as const) {
+  for (const [file, cases] of [['steps', 7], ['joins', 3], ['routing', 4], ['table-groupby', 5], ['foreign-key-join', 4]] as const) {
     const r = await run(`${ROOT}test/topologies/${file}.test.yaml`);
     assert.deepEqual([r.passed, r.failed], [cases, 0], r.out);
   }

@@ -68,4 +68,15 @@ final class Joins {
   static void tableTableOuter(StreamsBuilder b) {
     table(b, "a").outerJoin(table(b, "b"), Joins::pair, kv("joined", JSON)).toStream().to("out", json());
   }
+
+  /** KTable#join / leftJoin with a foreign-key extractor (KIP-213): orders joined with the product they name. */
+  static void foreignKeyInner(StreamsBuilder b) {
+    KTable<String, JsonNode> products = table(b, "products");
+    table(b, "orders").join(products, v -> text(v.get("product")), Joins::pair, kv("lines", JSON)).toStream().to("out", json());
+  }
+
+  static void foreignKeyLeft(StreamsBuilder b) {
+    KTable<String, JsonNode> products = table(b, "products");
+    table(b, "orders").leftJoin(products, v -> text(v.get("product")), Joins::pair, kv("lines", JSON)).toStream().to("out", json());
+  }
 }
