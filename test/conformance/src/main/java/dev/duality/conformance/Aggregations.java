@@ -2,9 +2,6 @@ package dev.duality.conformance;
 
 import static dev.duality.conformance.Dsl.*;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
 
@@ -65,10 +62,10 @@ final class Aggregations {
     stream(b, "in")
         .groupByKey(grouped())
         .aggregate(
-            () -> object("sum", 0, "count", 0),
-            (k, v, agg) -> object("sum", agg.get("sum").asDouble() + qty(v), "count", agg.get("count").asLong() + 1),
+            Dsl::sumCount,
+            (k, v, agg) -> addToSumCount(agg, v),
             kv("avgs-sum-count", JSON))
-        .mapValues(a -> num(a.get("sum").asDouble() / a.get("count").asDouble()), kv("avgs", JSON))
+        .mapValues(Dsl::mean, kv("avgs", JSON))
         .toStream()
         .to("out", json());
   }
@@ -84,16 +81,7 @@ final class Aggregations {
   static void aggregate(StreamsBuilder b) {
     stream(b, "in")
         .groupByKey(grouped())
-        .aggregate(
-            () -> object("n", 0, "skus", NODES.arrayNode()),
-            (k, v, agg) -> {
-              ObjectNode next = object("n", agg.get("n").asLong() + 1);
-              ArrayNode skus = ((ArrayNode) agg.get("skus")).deepCopy();
-              skus.add(v.get("sku"));
-              next.set("skus", skus);
-              return (JsonNode) next;
-            },
-            kv("summaries", JSON))
+        .aggregate(Dsl::summary, (k, v, agg) -> addSku(agg, v), kv("summaries", JSON))
         .toStream()
         .to("out", json());
   }

@@ -2,6 +2,7 @@ package dev.duality.conformance;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -111,5 +112,31 @@ final class Dsl {
     ObjectNode o = NODES.objectNode();
     for (int i = 0; i < kv.length; i += 2) o.set((String) kv[i], MAPPER.valueToTree(kv[i + 1]));
     return o;
+  }
+
+  /** The `aggregate` of cases/aggregations/aggregate.yaml and sliding-aggregate.yaml: {n, skus} with each record's sku added. */
+  static JsonNode summary() {
+    return object("n", 0, "skus", NODES.arrayNode());
+  }
+
+  static JsonNode addSku(JsonNode agg, JsonNode v) {
+    ObjectNode next = object("n", agg.get("n").asLong() + 1);
+    ArrayNode skus = ((ArrayNode) agg.get("skus")).deepCopy();
+    skus.add(v.get("sku"));
+    next.set("skus", skus);
+    return next;
+  }
+
+  /** avg as Kafka Streams has it: the sum and count in an aggregate (the mean follows in a mapValues). */
+  static JsonNode sumCount() {
+    return object("sum", 0, "count", 0);
+  }
+
+  static JsonNode addToSumCount(JsonNode agg, JsonNode v) {
+    return object("sum", agg.get("sum").asDouble() + qty(v), "count", agg.get("count").asLong() + 1);
+  }
+
+  static JsonNode mean(JsonNode sumCount) {
+    return num(sumCount.get("sum").asDouble() / sumCount.get("count").asDouble());
   }
 }

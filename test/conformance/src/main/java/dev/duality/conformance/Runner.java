@@ -4,8 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.Properties;
 import java.util.function.Consumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -35,6 +40,15 @@ public final class Runner {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Base64.Encoder B64 = Base64.getEncoder();
   private static final Base64.Decoder UNB64 = Base64.getDecoder();
+  private static final Path STATE_DIR = tempDir();
+
+  private static Path tempDir() {
+    try {
+      return Files.createTempDirectory("duality-conformance-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
 
   public static void main(String[] args) throws Exception {
     JsonNode cases = JSON.readTree(System.in);
@@ -51,6 +65,9 @@ public final class Runner {
       }
     }
     JSON.writeValue(System.out, results);
+    try (var paths = Files.walk(STATE_DIR)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
   }
 
   @SuppressWarnings("unchecked")
@@ -63,6 +80,9 @@ public final class Runner {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, "conformance");
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    // Not the shared default /tmp/kafka-streams/<application id>: two runs of the suite at once
+    // (two worktrees) would open each other's RocksDB stores.
+    props.put(StreamsConfig.STATE_DIR_CONFIG, STATE_DIR.toString());
     // Duality's test runner sends every update of a table (its record cache is off): so does this.
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
     try (TopologyTestDriver driver = new TopologyTestDriver(builder.build(), props)) {
@@ -86,7 +106,11 @@ public final class Runner {
         KeyValueStore<Object, Object> kv = driver.getKeyValueStore(store);
         WindowStore<Object, Object> window = kv == null ? driver.getWindowStore(store) : null;
         SessionStore<Object, Object> session = kv == null && window == null ? driver.getSessionStore(store) : null;
-        if (kv != null) {
+        if (kv != null && windowedKeys(kv)) {
+          // A windowed table's mapValues materializes a key-value store keyed by window: rows, as a window store's.
+          ArrayNode rows = stores.putArray(store);
+          each(kv.all(), e -> row(rows, new KeyValue<>((Windowed<Object>) e.key, e.value)));
+        } else if (kv != null) {
           ObjectNode map = stores.putObject(store);
           each(kv.all(), e -> map.set(String.valueOf(e.key), JSON.valueToTree(e.value)));
         } else if (window != null) {
@@ -97,6 +121,12 @@ public final class Runner {
           each(session.fetch(null, null), e -> row(rows, e));
         }
       }
+    }
+  }
+
+  private static boolean windowedKeys(KeyValueStore<Object, Object> kv) {
+    try (KeyValueIterator<Object, Object> it = kv.all()) {
+      return it.hasNext() && it.peekNextKey() instanceof Windowed;
     }
   }
 

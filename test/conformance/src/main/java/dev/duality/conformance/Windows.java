@@ -122,4 +122,39 @@ final class Windows {
         .toStream(Dsl::windowedKeyOf)
         .to("out", windowed(JSON));
   }
+  /** Session `emit: final`: suppress(untilWindowCloses), a session going out once stream time passes its end + gap + grace. */
+  static void sessionCountFinal(StreamsBuilder b) {
+    stream(b, "in")
+        .groupByKey(grouped())
+        .windowedBy(SessionWindows.ofInactivityGapAndGrace(S5, Duration.ofSeconds(2)))
+        .count(session("sessions", LONG))
+        .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+        .toStream(Dsl::windowedKeyOf)
+        .to("out", windowed(LONG));
+  }
+
+  /** The same by emitStrategy(onWindowClose) (KIP-825). */
+  static void sessionCountOnWindowClose(StreamsBuilder b) {
+    stream(b, "in")
+        .groupByKey(grouped())
+        .windowedBy(SessionWindows.ofInactivityGapAndGrace(S5, Duration.ofSeconds(2)))
+        .emitStrategy(EmitStrategy.onWindowClose())
+        .count(session("sessions", LONG))
+        .toStream(Dsl::windowedKeyOf)
+        .to("out", windowed(LONG));
+  }
+
+  static void sessionSumFinal(StreamsBuilder b) {
+    stream(b, "in")
+        .groupByKey(grouped())
+        .windowedBy(SessionWindows.ofInactivityGapAndGrace(S5, Duration.ofSeconds(3)))
+        .aggregate(
+            () -> num(0),
+            (k, v, agg) -> num(agg.asDouble() + qty(v)),
+            (k, a, c) -> num(a.asDouble() + c.asDouble()),
+            session("sessions", JSON))
+        .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()))
+        .toStream(Dsl::windowedKeyOf)
+        .to("out", windowed(JSON));
+  }
 }
