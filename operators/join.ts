@@ -38,7 +38,8 @@ export const join = defineStep({
 
 /**
  * Stream-table (Kafka Streams' KStream#join(KTable)): each stream record meets the table's value
- * for its key as it is when the record arrives; `inner` drops records without one.
+ * for its key as it is when the record arrives; `inner` drops records without one. A record with a
+ * null value, or (inner) a null key, is dropped and counted, as Kafka Streams skips it.
  */
 function streamTableJoin(node: GraphNode): Processor {
   const joiner = compiled(node, 'value', 'join');
@@ -46,7 +47,10 @@ function streamTableJoin(node: GraphNode): Processor {
   return processor((ctx) => {
     const table = ctx.store(node.args.rightStore as string);
     return (r) => {
-      if (r.key === null || r.key === undefined) return inner ? undefined : ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: r.value, right: null })));
+      const noKey = r.key === null || r.key === undefined;
+      // A null value means no record: nothing to join (Kafka Streams' KStreamKTableJoinProcessor skips it).
+      if (r.value === null || r.value === undefined || (noKey && inner)) return ctx.dropped(r, 'null-key-or-value', 'a stream-table join needs a key and a value');
+      if (noKey) return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: r.value, right: null })));
       return whenLoaded(table.get(r.key), (right) => {
         if (right === undefined && inner) return;
         return ctx.forward(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left: r.value, right: right ?? null })));

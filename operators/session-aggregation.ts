@@ -9,7 +9,8 @@ import { EMITTED_KEY, parseSessionKey, sessionEndBound, sessionEndKey, sessionKe
  * Session windows (Kafka Streams' SessionWindows, KStreamSessionWindowAggregate): a record joins
  * every session of its key that ends within `gap` before it or starts within `gap` after it,
  * merging them into one. With `emit: changes`, the merged-away sessions are deleted (tombstones,
- * oldest first), then the merged session is written (docs/language.md). A session is closed once
+ * oldest first), then the merged session is written (docs/language.md); every record carries its
+ * session's end as timestamp, as Kafka Streams forwards them. A session is closed once
  * its end + gap + grace is before stream time; a record whose merged session would be closed is
  * late and dropped. With `emit: final`, each closed session goes out once, in order of end time,
  * and nothing else. Sessions that ended before stream time minus the retention are deleted.
@@ -59,13 +60,13 @@ export function sessionAggregation(node: GraphNode, window: WindowSpec, spec: Ag
       for (const s of overlapping) {
         store.put(s.k, null);
         store.put(sessionEndKey(s.end, s.k), null);
-        out.push(withKeyValue(r, windowedKey(r.key, s.start, s.end), null));
+        out.push(withKeyValue(r, windowedKey(r.key, s.start, s.end), null, s.end));
       }
     }
     const k = sessionKey(r.key, start, end);
-    store.put(k, state);
+    store.put(k, state, end);
     store.put(sessionEndKey(end, k), 1);
-    out.push(withKeyValue(r, windowedKey(r.key, start, end), view(state)));
+    out.push(withKeyValue(r, windowedKey(r.key, start, end), view(state), end));
     if (!final) await forwardAll(ctx, out);
   }
 
@@ -93,7 +94,7 @@ export function sessionAggregation(node: GraphNode, window: WindowSpec, spec: Ag
     const out: StreamRecord[] = [];
     for (const k of await sessionsEnding(store, emitted, closeTime)) {
       const s = parseSessionKey(k)!;
-      out.push(withKeyValue(r, windowedKey(s.key, s.start, s.end), view(await store.get(k))));
+      out.push(withKeyValue(r, windowedKey(s.key, s.start, s.end), view(await store.get(k)), s.end));
     }
     emitted = closeTime;
     store.put(EMITTED_KEY, closeTime);

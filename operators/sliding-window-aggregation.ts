@@ -54,8 +54,9 @@ export function slidingWindowAggregation(node: GraphNode, window: WindowSpec, sp
       if (r.timestamp + size < closeTime) return ctx.dropped(r, 'late', `its windows closed at stream time ${observed} (grace ${grace} ms)`);
       const out: StreamRecord[] = [];
       const put = (start: number, value: SlidingState): void => {
-        store.put(timeWindowKey(start, r.key), value);
-        if (!final) out.push(withKeyValue(r, windowedKey(r.key, start, start + size), view(value.agg)));
+        // A window carries the largest timestamp of its records, as Kafka Streams forwards it.
+        store.put(timeWindowKey(start, r.key), value, value.ts);
+        if (!final) out.push(withKeyValue(r, windowedKey(r.key, start, start + size), view(value.agg), value.ts));
       };
       /** Adds the record to a window (a new one from `base`), unless the window closed. */
       const update = (start: number, base: SlidingState | undefined): void => {
@@ -142,7 +143,7 @@ export function slidingWindowAggregation(node: GraphNode, window: WindowSpec, sp
 
   async function emitFinal(ctx: ProcessorContext, store: KeyValueStore<string, SlidingState>, r: StreamRecord, closeTime: number): Promise<void> {
     const rows = await closed.take(store as KeyValueStore<string, unknown>, closeTime);
-    await forwardAll(ctx, rows.map((w) => withKeyValue(r, windowedKey(w.key, w.start, w.start + size), view(w.state.agg))));
+    await forwardAll(ctx, rows.map((w) => withKeyValue(r, windowedKey(w.key, w.start, w.start + size), view(w.state.agg), w.state.ts)));
   }
 
   /**

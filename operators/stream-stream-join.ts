@@ -28,8 +28,11 @@ interface Unmatched {
  * side's records of its key with one prefix scan. A match is emitted at once. For left and outer
  * joins a record without a match waits in the `-join-outer` store, keyed by time, and is emitted
  * with a null partner only once its window has closed (stream time past its timestamp + within +
- * grace), so no spurious null results appear (Kafka Streams 3.1+). A record arriving after its
- * window closed is dropped.
+ * grace), so no spurious null results appear (Kafka Streams 3.1+). A record whose window ended
+ * before stream time (grace or not) goes out with a null partner at once, as KStreamKStreamJoin
+ * does. So a record arriving after its window closed (grace included) still joins the other side's
+ * records that are still buffered, and on an outer side goes out at once when it has none; one
+ * too old to be buffered that gives nothing is dropped and counted as late.
  */
 export function streamStreamJoin(node: GraphNode): Processor {
   const joiner = compiled(node, 'value', 'join');
@@ -52,21 +55,32 @@ export function streamStreamJoin(node: GraphNode): Processor {
       const side = input as 0 | 1;
       if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
       if (r.timestamp > observed) observed = r.timestamp;
-      if (r.timestamp + within + grace < observed) return ctx.dropped(r, 'late', `its join window closed at stream time ${observed} (within ${within} ms, grace ${grace} ms)`);
+      // Buffered records are kept as long as a record that is not late can join them (expire below).
+      const keptFrom = observed - 2 * within - grace;
+      const kept = r.timestamp >= keptFrom;
       const prefix = `${JSON.stringify(r.key)}|`;
       const out: StreamRecord[] = [];
       let matched = false;
       for await (const [k, other] of buffers[1 - side]!.range({ prefix })) {
-        if (Math.abs(other.ts - r.timestamp) > within) continue;
+        // Past keptFrom a record is as good as expired, whenever expire last ran.
+        if (Math.abs(other.ts - r.timestamp) > within || other.ts < keptFrom) continue;
         matched = true;
         const [left, right] = side === 0 ? [r.value, other.value] : [other.value, r.value];
         out.push({ ...withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })), timestamp: Math.max(r.timestamp, other.ts) });
         // The other record has its match now: it will not be emitted with a null partner.
         if (outer) outer.put(outerKey(other.ts, 1 - side, idOf(k, prefix), prefix), null);
       }
-      const id = `${run}-${seq++}`;
-      buffers[side]!.put(bufferKey(prefix, r.timestamp, id), { ts: r.timestamp, value: r.value });
-      if (!matched && outer && keepsUnmatched(side)) outer.put(outerKey(r.timestamp, side, id, prefix), { side, key: r.key, value: r.value, ts: r.timestamp });
+      if (!matched && keepsUnmatched(side) && r.timestamp + within < observed) {
+        // Its window ended already (Kafka Streams' timeTo < stream time): it goes out at once with
+        // a null partner rather than waiting for a close that already passed.
+        const [left, right] = side === 0 ? [r.value, null] : [null, r.value];
+        out.push(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })));
+      } else if (!kept && !matched) ctx.dropped(r, 'late', `its join window closed at stream time ${observed} (within ${within} ms, grace ${grace} ms)`);
+      if (kept) {
+        const id = `${run}-${seq++}`;
+        buffers[side]!.put(bufferKey(prefix, r.timestamp, id), { ts: r.timestamp, value: r.value });
+        if (!matched && outer && keepsUnmatched(side) && r.timestamp + within >= observed) outer.put(outerKey(r.timestamp, side, id, prefix), { side, key: r.key, value: r.value, ts: r.timestamp });
+      }
       await forwardAll(ctx, out);
       if (outer) await emitClosed(ctx, outer, r);
       if (observed - 2 * within - grace > expiredUpTo + within) await expire(buffers);

@@ -48,10 +48,12 @@ export function timeWindowAggregation(node: GraphNode, window: WindowSpec, spec:
       if (live.length === 0) ctx.dropped(r, 'late', `its window${advance < size ? 's' : ''} closed at stream time ${observed} (grace ${window.graceMs} ms)`);
       const updates = live.map((start) => {
         const k = timeWindowKey(start, r.key);
-        return whenLoaded(store.get(k), (old) => {
-          const state = spec.aggregate(old, r);
-          store.put(k, state);
-          return final ? undefined : ctx.forwardUpdate(withKeyValue(r, windowedKey(r.key, start, start + size), view(state)));
+        return whenLoaded(store.getWithTimestamp(k), (old) => {
+          const state = spec.aggregate(old?.value, r);
+          // The window's time: the later of its previous and the record's (Kafka Streams' KStreamWindowAggregate).
+          const timestamp = old === undefined ? r.timestamp : Math.max(old.timestamp, r.timestamp);
+          store.put(k, state, timestamp);
+          return final ? undefined : ctx.forwardUpdate(withKeyValue(r, windowedKey(r.key, start, start + size), view(state), timestamp));
         });
       });
       const pending = updates.filter((u): u is Promise<void> => u instanceof Promise);
@@ -72,7 +74,7 @@ export function timeWindowAggregation(node: GraphNode, window: WindowSpec, spec:
   /** Forwards, once, every window that closed since the last call. */
   async function emitClosed(ctx: ProcessorContext, store: KeyValueStore<string, unknown>, r: StreamRecord, closeTime: number): Promise<void> {
     const rows = await closed.take(store, closeTime);
-    await forwardAll(ctx, rows.map((w) => withKeyValue(r, windowedKey(w.key, w.start, w.start + size), view(w.state))));
+    await forwardAll(ctx, rows.map((w) => withKeyValue(r, windowedKey(w.key, w.start, w.start + size), view(w.state), w.timestamp)));
   }
 }
 

@@ -5,11 +5,14 @@ export interface ClosedWindow<S> {
   readonly start: number;
   readonly key: unknown;
   readonly state: S;
+  /** The window's timestamp: the largest of its records' (Kafka Streams' ValueAndTimestamp). */
+  readonly timestamp: number;
 }
 
 /**
  * `emit: final` of a window store (time or sliding windows): the windows that closed since the
- * last call, each once, in order of window start then key. The close time up to which windows
+ * last call, each once, in order of window start then key, each with its own timestamp (Kafka
+ * Streams' suppress and emitStrategy(onWindowClose) send the stored window's, not the closing record's). The close time up to which windows
  * went out is kept in the store under EMITTED_KEY, so a restarted task does not send them again
  * (Kafka Streams keeps it as processor metadata). `lastStart(closeTime)`: the latest start of a
  * closed window; `firstStart(emitted)`: the earliest start not yet sent.
@@ -34,10 +37,10 @@ export class FinalWindows<S> {
     const to = this.lastStart(closeTime);
     const rows: ClosedWindow<S>[] = [];
     const range = from > 0 ? { from: Buffer.from(timeWindowBound(from)) } : {};
-    for await (const [k, state] of store.range(range)) {
+    for await (const [k, { value, timestamp }] of store.rangeWithTimestamp(range)) {
       const w = parseTimeWindowKey(k);
       if (!w || w.start > to) break; // the reserved keys sort after every window
-      rows.push({ ...w, state: state as S });
+      rows.push({ ...w, state: value as S, timestamp });
     }
     rows.sort((a, b) => a.start - b.start || (JSON.stringify(a.key) < JSON.stringify(b.key) ? -1 : 1));
     this.emitted = closeTime;

@@ -14,8 +14,11 @@ export interface StreamRecord {
   readonly source?: string;
 }
 
-/** Why a record was dropped: `late`: its window (or join window) had closed, grace included. */
-export type DropReason = 'late';
+/**
+ * Why a record was dropped: `late`: its window (or join window) had closed, grace included;
+ * `null-key-or-value`: a join that needs both got a record without one.
+ */
+export type DropReason = 'late' | 'null-key-or-value';
 
 /** What a processor may return: nothing when it finished synchronously, a promise when it had to wait for I/O (a store miss). */
 export type Done = void | Promise<void>;

@@ -45,4 +45,6 @@ export interface KeyValueStore<K = unknown, V = unknown> {
   put(key: K, value: V | null, timestamp?: number): void;
   /** `from`: where to start, in the byte order of serialized keys (a key's bytes, or any position between keys). */
   range(options?: { prefix?: string; from?: Buffer; limit?: number }): AsyncIterable<[K, V]>;
+  /** As `range`, each value with the timestamp it was put with (-1 in a store without timestamps). */
+  rangeWithTimestamp(options?: { prefix?: string; from?: Buffer; limit?: number }): AsyncIterable<[K, { value: V; timestamp: number }]>;
 }

@@ -68,7 +68,16 @@ export class MeteredStore implements KeyValueStore {
    * for long keys, non-negative numbers come before negative ones. `prefix` selects string keys
    * (string or json serde) that start with it; entries start at the bytes `from` (a page's cursor).
    */
-  async *range(options: { prefix?: string; from?: Buffer; limit?: number } = {}): AsyncGenerator<[unknown, unknown]> {
+  range(options: { prefix?: string; from?: Buffer; limit?: number } = {}): AsyncGenerator<[unknown, unknown]> {
+    return this.entries(options, false);
+  }
+
+  /** As `range`, each value with its timestamp; -1 for a store without timestamps. */
+  rangeWithTimestamp(options: { prefix?: string; from?: Buffer; limit?: number } = {}): AsyncGenerator<[unknown, Timestamped]> {
+    return this.entries(options, true) as AsyncGenerator<[unknown, Timestamped]>;
+  }
+
+  private async *entries(options: { prefix?: string; from?: Buffer; limit?: number }, timestamps: boolean): AsyncGenerator<[unknown, unknown]> {
     let gte: Buffer | undefined;
     let lt: Buffer | undefined;
     if (options.prefix !== undefined) {
@@ -80,7 +89,8 @@ export class MeteredStore implements KeyValueStore {
     const bounds = { ...(gte && { gte }), ...(lt && { lt }), ...(options.limit !== undefined && { limit: options.limit }) };
     for await (const [k, v] of this.inner.range(bounds)) {
       const value = this.valueSerde.deserialize(v);
-      yield [this.keySerde.deserialize(k), this.now ? (value as Timestamped).value : value];
+      if (!timestamps) yield [this.keySerde.deserialize(k), this.now ? (value as Timestamped).value : value];
+      else yield [this.keySerde.deserialize(k), this.now ? value : { value, timestamp: -1 }];
     }
   }
 

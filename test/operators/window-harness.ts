@@ -27,8 +27,13 @@ export interface WindowRow {
   readonly value: unknown;
 }
 
+/** A record of the output topic: its window and value, and its timestamp. */
+export interface OutputRow extends WindowRow {
+  readonly timestamp: number;
+}
+
 export interface WindowRun {
-  readonly output: WindowRow[];
+  readonly output: OutputRow[];
   readonly table: WindowRow[];
 }
 
@@ -65,10 +70,10 @@ tables:
     const sink = graph.nodes.find((n) => n.type === 'sink')!;
     const keySerde = serdeFor(sink.keySerde);
     const valueSerde = serdeFor(sink.valueSerde);
-    const output: WindowRow[] = [];
+    const output: OutputRow[] = [];
     for (const r of await log.read({ topic: 'result', partition: 0 }, 0, Number.MAX_SAFE_INTEGER)) {
       const k = keySerde.deserialize(r.key) as { key: unknown; start: number; end: number };
-      output.push({ key: k.key, start: k.start, end: k.end, value: valueSerde.deserialize(r.value) });
+      output.push({ key: k.key, start: k.start, end: k.end, value: valueSerde.deserialize(r.value), timestamp: r.timestamp });
     }
     const table = (await readTable(engine, 'result')) as WindowRow[];
     return { output, table: table.map((w) => ({ key: w.key, start: w.start, end: w.end, value: w.value })) };

@@ -10,8 +10,11 @@
  *     of end, then key, then start), and nothing else.
  *   - Retention: windows starting at or before stream time - retention are gone, sessions
  *     ending before stream time - retention.
+ *   - Timestamps (Kafka Streams' timestamped stores): a time or sliding window's result, update or
+ *     final, carries the largest timestamp of its records; a session's, and the tombstone of a
+ *     session merged away, the session's end.
  */
-import type { InputRecord, WindowRow } from './window-harness.js';
+import type { InputRecord, OutputRow, WindowRow } from './window-harness.js';
 
 export type WindowKind = { type: 'tumbling'; size: number } | { type: 'hopping'; size: number; advance: number } | { type: 'sliding'; size: number } | { type: 'session'; gap: number };
 
@@ -29,17 +32,19 @@ interface Win {
   folded: InputRecord[];
 }
 
-export function runReference(model: Model, input: readonly InputRecord[]): { output: WindowRow[]; table: WindowRow[] } {
+export function runReference(model: Model, input: readonly InputRecord[]): { output: OutputRow[]; table: WindowRow[] } {
   const w = model.window;
   const final = model.emit === 'final';
   const wins = new Map<string, Win>();
   const id = (key: string, start: number, end: number): string => `${key}|${start}|${end}`;
   const accepted: InputRecord[] = [];
-  const output: WindowRow[] = [];
+  const output: OutputRow[] = [];
   const valueOf = (x: Win): unknown => model.value(x.folded.map((f) => f.value));
   const row = (x: Win, value: unknown): WindowRow => ({ key: x.key, start: x.start, end: x.end, value });
+  const timestampOf = (x: Win): number => (w.type === 'session' ? x.end : Math.max(...x.folded.map((f) => f.timestamp)));
+  const out = (x: Win, value: unknown): OutputRow => ({ ...row(x, value), timestamp: timestampOf(x) });
   const send = (x: Win): void => {
-    if (!final) output.push(row(x, valueOf(x)));
+    if (!final) output.push(out(x, valueOf(x)));
   };
   let streamTime = -1;
   let emitted = -Infinity;
@@ -60,7 +65,7 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
       const closeTime = streamTime - w.grace;
       if (final && closeTime > emitted) {
         const closing = [...wins.values()].filter((x) => x.end <= closeTime && x.end > emitted).sort(byStartKey);
-        for (const x of closing) output.push(row(x, valueOf(x)));
+        for (const x of closing) output.push(out(x, valueOf(x)));
         emitted = closeTime;
       }
       for (const [k, x] of wins) if (x.start <= streamTime - w.retention) wins.delete(k);
@@ -69,7 +74,7 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
       const closeTime = streamTime - w.grace;
       if (final && closeTime > emitted) {
         const closing = [...wins.values()].filter((x) => x.end < closeTime && x.end >= emitted).sort(byStartKey);
-        for (const x of closing) output.push(row(x, valueOf(x)));
+        for (const x of closing) output.push(out(x, valueOf(x)));
         emitted = closeTime;
       }
       for (const [k, x] of wins) if (x.start <= streamTime - w.retention) wins.delete(k);
@@ -79,7 +84,7 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
       if (final && closeTime > emitted && closeTime > 0) {
         const closing = [...wins.values()].filter((x) => x.end < closeTime && x.end >= Math.max(0, emitted));
         closing.sort((a, b) => a.end - b.end || cmp(a.key, b.key) || a.start - b.start);
-        for (const x of closing) output.push(row(x, valueOf(x)));
+        for (const x of closing) output.push(out(x, valueOf(x)));
         emitted = closeTime;
       }
       for (const [k, x] of wins) if (x.end < streamTime - w.retention) wins.delete(k);
@@ -161,7 +166,7 @@ export function runReference(model: Model, input: readonly InputRecord[]): { out
     const merged: Win = { key: r.key, start, end, folded: [...mine.flatMap((x) => x.folded), r] };
     for (const x of mine) {
       wins.delete(id(x.key, x.start, x.end));
-      if (!final && (start !== t || end !== t)) output.push(row(x, null));
+      if (!final && (start !== t || end !== t)) output.push(out(x, null));
     }
     wins.set(id(r.key, start, end), merged);
     send(merged);
