@@ -36,6 +36,8 @@ interface Throughput {
   readonly withStartup: number;
   readonly perSec: number;
   readonly outputRecords: number;
+  /** Why it never reached the final output, when it did not (the rates are then NaN). */
+  readonly failed?: string;
 }
 
 interface StoreSize {
@@ -110,6 +112,11 @@ async function throughput(b: Bench, k: Case, who: Who, topics: readonly string[]
     const t = { who, seconds, withStartup: (done - launched) / 1000, perSec: k.records / seconds, outputRecords: watcher.records };
     console.log(`${who} ${k.name}: ${fmt(t.perSec)} records/s (${seconds.toFixed(2)} s; ${t.withStartup.toFixed(2)} s with start-up; ${fmt(t.outputRecords)} output records)`);
     return t;
+  } catch (e) {
+    // The other cases still run: a contender that never reaches the expected output is a finding.
+    const failed = (e as Error).message.split('\n')[0]!;
+    console.log(`${who} ${k.name}: did not finish: ${failed}`);
+    return { who, seconds: Number.NaN, withStartup: Number.NaN, perSec: Number.NaN, outputRecords: watcher.records, failed };
   } finally {
     await finish(b, slug, c, [watcher]);
   }
@@ -192,6 +199,8 @@ export async function run(args: string[]): Promise<void> {
     if (only === 'day') results.length = 0;
     const ratios = results.map(({ k, ks, duality }) => {
       const r = duality.perSec / ks.perSec;
+      const failed = [ks, duality].find((t) => t.failed !== undefined);
+      if (failed) return `ratio duality/kafka-streams ${k.name}: n/a (target >= 1.0 NOT met: ${failed.who} did not finish: ${failed.failed})`;
       return `ratio duality/kafka-streams ${k.name}: ${r.toFixed(2)} (target >= 1.0 ${r >= 1 ? 'met' : 'NOT met'})`;
     });
     const at = (z: StoreSize, h: number): string => `${mb(z.hourly[h]!.kb)} MB (${mb((z.hourly[h]!.bytes - z.hourly[h]!.walBytes) / 1024)} MB without write-ahead logs)`;
@@ -214,7 +223,7 @@ export async function run(args: string[]): Promise<void> {
           '| case | contender | records/s | seconds | with start-up | output records |',
           '|---|---|---:|---:|---:|---:|',
           ...results.flatMap(({ k, ks, duality }) =>
-            [ks, duality].map((t) => `| ${k.label}, ${fmt(k.records)} records | ${t.who} | ${fmt(t.perSec)} | ${t.seconds.toFixed(2)} | ${t.withStartup.toFixed(2)} | ${fmt(t.outputRecords)} |`),
+            [ks, duality].map((t) => `| ${k.label}, ${fmt(k.records)} records | ${t.who} | ${t.failed ? 'did not finish' : fmt(t.perSec)} | ${t.seconds.toFixed(2)} | ${t.withStartup.toFixed(2)} | ${fmt(t.outputRecords)} |`),
           ),
           '',
           `Store size: the windowed count with \`retention: 1h\` (Kafka Streams: \`Materialized.withRetention(1h)\`) fed a simulated day, ${fmt(dayEvents)} events on 100 keys, an hour of event time at a time (the next once the output holds the hour's counts); du of each state directory at the simulated midday and at the end.`,

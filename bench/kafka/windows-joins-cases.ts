@@ -7,11 +7,15 @@
 import type { Message } from 'kafkajs';
 import type { Decode } from './output-watcher.js';
 
-/** Where the simulated timeline starts: a midnight, so a simulated day's midday is T0 + 12 h. */
-export const T0 = Date.UTC(2026, 0, 1);
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
+/**
+ * Where the simulated timeline starts: the midnight two days ago (UTC), so a simulated day's
+ * midday is T0 + 12 h, and no record is older than the broker's time retention (7 days by
+ * default), which would delete input and output under the contenders.
+ */
+export const T0 = Math.floor(Date.now() / DAY) * DAY - 2 * DAY;
 
 export interface Case {
   /** Kafka Streams' case name (WindowsJoins' CASE), and the slug of its topics. */
