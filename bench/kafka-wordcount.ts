@@ -24,17 +24,15 @@
  * A full run (not `--quick`) writes its section of docs/benchmarks.md. Topics, groups and temp
  * dirs are removed afterwards, on failure and on Ctrl-C too.
  */
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Message } from 'kafkajs';
 import kafkajs from '../engine/kafka/kafkajs.js';
-import { BROKERS, Cleanup, produce, sleep, withProducer } from './kafka/cluster.js';
-import { ensureKafkaStreamsJar, ROOT, startDuality, startKafkajsConsume, startKafkaStreams, type Contender, type WordCountRun } from './kafka/contenders.js';
+import { Cleanup, produce, sleep, withProducer } from './kafka/cluster.js';
+import { kafkaBench, ROOT, startDuality, startKafkajsConsume, startKafkaStreams, type Contender, type WordCountRun } from './kafka/contenders.js';
 import { profileMarkdown, summariseProfile, type ProfileSummary } from './kafka/cpu-profile.js';
 import { OutputWatcher } from './kafka/output-watcher.js';
-import { environment, environmentLines, writeSection } from './kafka/report.js';
+import { environmentLines, writeSection } from './kafka/report.js';
 import { makeLines } from './embedded.js';
 
 const PARTITIONS = 4;
@@ -226,19 +224,7 @@ export async function run(args: string[]): Promise<void> {
   const profile = args.includes('--profile');
   const nLines = quick ? 100_000 : 1_000_000;
   const [latencySeconds, warmup] = quick ? [6, 1] : [20, 2];
-  const prefix = `bench-wc-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-  const cleanup = new Cleanup(prefix);
-  const tmp = cleanup.dir(mkdtempSync(join(tmpdir(), 'duality-kafka-bench-')));
-  const onSignal = (): void => void cleanup.clean().finally(() => process.exit(130));
-  const onExit = (): void => cleanup.killChildren();
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal).once('exit', onExit);
-  try {
-    await Promise.race([cleanup.client(), sleep(15_000).then(() => Promise.reject(new Error('timed out')))]).catch((e: unknown) => {
-      throw new Error(`no Kafka broker answers on ${BROKERS} (${(e as Error).message}): start it with npm run kafka:start`);
-    });
-    const env = environment(ROOT);
-    for (const l of environmentLines(env)) console.log(l);
-    console.error(`kafka streams jar: ${ensureKafkaStreamsJar()}`);
+  return kafkaBench('wc', async ({ prefix, cleanup, tmp, env }) => {
 
     const lines = makeLines(nLines * WORDS_PER_LINE, VOCABULARY);
     const expected = countWords(lines);
@@ -337,8 +323,5 @@ export async function run(args: string[]): Promise<void> {
       ]);
       console.log('written: docs/benchmarks.md');
     }
-  } finally {
-    await cleanup.clean();
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('exit', onExit);
-  }
+  });
 }

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import kafkajs from '../../engine/kafka/kafkajs.js';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -32,17 +32,22 @@ export async function withProducer<T>(b: { readonly prefix: string }, work: (p: 
 }
 
 /**
- * Sends lines as values without keys (spread over the partitions), a few requests in flight;
- * `compression`: kafkajs's CompressionTypes (engine/kafka/codecs.ts gives it lz4, snappy and zstd).
+ * Sends lines as values without keys (spread over the partitions), or messages as they are (keyed:
+ * to their key's partition, as Java's producer would), a few requests in flight; `compression`:
+ * kafkajs's CompressionTypes (engine/kafka/codecs.ts gives it lz4, snappy and zstd).
  */
-export async function produce(producer: Producer, topic: string, lines: readonly string[], compression = kafkajs.CompressionTypes.None): Promise<void> {
+export async function produce(producer: Producer, topic: string, lines: readonly (string | Message)[], compression = kafkajs.CompressionTypes.None): Promise<void> {
   const CHUNK = 5_000;
   const inFlight = new Set<Promise<unknown>>();
+  // Keyed messages carry event times, whose order within a partition a window or a join depends
+  // on: one request at a time, as concurrent sends can overtake each other (the first ones race
+  // on the topic's metadata) and put records 30 s of event time behind, past a 10 s grace.
+  const depth = lines.every((l) => typeof l === 'string') ? 4 : 1;
   for (let i = 0; i < lines.length; i += CHUNK) {
-    const p = producer.send({ topic, acks: -1, compression, messages: lines.slice(i, i + CHUNK).map((value) => ({ value })) });
+    const p = producer.send({ topic, acks: -1, compression, messages: lines.slice(i, i + CHUNK).map((m) => (typeof m === 'string' ? { value: m } : m)) });
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-    if (inFlight.size >= 4) await Promise.race(inFlight);
+    if (inFlight.size >= depth) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
 }

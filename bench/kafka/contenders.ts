@@ -5,11 +5,14 @@
  * 200, Kafka Streams reaches RUNNING, kafkajs joins its group.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureMavenJar } from './maven.js';
-import { BROKERS, sleep, type Cleanup } from './cluster.js';
+import { BROKERS, Cleanup, sleep } from './cluster.js';
+import { environment, environmentLines, type Environment } from './report.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const KSTREAMS = join(ROOT, 'bench/kstreams');
@@ -120,13 +123,21 @@ export interface WordCountRun {
   readonly compression?: 'lz4';
 }
 
-/** `duality run` on a copy of topologies/wordcount.yaml renamed for this run; `--cpu-prof` into `profileDir`. */
-export function startDuality(run: WordCountRun, cleanup: Cleanup, profileDir?: string): Contender {
-  const file = join(run.stateDir, 'wordcount.yaml');
-  const yaml = readFileSync(join(ROOT, 'topologies/wordcount.yaml'), 'utf8')
+/** topologies/wordcount.yaml renamed for this run, reading its input and writing its output. */
+function wordCountYaml(run: WordCountRun): string {
+  return readFileSync(join(ROOT, 'topologies/wordcount.yaml'), 'utf8')
     .replace(/^name: .*$/m, `name: ${run.app}`)
     .replace('topic: TextLinesTopic', `topic: ${run.input}`)
     .replace('topic: WordsWithCountsTopic', `topic: ${run.output}`);
+}
+
+/**
+ * `duality run` on `yaml` (default: a copy of topologies/wordcount.yaml renamed for this run),
+ * with the run's guarantee and compression added; `--cpu-prof` into `profileDir`. Its state
+ * directory is `<run.stateDir>/state`.
+ */
+export function startDuality(run: WordCountRun, cleanup: Cleanup, profileDir?: string, yaml = wordCountYaml(run)): Contender {
+  const file = join(run.stateDir, 'topology.yaml');
   // A kafka: section without brokers: they come from --brokers.
   const kafka = run.compression === undefined ? '' : `kafka:\n  compression: ${run.compression}\n`;
   writeFileSync(file, `${yaml}${kafka}processing:\n  guarantee: ${run.guarantee}\n`);
@@ -170,10 +181,16 @@ export function startDuality(run: WordCountRun, cleanup: Cleanup, profileDir?: s
   return { proc, ready, commits };
 }
 
-/** Kafka Streams' WordCount, one stream thread, commit interval as Duality's (1 s, 100 ms under exactly-once). */
-export function startKafkaStreams(run: WordCountRun, commitIntervalMs: number, cleanup: Cleanup): Contender {
+/**
+ * Kafka Streams' WordCount, or with `program` another class of bench/kstreams/ (given the
+ * compression, `none` by default, and then its own arguments); one stream thread, commit interval
+ * as Duality's (1 s, 100 ms under exactly-once).
+ */
+export function startKafkaStreams(run: WordCountRun, commitIntervalMs: number, cleanup: Cleanup, program?: { main: string; args: readonly string[] }): Contender {
   const guarantee = run.guarantee === 'exactly_once' ? 'exactly_once_v2' : 'at_least_once';
-  const args = ['-cp', `${JAR}:${join(KSTREAMS, 'target/lib/*')}`, 'dev.duality.bench.WordCount', BROKERS, run.app, run.input, run.output, guarantee, String(commitIntervalMs), run.stateDir, ...(run.compression === undefined ? [] : [run.compression])];
+  const common = [BROKERS, run.app, run.input, run.output, guarantee, String(commitIntervalMs), run.stateDir];
+  const tail = program ? [run.compression ?? 'none', ...program.args] : run.compression === undefined ? [] : [run.compression];
+  const args = ['-cp', `${JAR}:${join(KSTREAMS, 'target/lib/*')}`, `dev.duality.bench.${program?.main ?? 'WordCount'}`, ...common, ...tail];
   const proc = new Proc('kafka-streams', cleanup.child(spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] })));
   const ready = proc.line(/-> RUNNING$/, 120_000).then((l) => l.at);
   ready.catch(() => undefined);
@@ -196,4 +213,31 @@ export function startKafkajsConsume(topic: string, groupId: string, records: num
 /** Builds bench/kstreams once (bench/maven.ts); returns what it did, for the log. */
 export function ensureKafkaStreamsJar(): string {
   return ensureMavenJar(KSTREAMS, JAR);
+}
+
+/**
+ * The frame of a Kafka bench: a run prefix (`bench-<stem>-<time><random>`) for every topic and
+ * group it creates, its Cleanup and a temp dir; the broker checked, the environment printed, the
+ * Kafka Streams jar built; then `work`, and everything removed afterwards, on failure and on
+ * Ctrl-C too.
+ */
+export async function kafkaBench(stem: string, work: (run: { prefix: string; cleanup: Cleanup; tmp: string; env: Environment }) => Promise<void>): Promise<void> {
+  const prefix = `bench-${stem}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const cleanup = new Cleanup(prefix);
+  const tmp = cleanup.dir(mkdtempSync(join(tmpdir(), `duality-bench-${stem}-`)));
+  const onSignal = (): void => void cleanup.clean().finally(() => process.exit(130));
+  const onExit = (): void => cleanup.killChildren();
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal).once('exit', onExit);
+  try {
+    await Promise.race([cleanup.client(), sleep(15_000).then(() => Promise.reject(new Error('timed out')))]).catch((e: unknown) => {
+      throw new Error(`no Kafka broker answers on ${BROKERS} (${(e as Error).message}): start it with npm run kafka:start`);
+    });
+    const env = environment(ROOT);
+    for (const l of environmentLines(env)) console.log(l);
+    console.error(`kafka streams jar: ${ensureKafkaStreamsJar()}`);
+    await work({ prefix, cleanup, tmp, env });
+  } finally {
+    await cleanup.clean();
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('exit', onExit);
+  }
 }

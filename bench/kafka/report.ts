@@ -50,14 +50,16 @@ export function environmentLines(e: Environment): string[] {
   ];
 }
 
-const BEGIN = '<!-- kafka-wordcount: begin (written by `npm run bench -- kafka-wordcount`; edits here are overwritten) -->';
-const END = '<!-- kafka-wordcount: end -->';
-
-/** Puts `section` between the markers in `file`, creating the file (or the markers, at its end) when missing. */
-export function writeSection(file: string, section: readonly string[]): void {
+/**
+ * Puts `section` between the markers of bench `name` in `file`, creating the file (or the
+ * markers, at its end) when missing.
+ */
+export function writeSection(file: string, section: readonly string[], name = 'kafka-wordcount'): void {
+  const BEGIN = `<!-- ${name}: begin (written by \`npm run bench -- ${name}\`; edits here are overwritten) -->`;
+  const END = `<!-- ${name}: end -->`;
   const body = [BEGIN, ...section, END].join('\n');
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const from = old.indexOf('<!-- kafka-wordcount: begin');
+  const from = old.indexOf(`<!-- ${name}: begin`);
   const to = old.indexOf(END);
   const text = from >= 0 && to > from ? old.slice(0, from) + body + old.slice(to + END.length) : `${old.trimEnd()}\n\n${body}\n`;
   writeFileSync(file, text);
