@@ -48,7 +48,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'duality-chart-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** `helm template` of the chart with these arguments: the manifests, or what helm said on failure. */
-export function render(args: string[]): { ok: true; manifests: string } | { ok: false; error: string } {
+function render(args: string[]): { ok: true; manifests: string } | { ok: false; error: string } {
   const r = spawnSync(helm, ['template', 'duality', CHART, '--namespace', 'streams', ...args], { encoding: 'utf8', timeout: 60_000 });
   return r.status === 0 ? { ok: true, manifests: r.stdout } : { ok: false, error: `${r.stderr}${r.stdout}`.trim() };
 }
@@ -70,6 +70,7 @@ function argsFor(file: string): string[] {
   return ['-f', file, ...(own ? [] : ['--set-file', `topology=${TOPOLOGY}`])];
 }
 
+const OLDEST = oldestKubernetes();
 const valid = readdirSync(VALUES).filter((f) => f.endsWith('.yaml')).sort();
 
 test('helm lint --strict passes with every values file', () => {
@@ -81,14 +82,14 @@ test('helm lint --strict passes with every values file', () => {
 });
 
 for (const f of valid) {
-  test(`${f}: renders, and kubernetes-validate --strict accepts the manifests for Kubernetes ${oldestKubernetes()} and ${NEWEST}`, () => {
+  test(`${f}: renders, and kubernetes-validate --strict accepts the manifests for Kubernetes ${OLDEST} and ${NEWEST}`, () => {
     const r = render(argsFor(join(VALUES, f)));
     assert.ok(r.ok, r.ok ? '' : r.error);
     const kinds = parseAllDocuments(r.manifests).map((d) => (d.toJS() as { kind?: string } | null)?.kind).filter((k) => k !== undefined);
     assert.ok(kinds.includes('StatefulSet') && kinds.includes('Service'), `kinds rendered: ${kinds.join(', ')}`);
     const file = join(tmp, `${f}.rendered.yaml`);
     writeFileSync(file, r.manifests);
-    for (const version of [oldestKubernetes(), NEWEST]) {
+    for (const version of [OLDEST, NEWEST]) {
       const v = spawnSync(validator, ['--strict', '--kubernetes-version', version, file], { encoding: 'utf8', timeout: 120_000 });
       // Custom resources (the ServiceMonitor) have no schema there, a warning; the CRD checks it below.
       const problems = `${v.stdout}${v.stderr}`.split('\n').filter((l) => /^(ERROR|WARN|FAIL)/.test(l) && !/kind ServiceMonitor with api version monitoring\.coreos\.com\/v1/.test(l));

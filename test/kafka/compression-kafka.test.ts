@@ -11,7 +11,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after } from 'node:test';
 import { compileTopology } from '../../engine/compiler/index.js';
 import { Engine } from '../../engine/runtime/engine.js';
@@ -87,16 +87,19 @@ async function consoleCounts(output: string, records: number): Promise<Map<strin
  * partition directories are `<topic>-<partition>`), as Kafka's DumpLogSegments prints it, by topic.
  */
 function codecsOnDisk(wanted: (topic: string) => boolean): Map<string, Set<string>> {
+  const segments = readdirSync(DATA)
+    .filter((dir) => wanted(dir.replace(/-\d+$/, '')))
+    .flatMap((dir) => readdirSync(join(DATA, dir)).filter((f) => f.endsWith('.log')).map((f) => join(DATA, dir, f)));
+  // One JVM for every segment: the dump says which file each batch line belongs to.
   const codecs = new Map<string, Set<string>>();
-  for (const dir of readdirSync(DATA)) {
-    const topic = dir.replace(/-\d+$/, '');
-    if (!wanted(topic)) continue;
-    const segments = readdirSync(join(DATA, dir)).filter((f) => f.endsWith('.log')).map((f) => join(DATA, dir, f));
-    const dump = java('DumpLogSegments', ['--files', segments.join(',')]);
-    for (const m of dump.matchAll(/compresscodec: (\w+)/g)) {
-      if (!codecs.has(topic)) codecs.set(topic, new Set());
-      codecs.get(topic)!.add(m[1]!);
-    }
+  let topic = '';
+  for (const line of java('DumpLogSegments', ['--files', segments.join(',')]).split('\n')) {
+    const file = /^Dumping (.+)$/.exec(line)?.[1];
+    if (file !== undefined) topic = basename(dirname(file)).replace(/-\d+$/, '');
+    const codec = /compresscodec: (\w+)/.exec(line)?.[1];
+    if (codec === undefined) continue;
+    if (!codecs.has(topic)) codecs.set(topic, new Set());
+    codecs.get(topic)!.add(codec);
   }
   return codecs;
 }
