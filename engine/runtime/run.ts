@@ -80,6 +80,12 @@ export async function runTopology(o: RunOptions): Promise<number> {
   // Set by the first signal: ends the processing loop, and a stop that hangs must not keep a
   // container from restarting.
   let deadline: NodeJS.Timeout | undefined;
+  /** Exits with `code` unless cleared: `afterMs` is the stop's deadline, plus any delay before the stop begins. */
+  const giveUpAfter = (afterMs: number, code: number): NodeJS.Timeout =>
+    setTimeout(() => {
+      out.stderr(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
+      process.exit(code);
+    }, afterMs).unref();
   const onSignal = (name: NodeJS.Signals): void => {
     if (deadline) {
       out.stderr(`duality: ${name} again; exiting without a clean stop`);
@@ -94,18 +100,12 @@ export async function runTopology(o: RunOptions): Promise<number> {
       out.stderr(`duality: ${name}: stopping (finishing the batch, committing, closing stores)`);
       engine.requestStop();
     }
-    deadline = setTimeout(() => {
-      out.stderr(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
-      process.exit(1);
-    }, delay + STOP_DEADLINE_MS).unref();
+    deadline = giveUpAfter(delay + STOP_DEADLINE_MS, 1);
   };
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   const done = async (code: number, stopEngine: boolean): Promise<number> => {
     // A stop that hangs (a broker gone mid-close) must not keep the process alive, signal or not.
-    deadline ??= setTimeout(() => {
-      out.stderr(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
-      process.exit(code || 1);
-    }, STOP_DEADLINE_MS).unref();
+    deadline ??= giveUpAfter(STOP_DEADLINE_MS, code || 1);
     await closeServer(server);
     if (stopEngine) await engine.stop().catch((e: unknown) => (code = fail(out, 'stopping failed', e)));
     await facade.close().catch(() => undefined);
