@@ -1,4 +1,4 @@
-import type { Processor, ProcessorContext, StreamRecord } from '../engine/api/processor.js';
+import type { Done, Processor, ProcessorContext, StreamRecord } from '../engine/api/processor.js';
 import type { KeyValueStore } from '../engine/api/store.js';
 import type { GraphNode } from '../engine/api/topology-graph.js';
 import { compiled, forwardAll, processor, withKeyValue } from './runtime.js';
@@ -6,9 +6,9 @@ import { compiled, forwardAll, processor, withKeyValue } from './runtime.js';
 const pad = (ms: number): string => String(ms).padStart(16, '0');
 /** A buffered record: `<json key>|<timestamp>|<id>`. */
 const bufferKey = (prefix: string, ts: number, id: string): string => `${prefix}${pad(ts)}|${id}`;
-const idOf = (bufferKey: string, prefix: string): string => bufferKey.slice(prefix.length + 17);
 /** A record waiting for its window to close: `<timestamp>|<side>|<id>|<json key>|`, oldest first. */
 const outerKey = (ts: number, side: number, id: string, prefix: string): string => `${pad(ts)}|${side}|${id}|${prefix}`;
+const outerTime = (key: string): number => Number(key.slice(0, 16));
 
 interface Buffered {
   readonly ts: number;
@@ -22,17 +22,30 @@ interface Unmatched {
   readonly ts: number;
 }
 
+/** A buffered record as the index knows it: its value stays in the store. */
+interface Entry {
+  readonly ts: number;
+  readonly id: string;
+}
+
 /**
  * Stream-stream join within a time difference (Kafka Streams' JoinWindows with grace). Each side
- * is buffered in its own store, keyed `<json key>|<timestamp>|<id>`, so a record finds the other
- * side's records of its key with one prefix scan. A match is emitted at once. For left and outer
- * joins a record without a match waits in the `-join-outer` store, keyed by time, and is emitted
- * with a null partner only once its window has closed (stream time past its timestamp + within +
- * grace), so no spurious null results appear (Kafka Streams 3.1+). A record whose window ended
- * before stream time (grace or not) goes out with a null partner at once, as KStreamKStreamJoin
- * does. So a record arriving after its window closed (grace included) still joins the other side's
- * records that are still buffered, and on an outer side goes out at once when it has none; one
- * too old to be buffered that gives nothing is dropped and counted as late.
+ * is buffered in its own store, keyed `<json key>|<timestamp>|<id>`, which the changelog backs. A
+ * match is emitted at once. For left and outer joins a record without a match waits in the
+ * `-join-outer` store, keyed by time, and is emitted with a null partner only once its window has
+ * closed (stream time past its timestamp + within + grace), so no spurious null results appear
+ * (Kafka Streams 3.1+). A record whose window ended before stream time (grace or not) goes out with
+ * a null partner at once, as KStreamKStreamJoin does. So a record arriving after its window closed
+ * (grace included) still joins the other side's records that are still buffered, and on an outer
+ * side goes out at once when it has none; one too old to be buffered that gives nothing is dropped
+ * and counted as late. A record with a null value is dropped and counted, and so is one with a null
+ * key, except on a side that keeps unmatched records, where it goes out at once with a null
+ * partner (Kafka Streams since KIP-962).
+ *
+ * The stores are read once, when the task processes its first record: from then on an index in
+ * memory knows which records each key has buffered (timestamp and id, not the value: about 200
+ * bytes a record, measured with 1M records on 100k keys), and which unmatched records wait, so a
+ * record costs a map lookup instead of a range scan of the store.
  */
 export function streamStreamJoin(node: GraphNode): Processor {
   const joiner = compiled(node, 'value', 'join');
@@ -44,71 +57,264 @@ export function streamStreamJoin(node: GraphNode): Processor {
   const run = Date.now().toString(36);
   let seq = 0;
   let observed = -1;
-  let expiredUpTo = -Infinity;
   return processor((ctx) => {
     const [thisName, otherName, outerName] = node.stores;
-    const buffers = [ctx.store<string, Buffered>(thisName!), ctx.store<string, Buffered>(otherName!)];
-    const outer = outerName === undefined ? undefined : ctx.store<string, Unmatched>(outerName);
+    // Expired in slices of about a tenth of what a buffer keeps, so a buffer holds at most that much more.
+    const sliceMs = Math.max(1_000, Math.ceil((2 * within + grace) / 10));
+    const buffers = [new JoinBuffer(ctx.store(thisName!), sliceMs), new JoinBuffer(ctx.store(otherName!), sliceMs)] as const;
+    const outer = outerName === undefined ? undefined : new Waiting(ctx.store<string, Unmatched>(outerName));
     // Where the task's stream time was when it started (committed with its offsets).
     observed = Math.max(observed, ctx.streamTime);
-    return async (r, input) => {
-      const side = input as 0 | 1;
-      if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
+    let loading: Promise<void> | undefined;
+    let loaded = false;
+    const load = async (): Promise<void> => {
+      await Promise.all([buffers[0].load(), buffers[1].load(), outer?.load()]);
+      loaded = true;
+    };
+
+    const joined = (r: StreamRecord, side: 0 | 1, mine: unknown, theirs: unknown, timestamp = r.timestamp): StreamRecord => {
+      const [left, right] = side === 0 ? [mine, theirs] : [theirs, mine];
+      return withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right }), timestamp);
+    };
+
+    const handle = (r: StreamRecord, side: 0 | 1): Done => {
       if (r.timestamp > observed) observed = r.timestamp;
-      // Buffered records are kept as long as a record that is not late can join them (expire below).
+      // Buffered records are kept as long as a record that is not late can join them.
       const keptFrom = observed - 2 * within - grace;
       const kept = r.timestamp >= keptFrom;
       const prefix = `${JSON.stringify(r.key)}|`;
+      const others = buffers[1 - side]!;
       const out: StreamRecord[] = [];
+      const pending: Promise<void>[] = [];
       let matched = false;
-      for await (const [k, other] of buffers[1 - side]!.range({ prefix })) {
-        // Past keptFrom a record is as good as expired, whenever expire last ran.
+      for (const other of others.entries(prefix)) {
+        // Past keptFrom a record is as good as expired, whether or not its slice was dropped yet.
         if (Math.abs(other.ts - r.timestamp) > within || other.ts < keptFrom) continue;
         matched = true;
-        const [left, right] = side === 0 ? [r.value, other.value] : [other.value, r.value];
-        out.push({ ...withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })), timestamp: Math.max(r.timestamp, other.ts) });
+        const at = out.length;
+        out.push(r); // its place, filled below once the other record's value is read
+        const fill = (b: Buffered | undefined): void => {
+          out[at] = joined(r, side, r.value, b?.value ?? null, Math.max(r.timestamp, other.ts));
+        };
+        const b = others.value(prefix, other);
+        if (b instanceof Promise) pending.push(b.then(fill));
+        else fill(b);
         // The other record has its match now: it will not be emitted with a null partner.
-        if (outer) outer.put(outerKey(other.ts, 1 - side, idOf(k, prefix), prefix), null);
+        outer?.remove(outerKey(other.ts, 1 - side, other.id, prefix));
       }
       if (!matched && keepsUnmatched(side) && r.timestamp + within < observed) {
         // Its window ended already (Kafka Streams' timeTo < stream time): it goes out at once with
         // a null partner rather than waiting for a close that already passed.
-        const [left, right] = side === 0 ? [r.value, null] : [null, r.value];
-        out.push(withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right })));
+        out.push(joined(r, side, r.value, null));
       } else if (!kept && !matched) ctx.dropped(r, 'late', `its join window closed at stream time ${observed} (within ${within} ms, grace ${grace} ms)`);
       if (kept) {
         const id = `${run}-${seq++}`;
-        buffers[side]!.put(bufferKey(prefix, r.timestamp, id), { ts: r.timestamp, value: r.value });
-        if (!matched && outer && keepsUnmatched(side) && r.timestamp + within >= observed) outer.put(outerKey(r.timestamp, side, id, prefix), { side, key: r.key, value: r.value, ts: r.timestamp });
+        buffers[side].add(prefix, r.timestamp, id, r.value);
+        if (!matched && outer && keepsUnmatched(side) && r.timestamp + within >= observed) {
+          outer.add(outerKey(r.timestamp, side, id, prefix), { side, key: r.key, value: r.value, ts: r.timestamp });
+        }
       }
-      await forwardAll(ctx, out);
-      if (outer) await emitClosed(ctx, outer, r);
-      if (observed - 2 * within - grace > expiredUpTo + within) await expire(buffers);
+      const closedUpTo = observed - within - grace;
+      const finish = (): Done => {
+        const sent = forwardAll(ctx, out);
+        const expire = (): Done => {
+          buffers[0].expire(keptFrom);
+          buffers[1].expire(keptFrom);
+        };
+        if (!outer?.hasClosed(closedUpTo)) return sent instanceof Promise ? sent.then(expire) : expire();
+        const emit = async (): Promise<void> => {
+          await sent;
+          await emitClosed(ctx, outer, r, closedUpTo);
+          expire();
+        };
+        return emit();
+      };
+      return pending.length === 0 ? finish() : Promise.all(pending).then(finish);
+    };
+
+    return (r, input) => {
+      const side = input as 0 | 1;
+      if (r.value === null || r.value === undefined) return ctx.dropped(r, 'null-key-or-value', 'a stream-stream join needs a value');
+      if (r.key === null || r.key === undefined) {
+        if (keepsUnmatched(side)) return ctx.forward(joined(r, side, r.value, null));
+        return ctx.dropped(r, 'null-key-or-value', 'a stream-stream join needs a key');
+      }
+      if (loaded) return handle(r, side);
+      loading ??= load();
+      return loading.then(() => handle(r, side));
     };
   });
 
-  /** Emits, oldest first, the unmatched records whose window has closed. */
-  async function emitClosed(ctx: ProcessorContext, outer: KeyValueStore<string, Unmatched>, r: StreamRecord): Promise<void> {
-    const closed: [string, Unmatched][] = [];
-    for await (const [k, u] of outer.range()) {
-      if (u.ts + within + grace >= observed) break;
-      closed.push([k, u]);
-    }
-    const out = closed.map(([k, u]) => {
-      outer.put(k, null);
+  /** Emits, oldest first, the unmatched records whose window closed before `closedUpTo`. */
+  async function emitClosed(ctx: ProcessorContext, outer: Waiting, r: StreamRecord, closedUpTo: number): Promise<void> {
+    const out: StreamRecord[] = [];
+    for (const u of await outer.takeClosed(closedUpTo)) {
       const [left, right] = u.side === 0 ? [u.value, null] : [null, u.value];
-      return { ...withKeyValue(r, u.key, joiner.evaluate({ key: u.key, left, right })), timestamp: u.ts };
-    });
+      out.push({ ...withKeyValue(r, u.key, joiner.evaluate({ key: u.key, left, right })), timestamp: u.ts });
+    }
     await forwardAll(ctx, out);
   }
+}
 
-  /** Drops buffered records no future record can join: older than stream time − 2·within − grace. */
-  async function expire(buffers: KeyValueStore<string, Buffered>[]): Promise<void> {
-    expiredUpTo = observed - 2 * within - grace;
-    for (const b of buffers) {
-      const old: string[] = [];
-      for await (const [k, v] of b.range()) if (v.ts < expiredUpTo) old.push(k);
-      for (const k of old) b.put(k, null);
+/**
+ * One side's buffered records: the store holds them (and its changelog restores them); the index
+ * knows, for each key, their timestamps and ids, oldest first, and for each slice of time the keys
+ * that buffered a record in it, so expiry visits only the keys it drops records of.
+ */
+class JoinBuffer {
+  private readonly byKey = new Map<string, Entry[]>();
+  private readonly slices = new Map<number, string[]>();
+  /** The slices in `slices`, in order. */
+  private sliceIds: number[] = [];
+
+  constructor(
+    private readonly store: KeyValueStore<string, Buffered>,
+    private readonly sliceMs: number,
+  ) {}
+
+  /** Indexes what the store holds (after a restart or restore). */
+  async load(): Promise<void> {
+    for await (const [k] of this.store.range()) {
+      // `<prefix><16-digit timestamp>|<id>`: ids hold no `|`.
+      const bar = k.lastIndexOf('|');
+      this.index(k.slice(0, bar - 16), Number(k.slice(bar - 16, bar)), k.slice(bar + 1));
     }
   }
+
+  add(prefix: string, ts: number, id: string, value: unknown): void {
+    this.store.put(bufferKey(prefix, ts, id), { ts, value }, ts);
+    this.index(prefix, ts, id);
+  }
+
+  entries(prefix: string): readonly Entry[] {
+    return this.byKey.get(prefix) ?? [];
+  }
+
+  value(prefix: string, e: Entry): Buffered | undefined | Promise<Buffered | undefined> {
+    return this.store.get(bufferKey(prefix, e.ts, e.id));
+  }
+
+  /** Drops the records older than `before` from each slice that ends by then. */
+  expire(before: number): void {
+    while (this.sliceIds.length > 0 && (this.sliceIds[0]! + 1) * this.sliceMs <= before) {
+      const slice = this.sliceIds.shift()!;
+      for (const prefix of this.slices.get(slice)!) {
+        const list = this.byKey.get(prefix);
+        if (list === undefined) continue; // its records went with an earlier slice
+        let n = 0;
+        for (; n < list.length && list[n]!.ts < before; n++) this.store.put(bufferKey(prefix, list[n]!.ts, list[n]!.id), null);
+        if (n === list.length) this.byKey.delete(prefix);
+        else list.splice(0, n);
+      }
+      this.slices.delete(slice);
+    }
+  }
+
+  private index(prefix: string, ts: number, id: string): void {
+    const list = this.byKey.get(prefix);
+    if (list === undefined) this.byKey.set(prefix, [{ ts, id }]);
+    else if (list[list.length - 1]!.ts <= ts) list.push({ ts, id });
+    else list.splice(upperBound(list, (e) => e.ts <= ts), 0, { ts, id });
+    const slice = Math.floor(ts / this.sliceMs);
+    const keys = this.slices.get(slice);
+    if (keys !== undefined) {
+      if (keys[keys.length - 1] !== prefix) keys.push(prefix);
+      return;
+    }
+    this.slices.set(slice, [prefix]);
+    const last = this.sliceIds[this.sliceIds.length - 1];
+    if (last === undefined || last < slice) this.sliceIds.push(slice);
+    else this.sliceIds.splice(upperBound(this.sliceIds, (s) => s < slice), 0, slice);
+  }
+}
+
+/** The unmatched records of left and outer joins, waiting for their window to close, oldest first. */
+class Waiting {
+  /** Their keys, a min-heap in key order (time, then side, id and key, as Kafka Streams orders them). */
+  private readonly heap: string[] = [];
+  /** The keys still waiting: a match removes one from here, and from the heap when it reaches the top. */
+  private readonly live = new Set<string>();
+
+  constructor(private readonly store: KeyValueStore<string, Unmatched>) {}
+
+  async load(): Promise<void> {
+    // The store gives them in key order: a sorted array is a heap.
+    for await (const [k] of this.store.range()) {
+      this.heap.push(k);
+      this.live.add(k);
+    }
+  }
+
+  add(key: string, u: Unmatched): void {
+    this.store.put(key, u, u.ts);
+    this.live.add(key);
+    push(this.heap, key);
+  }
+
+  remove(key: string): void {
+    if (this.live.delete(key)) this.store.put(key, null);
+  }
+
+  /** Whether a waiting record's window closed before `closedUpTo`. */
+  hasClosed(closedUpTo: number): boolean {
+    for (;;) {
+      const top = this.heap[0];
+      if (top === undefined) return false;
+      if (this.live.has(top)) return outerTime(top) < closedUpTo;
+      pop(this.heap);
+    }
+  }
+
+  /** Takes out the waiting records whose window closed before `closedUpTo`, oldest first. */
+  async takeClosed(closedUpTo: number): Promise<Unmatched[]> {
+    const closed: Unmatched[] = [];
+    while (this.hasClosed(closedUpTo)) {
+      const key = pop(this.heap)!;
+      this.live.delete(key);
+      const u = await this.store.get(key);
+      this.store.put(key, null);
+      if (u !== undefined) closed.push(u);
+    }
+    return closed;
+  }
+}
+
+/** The first index whose element fails `before` in a list where it holds for a prefix. */
+function upperBound<T>(list: readonly T[], before: (e: T) => boolean): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(list[mid]!)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function push(heap: string[], key: string): void {
+  let i = heap.push(key) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]! <= key) break;
+    heap[i] = heap[parent]!;
+    i = parent;
+  }
+  heap[i] = key;
+}
+
+function pop(heap: string[]): string | undefined {
+  const top = heap[0];
+  const last = heap.pop();
+  if (heap.length === 0 || last === undefined) return top;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= heap.length) break;
+    const c = l + 1 < heap.length && heap[l + 1]! < heap[l]! ? l + 1 : l;
+    if (heap[c]! >= last) break;
+    heap[i] = heap[c]!;
+    i = c;
+  }
+  heap[i] = last;
+  return top;
 }
