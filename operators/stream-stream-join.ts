@@ -10,11 +10,6 @@ const bufferKey = (prefix: string, ts: number, id: string): string => `${prefix}
 const outerKey = (ts: number, side: number, id: string, prefix: string): string => `${pad(ts)}|${side}|${id}|${prefix}`;
 const outerTime = (key: string): number => Number(key.slice(0, 16));
 
-interface Buffered {
-  readonly ts: number;
-  readonly value: unknown;
-}
-
 interface Unmatched {
   readonly side: 0 | 1;
   readonly key: unknown;
@@ -30,11 +25,11 @@ interface Entry {
 
 /**
  * Stream-stream join within a time difference (Kafka Streams' JoinWindows with grace). Each side
- * is buffered in its own store, keyed `<json key>|<timestamp>|<id>`, which the changelog backs. A
- * match is emitted at once. For left and outer joins a record without a match waits in the
- * `-join-outer` store, keyed by time, and is emitted with a null partner only once its window has
- * closed (stream time past its timestamp + within + grace), so no spurious null results appear
- * (Kafka Streams 3.1+). A record whose window ended before stream time (grace or not) goes out with
+ * is buffered in its own store (the value as it came, keyed `<json key>|<timestamp>|<id>`), which
+ * the changelog backs. A match is emitted at once. For left and outer joins a record without a
+ * match waits in the `-join-outer` store, keyed by time, and is emitted with a null partner only
+ * once its window has closed (stream time past its timestamp + within + grace), so no spurious
+ * null results appear (Kafka Streams 3.1+). A record whose window ended before stream time (grace or not) goes out with
  * a null partner at once, as KStreamKStreamJoin does. So a record arriving after its window closed
  * (grace included) still joins the other side's records that are still buffered, and on an outer
  * side goes out at once when it has none; one too old to be buffered that gives nothing is dropped
@@ -93,8 +88,8 @@ export function streamStreamJoin(node: GraphNode): Processor {
         matched = true;
         const at = out.length;
         out.push(r); // its place, filled below once the other record's value is read
-        const fill = (b: Buffered | undefined): void => {
-          out[at] = joined(r, side, r.value, b?.value ?? null, Math.max(r.timestamp, other.ts));
+        const fill = (value: unknown): void => {
+          out[at] = joined(r, side, r.value, value ?? null, Math.max(r.timestamp, other.ts));
         };
         const b = others.value(prefix, other);
         if (b instanceof Promise) pending.push(b.then(fill));
@@ -168,7 +163,7 @@ class JoinBuffer {
   private sliceIds: number[] = [];
 
   constructor(
-    private readonly store: KeyValueStore<string, Buffered>,
+    private readonly store: KeyValueStore<string, unknown>,
     private readonly sliceMs: number,
   ) {}
 
@@ -182,7 +177,7 @@ class JoinBuffer {
   }
 
   add(prefix: string, ts: number, id: string, value: unknown): void {
-    this.store.put(bufferKey(prefix, ts, id), { ts, value }, ts);
+    this.store.put(bufferKey(prefix, ts, id), value, ts);
     this.index(prefix, ts, id);
   }
 
@@ -190,7 +185,7 @@ class JoinBuffer {
     return this.byKey.get(prefix) ?? [];
   }
 
-  value(prefix: string, e: Entry): Buffered | undefined | Promise<Buffered | undefined> {
+  value(prefix: string, e: Entry): unknown {
     return this.store.get(bufferKey(prefix, e.ts, e.id));
   }
 
