@@ -3,7 +3,8 @@ import type { KeyValueStore } from '../engine/api/store.js';
 import type { GraphNode, WindowSpec } from '../engine/api/topology-graph.js';
 import type { AggregationSpec } from './aggregation.js';
 import { forwardAll, processor, withKeyValue } from './runtime.js';
-import { EMITTED_KEY, parseSessionKey, sessionEndBound, sessionEndKey, sessionKey, sessionOfEndKey, sessionPrefix, windowedKey } from './window-keys.js';
+import { OrderedKeys, TimeIndex, type Timed } from './time-index.js';
+import { EMITTED_KEY, endOfEndKey, parseSessionKey, sessionEndKey, sessionKey, sessionOfEndKey, sessionPrefix, windowedKey } from './window-keys.js';
 
 /**
  * Session windows (Kafka Streams' SessionWindows, KStreamSessionWindowAggregate): a record joins
@@ -14,6 +15,10 @@ import { EMITTED_KEY, parseSessionKey, sessionEndBound, sessionEndKey, sessionKe
  * its end + gap + grace is before stream time; a record whose merged session would be closed is
  * late and dropped. With `emit: final`, each closed session goes out once, in order of end time,
  * and nothing else. Sessions that ended before stream time minus the retention are deleted.
+ *
+ * The store is read once, when the task processes its first record: from then on the sessions of
+ * each key are indexed in memory (their start and end; the aggregates stay in the store), with
+ * their ends in order for closing and expiring, so a record costs no range scan of the store.
  */
 export function sessionAggregation(node: GraphNode, window: WindowSpec, spec: AggregationSpec): Processor {
   const gap = window.gapMs!;
@@ -24,95 +29,102 @@ export function sessionAggregation(node: GraphNode, window: WindowSpec, spec: Ag
   // The task's stream time as this processor sees it: the one place it is read and moved.
   let observed = -1;
   let emitted: number | undefined;
-  let expiredUpTo = -Infinity;
   return processor((ctx) => {
     const store = ctx.store<string, unknown>(node.stores[0]!);
     // Where the task's stream time was when it started (committed with its offsets).
     observed = Math.max(observed, ctx.streamTime);
+    /** Each key's sessions, by end (`key`: the JSON key and `|`). */
+    const sessions = new TimeIndex<Session>();
+    /** `emit: final`: the sessions not yet sent, by end then key and start. */
+    const closing = new OrderedKeys();
+    let loaded = false;
+    const index = (s: Session): void => {
+      sessions.add(s);
+      if (final) closing.add(sessionEndKey(s.ts, s.k));
+    };
+    const load = async (): Promise<void> => {
+      for await (const [k] of store.range()) {
+        const s = parseSessionKey(k);
+        if (s) index({ key: sessionPrefix(s.key), ts: s.end, start: s.start, k });
+        // An index by end that earlier versions kept in the store: the index in memory replaces it.
+        else if (sessionOfEndKey(k) !== undefined) store.put(k, null);
+      }
+      loaded = true;
+    };
     return async (r) => {
       if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
+      if (!loaded) await load();
       if (r.timestamp > observed) observed = r.timestamp;
       const closeTime = observed - window.graceMs - gap;
-      await aggregate(ctx, store, r, closeTime);
-      if (final) await emitClosed(ctx, store, r, closeTime);
-      await expire(store);
-    };
-  });
-
-  async function aggregate(ctx: ProcessorContext, store: KeyValueStore<string, unknown>, r: StreamRecord, closeTime: number): Promise<void> {
-    const ts = r.timestamp;
-    const overlapping: { start: number; end: number; state: unknown; k: string }[] = [];
-    for await (const [k, state] of store.range({ prefix: sessionPrefix(r.key) })) {
-      const s = parseSessionKey(k);
-      if (s && s.end >= ts - gap && s.start <= ts + gap) overlapping.push({ ...s, state, k });
-    }
-    overlapping.sort((a, b) => a.start - b.start);
-    const start = Math.min(ts, ...overlapping.map((s) => s.start));
-    const end = Math.max(ts, ...overlapping.map((s) => s.end));
-    // Late: the session it would make is closed. Dropped here only.
-    if (end < closeTime) return ctx.dropped(r, 'late', `its session [${start}, ${end}] closed at stream time ${observed} (gap ${gap} ms, grace ${window.graceMs} ms)`);
-    let state: unknown = undefined;
-    for (const s of overlapping) state = state === undefined ? s.state : merge!(state, s.state, r.key);
-    state = spec.aggregate(state, r);
-    const out: StreamRecord[] = [];
-    // A second record at the same time replaces its session [t, t] without a tombstone, as Kafka Streams does.
-    if (start !== ts || end !== ts) {
-      for (const s of overlapping) {
+      await aggregate(ctx, r, closeTime);
+      if (final) await emitClosed(ctx, r, closeTime);
+      // Sessions that ended before stream time minus the retention are deleted (Kafka Streams'
+      // session store drops them with their segment; it hides them from end <= stream time -
+      // retention, one ms earlier, which could hide a session that has not closed yet when
+      // retention = gap + grace).
+      for (const s of sessions.expire(observed - window.retentionMs)) {
         store.put(s.k, null);
-        store.put(sessionEndKey(s.end, s.k), null);
-        out.push(withKeyValue(r, windowedKey(r.key, s.start, s.end), null, s.end));
+        closing.remove(sessionEndKey(s.ts, s.k));
       }
-    }
-    const k = sessionKey(r.key, start, end);
-    store.put(k, state, end);
-    store.put(sessionEndKey(end, k), 1);
-    out.push(withKeyValue(r, windowedKey(r.key, start, end), view(state), end));
-    if (!final) await forwardAll(ctx, out);
-  }
+    };
 
-  /** The sessions ending in [from, to), in order of end, then key and start. */
-  async function sessionsEnding(store: KeyValueStore<string, unknown>, from: number, to: number): Promise<string[]> {
-    const bound = sessionEndBound(to);
-    const found: string[] = [];
-    for await (const [k] of store.range({ from: Buffer.from(sessionEndBound(from)) })) {
-      const session = sessionOfEndKey(k);
-      if (session === undefined || k >= bound) break;
-      found.push(session);
+    async function aggregate(ctx: ProcessorContext, r: StreamRecord, closeTime: number): Promise<void> {
+      const ts = r.timestamp;
+      const overlapping: { s: Session; state: unknown }[] = [];
+      for (const s of sessions.of(sessionPrefix(r.key))) {
+        if (s.ts >= ts - gap && s.start <= ts + gap) overlapping.push({ s, state: await store.get(s.k) });
+      }
+      overlapping.sort((a, b) => a.s.start - b.s.start);
+      const start = Math.min(ts, ...overlapping.map(({ s }) => s.start));
+      const end = Math.max(ts, ...overlapping.map(({ s }) => s.ts));
+      // Late: the session it would make is closed. Dropped here only.
+      if (end < closeTime) return ctx.dropped(r, 'late', `its session [${start}, ${end}] closed at stream time ${observed} (gap ${gap} ms, grace ${window.graceMs} ms)`);
+      let state: unknown = undefined;
+      for (const o of overlapping) state = state === undefined ? o.state : merge!(state, o.state, r.key);
+      state = spec.aggregate(state, r);
+      const out: StreamRecord[] = [];
+      // A second record at the same time replaces its session [t, t] without a tombstone, as Kafka Streams does.
+      const replaced = start === ts && end === ts;
+      for (const { s } of overlapping) {
+        sessions.remove(s);
+        closing.remove(sessionEndKey(s.ts, s.k));
+        if (replaced) continue;
+        store.put(s.k, null);
+        out.push(withKeyValue(r, windowedKey(r.key, s.start, s.ts), null, s.ts));
+      }
+      const k = sessionKey(r.key, start, end);
+      store.put(k, state, end);
+      index({ key: sessionPrefix(r.key), ts: end, start, k });
+      out.push(withKeyValue(r, windowedKey(r.key, start, end), view(state), end));
+      if (!final) await forwardAll(ctx, out);
     }
-    return found;
-  }
 
-  /**
-   * `emit: final`: each session that closed since the last call, once (Kafka Streams'
-   * emitStrategy(onWindowClose): sessions ending in [last close time, close time)). The close
-   * time reached is kept in the store, so a restarted task does not send them again.
-   */
-  async function emitClosed(ctx: ProcessorContext, store: KeyValueStore<string, unknown>, r: StreamRecord, closeTime: number): Promise<void> {
-    if (emitted !== undefined && closeTime <= emitted) return;
-    emitted ??= ((await store.get(EMITTED_KEY)) as number | undefined) ?? -Infinity;
-    if (closeTime <= emitted || closeTime <= 0) return;
-    const out: StreamRecord[] = [];
-    for (const k of await sessionsEnding(store, emitted, closeTime)) {
-      const s = parseSessionKey(k)!;
-      out.push(withKeyValue(r, windowedKey(s.key, s.start, s.end), view(await store.get(k)), s.end));
+    /**
+     * `emit: final`: each session that closed since the last call, once (Kafka Streams'
+     * emitStrategy(onWindowClose): sessions ending in [last close time, close time)). The close
+     * time reached is kept in the store, so a restarted task does not send them again.
+     */
+    async function emitClosed(ctx: ProcessorContext, r: StreamRecord, closeTime: number): Promise<void> {
+      if (emitted !== undefined && closeTime <= emitted) return;
+      emitted ??= ((await store.get(EMITTED_KEY)) as number | undefined) ?? -Infinity;
+      if (closeTime <= emitted || closeTime <= 0) return;
+      const out: StreamRecord[] = [];
+      for (let first = closing.first(); first !== undefined && endOfEndKey(first) < closeTime; first = closing.first()) {
+        closing.take();
+        const s = parseSessionKey(sessionOfEndKey(first)!)!;
+        // Sent before a restart: the close time reached then is past its end.
+        if (s.end < emitted) continue;
+        out.push(withKeyValue(r, windowedKey(s.key, s.start, s.end), view(await store.get(sessionKey(s.key, s.start, s.end))), s.end));
+      }
+      emitted = closeTime;
+      store.put(EMITTED_KEY, closeTime);
+      await forwardAll(ctx, out);
     }
-    emitted = closeTime;
-    store.put(EMITTED_KEY, closeTime);
-    await forwardAll(ctx, out);
-  }
+  });
+}
 
-  /**
-   * Deletes the sessions that ended before stream time minus the retention (Kafka Streams' session
-   * store drops them with their segment; it hides them from end <= stream time - retention, one
-   * ms earlier, which could hide a session that has not closed yet when retention = gap + grace).
-   */
-  async function expire(store: KeyValueStore<string, unknown>): Promise<void> {
-    const cutoff = observed - window.retentionMs;
-    if (cutoff <= expiredUpTo) return;
-    expiredUpTo = cutoff;
-    for (const k of await sessionsEnding(store, 0, cutoff)) {
-      store.put(k, null);
-      store.put(sessionEndKey(parseSessionKey(k)!.end, k), null);
-    }
-  }
+/** A session in the index: its key's JSON text and `|`, its end as the time, its start and store key. */
+interface Session extends Timed {
+  readonly start: number;
+  readonly k: string;
 }

@@ -1,10 +1,11 @@
-import type { Done, Processor, ProcessorContext, StreamRecord } from '../engine/api/processor.js';
+import type { Processor, ProcessorContext, StreamRecord } from '../engine/api/processor.js';
 import type { KeyValueStore } from '../engine/api/store.js';
 import type { GraphNode, WindowSpec } from '../engine/api/topology-graph.js';
 import type { AggregationSpec } from './aggregation.js';
 import { forwardAll, processor, withKeyValue } from './runtime.js';
-import { expireWindows, FinalWindows } from './window-close.js';
-import { parseTimeWindowKey, timeWindowBound, timeWindowKey, windowedKey } from './window-keys.js';
+import { TimeIndex, upperBound, type Timed } from './time-index.js';
+import { FinalWindows } from './window-close.js';
+import { parseTimeWindowKey, timeWindowKey, timeWindowKeyOfText, windowedKey } from './window-keys.js';
 
 /**
  * What a sliding window's store keeps: the aggregate and the largest record timestamp in the
@@ -23,6 +24,9 @@ interface Found {
   readonly value: SlidingState;
 }
 
+/** A window in the index: its key's JSON text, and its start as the time. */
+type Window = Timed;
+
 /**
  * Sliding windows (KIP-450, Kafka Streams' SlidingWindows and KStreamSlidingWindowAggregate).
  * A window `[start, start + size]` includes both ends and exists only where records are: each
@@ -31,6 +35,10 @@ interface Found {
  * windows it creates start from a neighbour's aggregate, as Kafka Streams does, so no record is
  * kept. Records before `size` share the window `[0, size]`. A window is closed once its end is
  * before stream time minus grace; a record whose right window would be closed is late and dropped.
+ *
+ * A record reads its key's windows of the last 2 × size: the store keeps windows by start first
+ * (for closing and expiring in time order), so the windows each key has are indexed in memory,
+ * built from the store when the task processes its first record.
  */
 export function slidingWindowAggregation(node: GraphNode, window: WindowSpec, spec: AggregationSpec): Processor {
   const size = window.sizeMs!;
@@ -46,16 +54,29 @@ export function slidingWindowAggregation(node: GraphNode, window: WindowSpec, sp
     const store = ctx.store<string, SlidingState>(node.stores[0]!);
     // Where the task's stream time was when it started (committed with its offsets).
     observed = Math.max(observed, ctx.streamTime);
+    const index = new TimeIndex<Window>();
+    let loaded = false;
     return async (r) => {
       if (r.key === null || r.key === undefined || r.value === null || r.value === undefined) return;
+      if (!loaded) {
+        for await (const [k] of store.range()) {
+          const w = parseTimeWindowKey(k);
+          if (w) index.add({ key: JSON.stringify(w.key), ts: w.start });
+        }
+        loaded = true;
+      }
       if (r.timestamp > observed) observed = r.timestamp;
       const closeTime = observed - grace;
       // Late: even the record's right window ended before the close time. Dropped here only.
       if (r.timestamp + size < closeTime) return ctx.dropped(r, 'late', `its windows closed at stream time ${observed} (grace ${grace} ms)`);
       const out: StreamRecord[] = [];
+      const text = JSON.stringify(r.key);
       const put = (start: number, value: SlidingState): void => {
         // A window carries the largest timestamp of its records, as Kafka Streams forwards it.
         store.put(timeWindowKey(start, r.key), value, value.ts);
+        const mine = index.of(text);
+        const at = upperBound(mine, (w) => w.ts < start);
+        if (mine[at]?.ts !== start) index.add({ key: text, ts: start });
         if (!final) out.push(withKeyValue(r, windowedKey(r.key, start, start + size), view(value.agg), value.ts));
       };
       /** Adds the record to a window (a new one from `base`), unless the window closed. */
@@ -68,19 +89,30 @@ export function slidingWindowAggregation(node: GraphNode, window: WindowSpec, sp
       // Updates go through the record cache, as time windows' do (emit: changes).
       for (const u of out) await ctx.forwardUpdate(u);
       if (final && closed.due(closeTime)) await emitFinal(ctx, store, r, closeTime);
-      await expire(store);
+      expire();
     };
 
     /** The key's windows starting within [from, to], in start order. */
     async function windowsOf(key: unknown, from: number, to: number): Promise<Found[]> {
-      const text = JSON.stringify(key);
+      const mine = index.of(JSON.stringify(key));
       const found: Found[] = [];
-      for await (const [k, value] of store.range({ from: Buffer.from(timeWindowBound(from)) })) {
-        const w = parseTimeWindowKey(k);
-        if (!w || w.start > to) break;
-        if (JSON.stringify(w.key) === text) found.push({ start: w.start, value });
+      for (let i = upperBound(mine, (w) => w.ts < from); i < mine.length && mine[i]!.ts <= to; i++) {
+        const start = mine[i]!.ts;
+        found.push({ start, value: (await store.get(timeWindowKey(start, key)))! });
       }
       return found;
+    }
+
+    /**
+     * Windows are deleted once their start is at or before stream time minus the retention (Kafka
+     * Streams' window store keeps windows by start); the retention is at least 2 × size + grace,
+     * so the windows a new window starts from are still there.
+     */
+    function expire(): void {
+      const cutoff = observed - window.retentionMs + 1;
+      if (cutoff <= expiredUpTo) return;
+      expiredUpTo = cutoff;
+      for (const w of index.expire(cutoff)) store.put(timeWindowKeyOfText(w.ts, w.key), null);
     }
 
     /** A record at or after `size` (Kafka Streams' processReverse: newest window first). */
@@ -144,17 +176,5 @@ export function slidingWindowAggregation(node: GraphNode, window: WindowSpec, sp
   async function emitFinal(ctx: ProcessorContext, store: KeyValueStore<string, SlidingState>, r: StreamRecord, closeTime: number): Promise<void> {
     const rows = await closed.take(store as KeyValueStore<string, unknown>, closeTime);
     await forwardAll(ctx, rows.map((w) => withKeyValue(r, windowedKey(w.key, w.start, w.start + size), view(w.state.agg), w.state.ts)));
-  }
-
-  /**
-   * Windows are deleted once their start is at or before stream time minus the retention (Kafka
-   * Streams' window store keeps windows by start); the retention is at least 2 × size + grace,
-   * so the windows a new window starts from are still there.
-   */
-  function expire(store: KeyValueStore<string, SlidingState>): Done {
-    const cutoff = observed - window.retentionMs + 1;
-    if (cutoff <= expiredUpTo) return;
-    expiredUpTo = cutoff;
-    return expireWindows(store, cutoff);
   }
 }

@@ -2,6 +2,7 @@ import type { Done, Processor, ProcessorContext, StreamRecord } from '../engine/
 import type { KeyValueStore } from '../engine/api/store.js';
 import type { GraphNode } from '../engine/api/topology-graph.js';
 import { compiled, forwardAll, processor, withKeyValue } from './runtime.js';
+import { OrderedKeys, TimeIndex, type Timed } from './time-index.js';
 
 const pad = (ms: number): string => String(ms).padStart(16, '0');
 /** A buffered record: `<json key>|<timestamp>|<id>`. */
@@ -17,9 +18,8 @@ interface Unmatched {
   readonly ts: number;
 }
 
-/** A buffered record as the index knows it: its value stays in the store. */
-interface Entry {
-  readonly ts: number;
+/** A buffered record as the index knows it (key: the JSON key and `|`): its value stays in the store. */
+interface Entry extends Timed {
   readonly id: string;
 }
 
@@ -54,9 +54,7 @@ export function streamStreamJoin(node: GraphNode): Processor {
   let observed = -1;
   return processor((ctx) => {
     const [thisName, otherName, outerName] = node.stores;
-    // Expired in slices of about a tenth of what a buffer keeps, so a buffer holds at most that much more.
-    const sliceMs = Math.max(1_000, Math.ceil((2 * within + grace) / 10));
-    const buffers = [new JoinBuffer(ctx.store(thisName!), sliceMs), new JoinBuffer(ctx.store(otherName!), sliceMs)] as const;
+    const buffers = [new JoinBuffer(ctx.store(thisName!)), new JoinBuffer(ctx.store(otherName!))] as const;
     const outer = outerName === undefined ? undefined : new Waiting(ctx.store<string, Unmatched>(outerName));
     // Where the task's stream time was when it started (committed with its offsets).
     observed = Math.max(observed, ctx.streamTime);
@@ -83,7 +81,6 @@ export function streamStreamJoin(node: GraphNode): Processor {
       const pending: Promise<void>[] = [];
       let matched = false;
       for (const other of others.entries(prefix)) {
-        // Past keptFrom a record is as good as expired, whether or not its slice was dropped yet.
         if (Math.abs(other.ts - r.timestamp) > within || other.ts < keptFrom) continue;
         matched = true;
         const at = out.length;
@@ -91,7 +88,7 @@ export function streamStreamJoin(node: GraphNode): Processor {
         const fill = (value: unknown): void => {
           out[at] = joined(r, side, r.value, value ?? null, Math.max(r.timestamp, other.ts));
         };
-        const b = others.value(prefix, other);
+        const b = others.value(other);
         if (b instanceof Promise) pending.push(b.then(fill));
         else fill(b);
         // The other record has its match now: it will not be emitted with a null partner.
@@ -151,165 +148,75 @@ export function streamStreamJoin(node: GraphNode): Processor {
   }
 }
 
-/**
- * One side's buffered records: the store holds them (and its changelog restores them); the index
- * knows, for each key, their timestamps and ids, oldest first, and for each slice of time the keys
- * that buffered a record in it, so expiry visits only the keys it drops records of.
- */
+/** One side's buffered records: the store holds them (and its changelog restores them), the index their keys and times. */
 class JoinBuffer {
-  private readonly byKey = new Map<string, Entry[]>();
-  private readonly slices = new Map<number, string[]>();
-  /** The slices in `slices`, in order. */
-  private sliceIds: number[] = [];
+  private readonly index = new TimeIndex<Entry>();
 
-  constructor(
-    private readonly store: KeyValueStore<string, unknown>,
-    private readonly sliceMs: number,
-  ) {}
+  constructor(private readonly store: KeyValueStore<string, unknown>) {}
 
   /** Indexes what the store holds (after a restart or restore). */
   async load(): Promise<void> {
     for await (const [k] of this.store.range()) {
       // `<prefix><16-digit timestamp>|<id>`: ids hold no `|`.
       const bar = k.lastIndexOf('|');
-      this.index(k.slice(0, bar - 16), Number(k.slice(bar - 16, bar)), k.slice(bar + 1));
+      this.index.add({ key: k.slice(0, bar - 16), ts: Number(k.slice(bar - 16, bar)), id: k.slice(bar + 1) });
     }
   }
 
   add(prefix: string, ts: number, id: string, value: unknown): void {
     this.store.put(bufferKey(prefix, ts, id), value, ts);
-    this.index(prefix, ts, id);
+    this.index.add({ key: prefix, ts, id });
   }
 
   entries(prefix: string): readonly Entry[] {
-    return this.byKey.get(prefix) ?? [];
+    return this.index.of(prefix);
   }
 
-  value(prefix: string, e: Entry): unknown {
-    return this.store.get(bufferKey(prefix, e.ts, e.id));
+  value(e: Entry): unknown {
+    return this.store.get(bufferKey(e.key, e.ts, e.id));
   }
 
-  /** Drops the records older than `before` from each slice that ends by then. */
+  /** Drops the records older than `before`. */
   expire(before: number): void {
-    while (this.sliceIds.length > 0 && (this.sliceIds[0]! + 1) * this.sliceMs <= before) {
-      const slice = this.sliceIds.shift()!;
-      for (const prefix of this.slices.get(slice)!) {
-        const list = this.byKey.get(prefix);
-        if (list === undefined) continue; // its records went with an earlier slice
-        let n = 0;
-        for (; n < list.length && list[n]!.ts < before; n++) this.store.put(bufferKey(prefix, list[n]!.ts, list[n]!.id), null);
-        if (n === list.length) this.byKey.delete(prefix);
-        else list.splice(0, n);
-      }
-      this.slices.delete(slice);
-    }
-  }
-
-  private index(prefix: string, ts: number, id: string): void {
-    const list = this.byKey.get(prefix);
-    if (list === undefined) this.byKey.set(prefix, [{ ts, id }]);
-    else if (list[list.length - 1]!.ts <= ts) list.push({ ts, id });
-    else list.splice(upperBound(list, (e) => e.ts <= ts), 0, { ts, id });
-    const slice = Math.floor(ts / this.sliceMs);
-    const keys = this.slices.get(slice);
-    if (keys !== undefined) {
-      if (keys[keys.length - 1] !== prefix) keys.push(prefix);
-      return;
-    }
-    this.slices.set(slice, [prefix]);
-    const last = this.sliceIds[this.sliceIds.length - 1];
-    if (last === undefined || last < slice) this.sliceIds.push(slice);
-    else this.sliceIds.splice(upperBound(this.sliceIds, (s) => s < slice), 0, slice);
+    for (const e of this.index.expire(before)) this.store.put(bufferKey(e.key, e.ts, e.id), null);
   }
 }
 
 /** The unmatched records of left and outer joins, waiting for their window to close, oldest first. */
 class Waiting {
-  /** Their keys, a min-heap in key order (time, then side, id and key, as Kafka Streams orders them). */
-  private readonly heap: string[] = [];
-  /** The keys still waiting: a match removes one from here, and from the heap when it reaches the top. */
-  private readonly live = new Set<string>();
+  /** In key order: time, then side, id and key, as Kafka Streams orders them. */
+  private readonly keys = new OrderedKeys();
 
   constructor(private readonly store: KeyValueStore<string, Unmatched>) {}
 
   async load(): Promise<void> {
-    // The store gives them in key order: a sorted array is a heap.
-    for await (const [k] of this.store.range()) {
-      this.heap.push(k);
-      this.live.add(k);
-    }
+    for await (const [k] of this.store.range()) this.keys.add(k);
   }
 
   add(key: string, u: Unmatched): void {
     this.store.put(key, u, u.ts);
-    this.live.add(key);
-    push(this.heap, key);
+    this.keys.add(key);
   }
 
   remove(key: string): void {
-    if (this.live.delete(key)) this.store.put(key, null);
+    if (this.keys.remove(key)) this.store.put(key, null);
   }
 
   /** Whether a waiting record's window closed before `closedUpTo`. */
   hasClosed(closedUpTo: number): boolean {
-    for (;;) {
-      const top = this.heap[0];
-      if (top === undefined) return false;
-      if (this.live.has(top)) return outerTime(top) < closedUpTo;
-      pop(this.heap);
-    }
+    const first = this.keys.first();
+    return first !== undefined && outerTime(first) < closedUpTo;
   }
 
   /** Takes out the waiting records whose window closed before `closedUpTo`, oldest first. */
   async takeClosed(closedUpTo: number): Promise<Unmatched[]> {
     const closed: Unmatched[] = [];
     while (this.hasClosed(closedUpTo)) {
-      const key = pop(this.heap)!;
-      this.live.delete(key);
+      const key = this.keys.take()!;
       const u = await this.store.get(key);
       this.store.put(key, null);
       if (u !== undefined) closed.push(u);
     }
     return closed;
   }
-}
-
-/** The first index whose element fails `before` in a list where it holds for a prefix. */
-function upperBound<T>(list: readonly T[], before: (e: T) => boolean): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (before(list[mid]!)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function push(heap: string[], key: string): void {
-  let i = heap.push(key) - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (heap[parent]! <= key) break;
-    heap[i] = heap[parent]!;
-    i = parent;
-  }
-  heap[i] = key;
-}
-
-function pop(heap: string[]): string | undefined {
-  const top = heap[0];
-  const last = heap.pop();
-  if (heap.length === 0 || last === undefined) return top;
-  let i = 0;
-  for (;;) {
-    const l = 2 * i + 1;
-    if (l >= heap.length) break;
-    const c = l + 1 < heap.length && heap[l + 1]! < heap[l]! ? l + 1 : l;
-    if (heap[c]! >= last) break;
-    heap[i] = heap[c]!;
-    i = c;
-  }
-  heap[i] = last;
-  return top;
 }

@@ -4,13 +4,14 @@
  * so LevelDB's byte order is numeric order:
  *   time windows:  `<start>|<json key>`       start first, so closing and expiring scan in time order
  *   sessions:      `<json key>|<start>|<end>` key first, so a key's sessions are one prefix scan
- *   session ends:  `~end|<end>|<session key>` an index by end time, for closing and expiring
  * Reserved keys start with `~`, which no JSON text does, so they sort after every window.
  */
 const WIDTH = 16;
 const pad = (ms: number): string => String(ms).padStart(WIDTH, '0');
 
-export const timeWindowKey = (start: number, key: unknown): string => `${pad(start)}|${JSON.stringify(key)}`;
+export const timeWindowKey = (start: number, key: unknown): string => timeWindowKeyOfText(start, JSON.stringify(key));
+/** The same, from the key's JSON text. */
+export const timeWindowKeyOfText = (start: number, keyText: string): string => `${pad(start)}|${keyText}`;
 
 export function parseTimeWindowKey(k: string): { start: number; key: unknown } | undefined {
   if (k.length <= WIDTH || k[WIDTH] !== '|') return undefined;
@@ -31,12 +32,12 @@ export function parseSessionKey(k: string): { key: unknown; start: number; end: 
 }
 
 const END_INDEX = '~end|';
-/** The index entry of a session, by its end. */
+/** A session in order of its end, then its key and start (emit: final keeps these in memory; earlier versions kept them in the store). */
 export const sessionEndKey = (end: number, session: string): string => `${END_INDEX}${pad(end)}|${session}`;
-/** Index entries of sessions ending before `end` sort below this. */
-export const sessionEndBound = (end: number): string => `${END_INDEX}${pad(Math.max(0, end))}`;
-/** The session key an index entry points to, or undefined for any other key. */
+/** The session key of such an entry, or undefined for any other key. */
 export const sessionOfEndKey = (k: string): string | undefined => (k.startsWith(END_INDEX) ? k.slice(END_INDEX.length + WIDTH + 1) : undefined);
+/** The end of the session of such an entry. */
+export const endOfEndKey = (k: string): number => Number(k.slice(END_INDEX.length, END_INDEX.length + WIDTH));
 
 /** Reserved key of a window store: the stream time up to which closed windows were emitted (`emit: final`). */
 export const EMITTED_KEY = '~emitted';

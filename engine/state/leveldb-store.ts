@@ -193,8 +193,10 @@ export class LevelDbStore implements BytesStore {
   private async *entries(gte: Buffer | undefined, lt: Buffer | undefined): AsyncGenerator<[Buffer, Buffer]> {
     const it = this.db.iterator({ ...(gte && { gte: storedKey(gte) }), ...(lt && { lt: storedKey(lt) }) });
     try {
-      for (;;) {
-        const chunk = await it.nextv(1000);
+      // Most ranges are a key's few entries or stop at the first (a session's, an expiry bound):
+      // a first read of 1,000 entries would copy 1,000 values for them. Reads grow as a scan goes on.
+      for (let size = 16; ; size = Math.min(size * 4, 1024)) {
+        const chunk = await it.nextv(size);
         if (chunk.length === 0) return;
         for (const [k, v] of chunk) {
           const key = tableKey(k);
