@@ -259,3 +259,13 @@ test('/readyz while stopping: 503 NOT_READY with the state, as described', async
   expect(r, 503, 'NOT_READY');
   assert.equal(r.body.state, 'running');
 });
+
+test('a time that is not RFC 3339 (no offset, February 30th) is refused, not guessed at in the server\'s time zone', async () => {
+  for (const time of ['2026-11-24T10:00', '2026-11-24T10:00:00', '2026-02-30T10:00:00Z', '2026-11-24T24:00:00Z']) {
+    expect(await call(`/tables/words-per-minute/keys/openapi?from=${time}`), 400, 'BAD_TIME');
+    expect(await call(`/tables/words-per-minute?to=${time}`), 400, 'BAD_TIME');
+    expect(await postJson('/topics/pieces/records', { value: 'x', timestamp: time }), 400, 'BAD_RECORD');
+  }
+  expect(await call('/tables/words-per-minute/keys/openapi?from=2026-11-24t10:00:00.5%2B01:00&to=2026-11-24T10:00:00z'), 200);
+  expect(await postJson('/topics/pieces/records', [{ value: 'x', timestamp: '2028-02-29T23:59:59.999-00:30' }, { value: 'y', timestamp: '2026-11-24t10:00:00z' }]), 200);
+});
