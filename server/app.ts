@@ -85,7 +85,8 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): App {
     reply(res, await router.instances(engine.state, caller(req)));
   }).all(methodNotAllowed('GET'));
 
-  app.route('/tables').get((_req, res) => {
+  app.route('/tables').get((req, res) => {
+    readQuery(searchOf(req.url), []);
     res.json({ tables: engine.tables().map(({ name, keySerde, windowed }) => ({ name, keySerde, windowed })) });
   }).all(methodNotAllowed('GET'));
 

@@ -140,7 +140,12 @@ function paths(secured: boolean): Json {
       get: op({ id: 'instances', summary: 'The instances of the application, what each holds and its state', ok: ok('The group\'s members.', schema('Instances')), errs: { 400: '`BAD_QUERY`: it takes no parameter' } }),
     },
     '/tables': {
-      get: op({ id: 'tables', summary: 'The tables that can be queried', ok: ok('Every table of the topology.', schema('Tables'), { tables: [{ name: 'word-counts', keySerde: 'string', windowed: false }] }) }),
+      get: op({
+        id: 'tables',
+        summary: 'The tables that can be queried',
+        ok: ok('Every table of the topology.', schema('Tables'), { tables: [{ name: 'word-counts', keySerde: 'string', windowed: false }] }),
+        errs: { 400: '`BAD_QUERY`: it takes no parameter' },
+      }),
     },
     '/tables/{table}': {
       get: op({

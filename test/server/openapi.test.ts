@@ -144,6 +144,9 @@ test('health, readiness, metrics, topology, instances and tables answer as descr
   expect(await call('/instances'), 200);
   expect(await call('/instances?x=1'), 400, 'BAD_QUERY');
   assert.equal((await call('/tables')).body.tables.length, 6);
+  // As /instances and /topology: a parameter the route does not take is a mistake to point out (a
+  // client asking /tables?limit=2 would otherwise get every table and believe it got two).
+  expect(await call('/tables?limit=2'), 400, 'BAD_QUERY');
 });
 
 test('one key: values, windows, and every kind of refusal as described', async () => {
