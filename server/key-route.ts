@@ -13,6 +13,8 @@ const KEY_PATH = /^\/tables\/([^/?]+)\/keys\/([^/?]+)(?:\?|$)/;
  * answers as every other route: the token, JSON errors, 4xx for bad input.
  */
 export class KeyRoute {
+  static readonly routes = [{ method: 'get', path: '/tables/{table}/keys/{key}' }];
+
   constructor(
     private readonly router: QueryRouter,
     private readonly check: TokenCheck | undefined,

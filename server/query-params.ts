@@ -1,5 +1,4 @@
 import type { TimeRange } from '../engine/api/engine-facade.js';
-import { epochMs } from '../engine/api/time.js';
 import { HttpError } from './errors.js';
 
 /**
@@ -28,7 +27,7 @@ export function parseRange(q: Record<string, string | undefined>): TimeRange {
   const time = (name: 'from' | 'to'): number | undefined => {
     const text = q[name];
     if (text === undefined) return undefined;
-    const ms = /^-?[0-9]{1,16}$/.test(text) ? Number(text) : epochMs(text);
+    const ms = /^-?[0-9]{1,16}$/.test(text) ? Number(text) : rfc3339Ms(text);
     if (ms === undefined) throw new HttpError(400, 'BAD_TIME', `${name} must be epoch milliseconds or an RFC 3339 time like 2026-11-24T10:00:00Z, not "${text}"`);
     return ms;
   };
@@ -52,4 +51,21 @@ export function parseLimit(text: string | undefined): number {
   const n = /^[0-9]{1,7}$/.test(text) ? Number(text) : NaN;
   if (!(n >= 1 && n <= MAX_LIMIT)) throw new HttpError(400, 'BAD_LIMIT', `limit must be a whole number from 1 to ${MAX_LIMIT}, not "${text}"`);
   return n;
+}
+
+const RFC3339 = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))$/;
+
+/**
+ * Epoch ms of an RFC 3339 time, or undefined. Checked here because Date.parse guesses: a time
+ * without an offset in the server's own zone, February 30th as March 2nd.
+ */
+export function rfc3339Ms(text: string): number | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second, offsetHours = 0, offsetMinutes = 0] = m.slice(1).map((n) => Number(n ?? 0));
+  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1];
+  if (days === undefined || day! < 1 || day! > days || hour! > 23 || minute! > 59 || second! > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const ms = Date.parse(text.toUpperCase());
+  return Number.isNaN(ms) ? undefined : ms;
 }

@@ -1,5 +1,6 @@
 import type { PostedRecord } from '../engine/api/engine-facade.js';
 import { HttpError } from './errors.js';
+import { rfc3339Ms } from './query-params.js';
 
 const FIELDS = ['key', 'value', 'timestamp', 'headers'];
 const MAX_DATE_MS = 8.64e15;
@@ -39,7 +40,8 @@ function checkRecord(r: unknown, where: string): PostedRecord {
   if (!('value' in r)) throw bad(`${where}: "value" is missing (null deletes a table's key)`);
   const { timestamp, headers } = r;
   // Kafka refuses negative timestamps; the upper bound is the last instant a Date can show.
-  if (timestamp !== undefined && typeof timestamp !== 'string' && !(Number.isInteger(timestamp) && (timestamp as number) >= 0 && (timestamp as number) <= MAX_DATE_MS)) {
+  const valid = typeof timestamp === 'string' ? rfc3339Ms(timestamp) !== undefined : Number.isInteger(timestamp) && (timestamp as number) >= 0 && (timestamp as number) <= MAX_DATE_MS;
+  if (timestamp !== undefined && !valid) {
     throw bad(`${where}.timestamp: must be epoch milliseconds (a whole number from 0) or an RFC 3339 string`);
   }
   if (headers !== undefined) {
@@ -48,5 +50,6 @@ function checkRecord(r: unknown, where: string): PostedRecord {
       if (typeof v !== 'string') throw bad(`${where}.headers.${k}: must be a string`);
     }
   }
-  return r as PostedRecord;
+  // As epoch ms: the facade would read the text with Date.parse again, which takes no lower-case t or z.
+  return (typeof timestamp === 'string' ? { ...r, timestamp: rfc3339Ms(timestamp) } : r) as PostedRecord;
 }

@@ -6,6 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../root.js';
 
-export function tool(name: 'helm' | 'hadolint' | 'kubernetes-validate' | 'servicemonitor-crd'): string {
+export function tool(name: 'helm' | 'hadolint' | 'kubernetes-validate' | 'schemathesis' | 'servicemonitor-crd'): string {
   return execFileSync('bash', [join(ROOT, '.ci/tools.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 1_200_000 }).trim();
 }
