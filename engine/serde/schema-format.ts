@@ -10,6 +10,13 @@ export const SERDE_OF_TYPE: Record<SchemaType, RegistrySerdeName> = { AVRO: 'avr
 export const isRegistrySerde = (name: string): name is RegistrySerdeName => (REGISTRY_SERDES as readonly string[]).includes(name);
 
 /**
+ * The serde of a store, a changelog or a repartition topic for values of serde `s`: JSON for the
+ * registry serdes, whose ids only mean something with a subject registered for a user's topic.
+ * (A Buffer in an avro or protobuf value becomes base64 text on the way.)
+ */
+export const atRest = <S extends string>(s: S): S | 'json' => (isRegistrySerde(s) ? 'json' : s);
+
+/**
  * One parsed schema: how a value of it is written and read. `payload` is what follows the magic
  * byte and the schema id (for protobuf: the message indexes, then the message). Both throw
  * SerdeError for what does not fit.
