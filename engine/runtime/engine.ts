@@ -430,6 +430,8 @@ export class Engine {
    * stores now hold.
    */
   async commit(): Promise<void> {
+    // A batch held back for the registry lies behind the consumer's position: committing it would skip it.
+    if (this.unprocessed) return;
     await this.persisting;
     // Per producer, the offsets of the tasks that write through it. A task with a producer of its
     // own that neither sent records nor moved since its last commit has nothing to commit.
@@ -573,6 +575,8 @@ export class Engine {
     await this.running?.catch(() => undefined);
     const failed = this.health.phase === 'failed' || this.unprocessed;
     if (!failed) this.health.phase = 'stopping';
+    // Nor may the revoke that closing the consumer brings commit past a batch held back.
+    if (this.unprocessed) this.dirty = true;
     // Closing the consumer may revoke the tasks (which commits them); what is left commits here.
     await this.consumer.close();
     await this.standbys.close();
