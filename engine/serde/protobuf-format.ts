@@ -148,15 +148,20 @@ function fieldMisfit(f: protobuf.Field, v: unknown, at: string): string | undefi
   return undefined;
 }
 
-/** A protobuf schema: written as message `message` (or the file's only one); read as whichever message the indexes name. */
-export function parseProtobuf(text: string, message?: string): ParsedSchema {
+/**
+ * A protobuf schema: written as message `message` (or the file's only one); read as whichever
+ * message the indexes name. `readOnly`: a schema looked up by the id of records read, which need
+ * not say which message is written.
+ */
+export function parseProtobuf(text: string, message?: string, readOnly = false): ParsedSchema {
   const p = parseProto(text);
-  const writer = pick(p, message);
-  const indexes = encodeMessageIndexes(writer.path);
+  const writer = readOnly && message === undefined && messagesOf(p.top).length > 1 ? undefined : pick(p, message);
+  const indexes = writer && encodeMessageIndexes(writer.path);
   const fixers = new Map<protobuf.Type, ((o: Record<string, unknown>) => void) | undefined>();
   return {
-    fields: new Set(writer.type.fieldsArray.map((f) => f.name)),
+    fields: writer && new Set(writer.type.fieldsArray.map((f) => f.name)),
     encode(value) {
+      if (!writer || !indexes) throw new SerdeError('protobuf', 'the schema declares several messages and none was named to write');
       const bad = misfit(writer.type, value, '');
       if (bad !== undefined) throw new SerdeError('protobuf', `the value does not fit message ${writer.type.name}: ${bad}`);
       const payload = writer.type.encode(writer.type.fromObject(value as Record<string, unknown>)).finish();

@@ -20,10 +20,13 @@ import { frame, readSchemaId, schemaIdOf } from './wire-format.js';
 
 export type Side = 'key' | 'value';
 
-/** A schema's text parsed for a serde; SchemaParseError when it does not parse as one. */
-export function parseSchema(serde: RegistrySerdeName, text: string, message?: string): ParsedSchema {
+/**
+ * A schema's text parsed for a serde; SchemaParseError when it does not parse as one. `readOnly`:
+ * only to read records (a protobuf schema then need not say which message is written).
+ */
+export function parseSchema(serde: RegistrySerdeName, text: string, message?: string, readOnly = false): ParsedSchema {
   if (serde === 'avro') return parseAvro(text);
-  if (serde === 'protobuf') return parseProtobuf(text, message);
+  if (serde === 'protobuf') return parseProtobuf(text, message, readOnly);
   return parseJsonSchema(text);
 }
 
@@ -38,7 +41,7 @@ export const usesRegistry = (graph: TopologyGraph): boolean => graph.nodes.some(
 
 export class RegistrySerdes {
   /** Per schema id: the schema, or why records with that id cannot be read. */
-  private readonly byId = new Map<number, { type: RegistrySerdeName; parsed: ParsedSchema } | SerdeError>();
+  private readonly byId = new Map<number, { type: RegistrySerdeName; parsed: ParsedSchema } | { problem: string }>();
   /** Per sink (node id and side): the id and schema it writes with. */
   private readonly writers = new Map<string, { id: number; parsed: ParsedSchema }>();
   /** Topics read with a registry serde: whether their keys, their values. */
@@ -97,15 +100,15 @@ export class RegistrySerdes {
       schema = await client.schemaById(id);
     } catch (e) {
       if (!(e instanceof RegistryError)) throw e;
-      this.byId.set(id, new SerdeError('schema registry', e.status === 404 ? `schema id ${id} is unknown to ${client.description}` : e.message, { cause: e }));
+      this.byId.set(id, { problem: e.status === 404 ? `schema id ${id} is unknown to ${client.description}` : e.message });
       return;
     }
     const type = SERDE_OF_TYPE[schema.schemaType];
     try {
       if (schema.references) throw new SchemaParseError('it refers to other schemas, which Duality does not read yet');
-      this.byId.set(id, { type, parsed: parseSchema(type, schema.schema) });
+      this.byId.set(id, { type, parsed: parseSchema(type, schema.schema, undefined, true) });
     } catch (e) {
-      this.byId.set(id, new SerdeError(type, `cannot use schema id ${id}: ${(e as Error).message}`, { cause: e }));
+      this.byId.set(id, { problem: `cannot use schema id ${id}: ${(e as Error).message}` });
     }
   }
 
@@ -182,7 +185,7 @@ export class RegistrySerdes {
         const id = readSchemaId(name, bytes);
         const known = byId.get(id);
         if (known === undefined) throw new SerdeError(name, `schema id ${id} was not looked up in the schema registry`);
-        if (known instanceof SerdeError) throw known;
+        if ('problem' in known) throw new SerdeError(name, known.problem);
         if (known.type !== name) throw new SerdeError(name, `schema id ${id} is a ${SCHEMA_TYPE[known.type]} schema, not ${SCHEMA_TYPE[name]}: the topic holds ${known.type} records`);
         return known.parsed.decode(bytes.subarray(5));
       },
