@@ -2,6 +2,7 @@ import protobuf from 'protobufjs';
 import type { ParsedSchema } from './schema-format.js';
 import { SchemaParseError } from './schema-format.js';
 import { describeValue, SerdeError } from './serde-error.js';
+import { nestingOrder, type NestingOrder } from './proto-nesting.js';
 import { decodeMessageIndexes, encodeMessageIndexes } from './wire-format.js';
 
 /*
@@ -14,13 +15,26 @@ const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64'])
 const INT_TYPES = new Set(['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'double', 'float']);
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, arrays: true, objects: true };
 
-/** The message types of a namespace, in the order they are declared (what message indexes count). */
+/** The message types of a namespace, in the order they are declared. */
 const messagesOf = (ns: protobuf.NamespaceBase): protobuf.Type[] => ns.nestedArray.filter((n): n is protobuf.Type => n instanceof protobuf.Type);
 
 interface Parsed {
   readonly root: protobuf.Root;
   /** The namespace holding the top-level messages (the file's package). */
   readonly top: protobuf.NamespaceBase;
+  readonly nesting: NestingOrder;
+}
+
+/**
+ * What the message indexes count in a namespace: its messages in descriptor order, with
+ * `undefined` where a map field's entry type is (see proto-nesting.ts).
+ */
+function indexed(p: Parsed, ns: protobuf.NamespaceBase): (protobuf.Type | undefined)[] {
+  if (ns === p.top) return messagesOf(ns);
+  const path = ns.fullName.slice(p.top.fullName.length).replace(/^\./, '');
+  const names = p.nesting.get(path);
+  if (!names) return messagesOf(ns);
+  return names.map((n) => (n === null ? undefined : (ns as protobuf.Type).nested?.[n] instanceof protobuf.Type ? ((ns as protobuf.Type).nested![n] as protobuf.Type) : undefined));
 }
 
 function parseProto(text: string): Parsed {
@@ -38,7 +52,7 @@ function parseProto(text: string): Parsed {
   const top = parsed.package ? parsed.root.lookup(parsed.package) : parsed.root;
   if (!(top instanceof protobuf.Namespace) && !(top instanceof protobuf.Root)) throw new SchemaParseError(`the package ${parsed.package} declares nothing`);
   if (messagesOf(top as protobuf.NamespaceBase).length === 0) throw new SchemaParseError('the .proto schema declares no message');
-  return { root: parsed.root, top: top as protobuf.NamespaceBase };
+  return { root: parsed.root, top: top as protobuf.NamespaceBase, nesting: nestingOrder(text) };
 }
 
 /** The message `name` (or the file's only message), with its index path. */
@@ -50,7 +64,8 @@ function pick(p: Parsed, name: string | undefined): { type: protobuf.Type; path:
   }
   const want = name.replace(/^\./, '');
   const search = (ns: protobuf.NamespaceBase, path: number[]): { type: protobuf.Type; path: number[] } | undefined => {
-    for (const [i, t] of messagesOf(ns).entries()) {
+    for (const [i, t] of indexed(p, ns).entries()) {
+      if (!t) continue;
       const full = t.fullName.replace(/^\./, '');
       if (full === want || full.endsWith(`.${want}`) || t.name === want) return { type: t, path: [...path, i] };
       const inner = search(t, [...path, i]);
@@ -67,7 +82,7 @@ function byPath(p: Parsed, path: readonly number[]): protobuf.Type | undefined {
   let ns: protobuf.NamespaceBase = p.top;
   let type: protobuf.Type | undefined;
   for (const i of path) {
-    type = messagesOf(ns)[i];
+    type = indexed(p, ns)[i];
     if (!type) return undefined;
     ns = type;
   }

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SerdeError } from '../../../engine/serde/index.js';
 import { parseSchema } from '../../../engine/serde/registry-serdes.js';
+import { nestingOrder } from '../../../engine/serde/proto-nesting.js';
 import { SchemaParseError } from '../../../engine/serde/schema-format.js';
 import { decodeMessageIndexes, encodeMessageIndexes, frame, readSchemaId } from '../../../engine/serde/wire-format.js';
 
@@ -108,9 +109,12 @@ describe('protobuf', () => {
     assert.deepEqual(proto.decode(bytes), value);
     assert.deepEqual(proto.decode(fromHex('0202')), { id: 0, item: '', status: 'NEW', raw: Buffer.alloc(0), lines: [], totals: {} });
   });
-  it('reads the message the indexes name: [0] is the first', () => {
+  it('reads the message the indexes name: [0] is the first; a map field\'s entry type counts among nested messages, as in protoc\'s descriptors', () => {
     assert.deepEqual(proto.decode(fromHex('00 0805')), { x: 5 });
-    assert.deepEqual(proto.decode(fromHex('040200 0807')), { qty: 7 });
+    // Order's nested types are [TotalsEntry, Line]: Line is [1, 1].
+    assert.deepEqual(proto.decode(fromHex('040202 0807')), { qty: 7 });
+    serdeError(() => proto.decode(fromHex('040200 0807')), /indexes \[1, 0\] name no message/);
+    assert.deepEqual(parseSchema('protobuf', ORDER_PROTO, 'Line').encode({ qty: 7 }), fromHex('040202 0807'));
     serdeError(() => proto.decode(fromHex('0206 0805')), /indexes \[3\] name no message/);
   });
   it('refuses a 64-bit integer beyond 2^53', () => {
@@ -125,6 +129,24 @@ describe('protobuf', () => {
     assert.throws(() => parseSchema('protobuf', ORDER_PROTO), /declares 2 messages \(Ping, Order\): say which with message:/);
     assert.throws(() => parseSchema('protobuf', ORDER_PROTO, 'Nope'), /has no message Nope; it has Ping, Order/);
     assert.throws(() => parseSchema('protobuf', ORDER_AVSC), /not a valid .proto schema/);
+  });
+});
+
+describe('protobuf nesting order', () => {
+  it('interleaves nested messages, groups and map entries as written, past comments, enums, oneofs and options', () => {
+    const text = `syntax = "proto2";
+      message A {
+        // message Commented { }
+        /* map<string, int32> no = 9; */
+        option (x) = { a: 1 };
+        enum E { X = 0; }
+        optional group G = 1 { optional int32 g = 1; }
+        map<string, int32> m = 2;
+        oneof o { int32 v = 3; }
+        message B { map<int32, string> n = 1; message C {} }
+      }
+      message D {}`;
+    assert.deepEqual([...nestingOrder(text)], [['A', ['G', null, 'B']], ['A.G', []], ['A.B', [null, 'C']], ['A.B.C', []], ['D', []]]);
   });
 });
 
