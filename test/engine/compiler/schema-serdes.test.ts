@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { compileTopology } from '../../../engine/compiler/index.js';
+import { renderGraph } from '../../../engine/describe/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'duality-schemas-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,5 +74,15 @@ describe('Schema Registry serdes in the topology', () => {
     const text = `version: 1\nname: app\nkafka:\n  schemaRegistry:\n    url: localhost:8081\n    basicAuth: {username: u, password: p}\n    bearerToken: t\nstreams:\n  s: {topic: t}\n`;
     assert.deepEqual(compile(text).lines, ['5:10: kafka.schemaRegistry.url: must be an http:// or https:// URL; got "localhost:8081"']);
     assert.deepEqual(compile(text.replace('localhost', 'http://localhost')).lines, ['7:18: kafka.schemaRegistry.bearerToken: give basicAuth or bearerToken, not both: the registry takes one Authorization header']);
+  });
+  it('shows where the registry\'s secrets are, never what they are (GET /topology, duality describe)', () => {
+    const text = `version: 1\nname: app\nkafka:\n  schemaRegistry:\n    url: https://key:hunter2@registry.example:8081/api\n    basicAuth: {username: key, password: hunter3}\n    tls: {ca: "-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----"}\nstreams:\n  s: {topic: t, value: avro}\n`;
+    const { graph, lines } = compile(text);
+    assert.deepEqual(lines, []);
+    const json = renderGraph(graph!, 'json');
+    assert.ok(!json.includes('hunter') && !json.includes('MIIB'), json);
+    assert.deepEqual(JSON.parse(json).kafka.schemaRegistry, { url: 'https://registry.example:8081/api (credentials hidden)', basicAuth: { username: 'key', password: '(secret)' }, tls: { ca: '(PEM text)' } });
+    const token = compile(text.replace('basicAuth: {username: key, password: hunter3}', 'bearerToken: hunter4'));
+    assert.equal(JSON.parse(renderGraph(token.graph!, 'json')).kafka.schemaRegistry.bearerToken, '(secret)');
   });
 });
