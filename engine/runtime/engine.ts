@@ -197,6 +197,11 @@ export class Engine {
     return this.options.graph;
   }
 
+  /** The serdes of avro, protobuf and json-schema topics, when the topology has any. */
+  get registry(): RegistrySerdes | undefined {
+    return this.options.registry;
+  }
+
   /**
    * Creates missing topics, joins the group; assigned tasks restore their stores before processing.
    * A log that cannot be reached yet is tried again with backoff (the reason in `problem`) until it

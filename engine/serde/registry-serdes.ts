@@ -160,6 +160,23 @@ export class RegistrySerdes {
     return this.client;
   }
 
+  /**
+   * The serde that writes a source topic's key or value (records posted over HTTP), as a sink
+   * would: with the source's pinned schema, or the subject's latest. The registry's errors are
+   * thrown as they come (RegistryError, RegistryUnavailableError).
+   */
+  async writerFor(node: GraphNode, side: Side): Promise<Serde> {
+    const name = serdeOfNode(node, side);
+    if (!isRegistrySerde(name)) return serdeFor(name);
+    const key = `${node.id}:${side}`;
+    let writer = this.writers.get(key);
+    if (!writer) {
+      writer = await this.writerOf(name, node.topic!, side, optionsOf(node, side));
+      this.writers.set(key, writer);
+    }
+    return writerSerde(name, writer.id, writer.parsed, this.reader(name));
+  }
+
   /** The serde of a node's key or value: a shared plain one, or one of this registry. */
   serdeOf(node: GraphNode, side: Side): Serde {
     const name = serdeOfNode(node, side);

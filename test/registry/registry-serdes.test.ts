@@ -12,6 +12,8 @@ import { after, test } from 'node:test';
 import { compileTopologyFile } from '../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../engine/log/embedded-log.js';
 import { Engine } from '../../engine/runtime/engine.js';
+import { LocalEngineFacade } from '../../engine/runtime/facade.js';
+import { RequestError } from '../../engine/api/engine-facade.js';
 import { parseSchema, RegistrySerdes } from '../../engine/serde/registry-serdes.js';
 import { frame } from '../../engine/serde/wire-format.js';
 import { registryClient, REGISTRY_URL, RUN } from './registry.js';
@@ -133,4 +135,25 @@ test('a sink by name writes with its subject\'s latest schema; with none, or a p
     await assert.rejects(e.start(), (err: Error) => err.message === message);
     await l.close();
   }
+});
+
+test('records posted over HTTP to an avro topic are written with its subject\'s latest schema; a topic whose subject has none answers 409', async () => {
+  const client = registryClient();
+  const run = `${RUN}-post`;
+  const id = await client.register(`${run}-in-value`, { schemaType: 'AVRO', schema: ORDER_AVSC });
+  const file = join(dir, 'post.yaml');
+  writeFileSync(file, `version: 1\nname: ${run}\nstreams:\n  in: {topic: ${run}-in, value: avro}\n  other: {topic: ${run}-other, value: protobuf}\n`);
+  const { graph } = compileTopologyFile(file, { env: {} });
+  const log = await EmbeddedLog.open(join(dir, 'post-log'));
+  const engine = new Engine({ graph: graph!, log, stateDir: join(dir, 'post-state'), logger: () => undefined, registry: new RegistrySerdes(graph!, client) });
+  await engine.start();
+  const facade = new LocalEngineFacade(engine, log);
+  await facade.produce(`${run}-in`, [{ key: 'k', value: { id: 9, qty: 2, note: 'x' } }]);
+  const [r] = await log.read({ topic: `${run}-in`, partition: 0 }, 0, 1);
+  assert.equal(r!.value!.readInt32BE(1), id);
+  assert.deepEqual(parseSchema('avro', ORDER_AVSC).decode(r!.value!.subarray(5)), { id: 9, qty: 2, note: 'x' });
+  await assert.rejects(facade.produce(`${run}-other`, [{ value: { id: 1 } }]), (e: RequestError) => e instanceof RequestError && e.status === 409 && e.code === 'NO_SCHEMA' && e.message.startsWith(`subject ${run}-other-value has no schema in the schema registry`));
+  await facade.close();
+  await engine.stop();
+  await log.close();
 });

@@ -12,6 +12,8 @@ import type { TopologyGraph } from '../../../engine/api/topology-graph.js';
 import { compileTopology } from '../../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { Engine } from '../../../engine/runtime/engine.js';
+import { LocalEngineFacade } from '../../../engine/runtime/facade.js';
+import { RequestError } from '../../../engine/api/engine-facade.js';
 import { RegistryClient } from '../../../engine/serde/registry-client.js';
 import { RegistrySerdes } from '../../../engine/serde/registry-serdes.js';
 import { closedPort, until } from './cli-harness.js';
@@ -84,5 +86,20 @@ test('a record with a schema id while the registry cannot be reached: nothing is
   assert.equal(log.committedOffset('app', { topic: 'orders', partition: 0 }), 1);
   assert.deepEqual(await log.endOffsets('out'), [1]);
   assert.deepEqual(await log.endOffsets('app-dlq'), [0]);
+  await log.close();
+});
+
+test('a record posted to an avro topic while the registry cannot be reached is refused with 503, saying why', async () => {
+  const { log, engine, port } = await setUp();
+  const facade = new LocalEngineFacade(engine, log);
+  await assert.rejects(facade.produce('orders', [{ value: { id: 1 } }]), (e: RequestError) => {
+    assert.ok(e instanceof RequestError);
+    assert.deepEqual([e.status, e.code], [503, 'REGISTRY_UNAVAILABLE']);
+    assert.equal(e.message, `cannot reach the schema registry at http://127.0.0.1:${port}: ECONNREFUSED`);
+    return true;
+  });
+  assert.deepEqual(await log.endOffsets('orders'), [0]);
+  await facade.close();
+  await engine.stop();
   await log.close();
 });
