@@ -15,13 +15,14 @@ test('duality run: avro without a schema registry anywhere is a usage error (exi
   assert.match(run.stderr, /the topology reads or writes avro, protobuf or json-schema, which need a Schema Registry: give its URL with --schema-registry, SCHEMA_REGISTRY_URL or kafka.schemaRegistry.url/);
 });
 
-test('duality run: a schema registry that cannot be reached is retried, and /readyz says so', async () => {
+test('duality run: a schema registry that cannot be reached is retried, and /readyz says so; a kafka: section with only the registry runs on the embedded log', async () => {
   const dir = tempDir();
   const file = join(dir, 't.yaml');
-  writeFileSync(file, TOPOLOGY);
   const port = await closedPort();
-  const run = cli(['run', file, '--port', '0', '--state-dir', join(dir, 'state')], { SCHEMA_REGISTRY_URL: `http://127.0.0.1:${port}` });
+  writeFileSync(file, TOPOLOGY.replace('streams:', `kafka:\n  schemaRegistry: {url: "http://127.0.0.1:${port}"}\nstreams:`));
+  const run = cli(['run', file, '--port', '0', '--state-dir', join(dir, 'state')], { SCHEMA_REGISTRY_URL: '' });
   const url = await until(() => `the URL in the output:\n${run.stdout}\n${run.stderr}`, () => /http:\/\/127\.0\.0\.1:\d+/.exec(run.stdout)?.[0]);
+  assert.match(run.stdout, /running on the embedded log/);
   const body = await until('/readyz to name the registry', async () => {
     const r = await fetch(`${url}/readyz`);
     const b = (await r.json()) as { error?: { message: string } };
