@@ -89,9 +89,10 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--guarantee G] [--standby-replicas N] [--shutdown-delay D] [--http-... LIMIT]',
+    usage: 'duality run FILE [--brokers LIST] [--schema-registry URL] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--guarantee G] [--standby-replicas N] [--shutdown-delay D] [--http-... LIMIT]',
     options: {
       brokers: { type: 'string' },
+      'schema-registry': { type: 'string' },
       ...SECURITY_OPTIONS,
       port: { type: 'string', short: 'p', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -129,6 +130,7 @@ const COMMANDS: Record<string, Command> = {
         file: positionals[0]!,
         ...(values.brokers !== undefined && { brokers: values.brokers as string }),
         security: securityFlags(values),
+        ...(values['schema-registry'] !== undefined && { schemaRegistry: values['schema-registry'] as string }),
         port: Number(port),
         host: values.host as string,
         ...(values.advertise !== undefined && { advertise: values.advertise as string }),

@@ -2,15 +2,47 @@ import { STEPS } from '../operators/index.js';
 import { DURATION_PATTERN, NAME_PATTERN, duration, expression, name, type JsonSchema } from '../operators/spec.js';
 
 export const SCHEMA_ID = 'urn:duality:schema:topology:v1';
-export const SERDES = ['string', 'json', 'long', 'int', 'double', 'bytes'] as const;
+export const SERDES = ['string', 'json', 'long', 'int', 'double', 'bytes', 'avro', 'protobuf', 'json-schema'] as const;
 export type Serde = (typeof SERDES)[number];
+/** The serdes framed for a Schema Registry, which also take a map: `{type: avro, schema: FILE}`. */
+const REGISTRY_SERDES = ['avro', 'protobuf', 'json-schema'] as const;
 
-const serde = (description: string): JsonSchema => ({ enum: [...SERDES], description });
+const serde = (description: string): JsonSchema => ({
+  description,
+  anyOf: [
+    { enum: [...SERDES], description: 'A serde by name; avro, protobuf and json-schema take their schemas from the Schema Registry (docs/serdes.md).' },
+    {
+      type: 'object',
+      description: 'A Schema Registry serde with its options.',
+      properties: {
+        type: { enum: [...REGISTRY_SERDES], description: 'avro, protobuf or json-schema.' },
+        schema: { type: 'string', minLength: 1, description: 'A pinned schema: the path of its file (.avsc, .proto, .json), relative to the topology file. A sink registers it under <topic>-key or <topic>-value; without it, a sink writes with the subject\'s latest schema.' },
+        message: { type: 'string', minLength: 1, description: 'protobuf: the message written, when the schema declares more than one.' },
+        autoRegister: { type: 'boolean', description: 'Sinks with a pinned schema: register it (default true, as Confluent\'s auto.register.schemas), or only look its id up (false).' },
+      },
+      required: ['type'],
+      additionalProperties: false,
+    },
+  ],
+});
 const topic = (description: string): JsonSchema => ({
   type: 'string',
   pattern: '^[a-zA-Z0-9._-]{1,249}$',
   'x-message': 'must be a Kafka topic name: letters, digits, ".", "_" and "-", at most 249 characters',
   description,
+});
+
+/** TLS settings of files or PEM text: a CA, and a client certificate with its key. */
+const tlsFiles = (cert: string, servername: string): JsonSchema => ({
+  type: 'object',
+  properties: {
+    ca: { type: 'string', minLength: 1, description: 'The CA certificates to trust, instead of the system\'s.' },
+    cert: { type: 'string', minLength: 1, description: cert },
+    key: { type: 'string', minLength: 1, description: 'The client certificate\'s private key.' },
+    servername: { type: 'string', minLength: 1, description: servername },
+  },
+  dependentRequired: { cert: ['key'], key: ['cert'] },
+  additionalProperties: false,
 });
 
 /** The `$defs` key of a step's argument-carrying form. */
@@ -108,18 +140,31 @@ export function buildTopologySchema(): JsonSchema {
             description: 'TLS to the brokers: true (the system\'s CAs), or the CA to trust and an optional client certificate (mutual TLS). Each is PEM text (a ${VAR} holding it) or the path of a PEM file.',
             oneOf: [
               { type: 'boolean' },
-              {
+              tlsFiles('Client certificate, for brokers that ask for one (ssl.client.auth).', 'The name the brokers\' certificates must carry (SNI), when not their host names.'),
+            ],
+          },
+          schemaRegistry: {
+            type: 'object',
+            description: 'The Schema Registry of the avro, protobuf and json-schema serdes (Confluent\'s REST API; Apicurio\'s under /apis/ccompat/v7). --schema-registry and SCHEMA_REGISTRY_URL take precedence for the URL.',
+            properties: {
+              url: { type: 'string', pattern: '^https?://', 'x-message': 'must be an http:// or https:// URL', description: 'The registry\'s URL, with its path if it has one.' },
+              basicAuth: {
                 type: 'object',
+                description: 'HTTP basic authentication (Confluent Cloud\'s API key and secret); put them in ${VAR}s.',
                 properties: {
-                  ca: { type: 'string', minLength: 1, description: 'The CA certificates to trust, instead of the system\'s.' },
-                  cert: { type: 'string', minLength: 1, description: 'Client certificate, for brokers that ask for one (ssl.client.auth).' },
-                  key: { type: 'string', minLength: 1, description: 'The client certificate\'s private key.' },
-                  servername: { type: 'string', minLength: 1, description: 'The name the brokers\' certificates must carry (SNI), when not their host names.' },
+                  username: { type: 'string', minLength: 1, description: 'The user (an API key).' },
+                  password: { type: 'string', minLength: 1, description: 'The password (an API secret); use a ${VAR}, never the text itself.' },
                 },
-                dependentRequired: { cert: ['key'], key: ['cert'] },
+                required: ['username', 'password'],
                 additionalProperties: false,
               },
-            ],
+              bearerToken: { type: 'string', minLength: 1, description: 'A bearer token (a ${VAR}), sent as Authorization: Bearer.' },
+              tls: {
+                ...tlsFiles('Client certificate (mutual TLS).', 'The name the registry\'s certificate must carry, when not its host name.'),
+                description: 'TLS to an https:// registry: the CA to trust and an optional client certificate, each PEM text (a ${VAR} holding it) or the path of a PEM file.',
+              },
+            },
+            additionalProperties: false,
           },
           sasl: {
             type: 'object',

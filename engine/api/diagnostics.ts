@@ -19,9 +19,11 @@ export function formatDiagnostic(d: Diagnostic): string {
 /**
  * Stable error codes; a user-facing message says what, where and how to fix. `LOCKED`: a directory
  * another live process holds; `DAMAGED`: files on disk that cannot be trusted, left as they are;
- * `OVERFLOW`: a number past the largest double, refused rather than stored as Infinity.
+ * `OVERFLOW`: a number past the largest double, refused rather than stored as Infinity;
+ * `REGISTRY`: the Schema Registry refused a request; `REGISTRY_UNAVAILABLE`: it could not be reached
+ * or failed (5xx), which may pass.
  */
-export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'LOCKED' | 'DAMAGED' | 'OVERFLOW';
+export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'LOCKED' | 'DAMAGED' | 'OVERFLOW' | 'REGISTRY' | 'REGISTRY_UNAVAILABLE';
 
 export class DualityError extends Error {
   constructor(

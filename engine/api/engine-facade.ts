@@ -89,7 +89,7 @@ export interface InstanceInfo {
 /** A problem with a request, for a 4xx answer. */
 export class RequestError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 409,
+    readonly status: 400 | 403 | 404 | 409 | 503,
     readonly code: string,
     message: string,
   ) {

@@ -2,7 +2,21 @@
  * The compiled topology: plain, JSON-serialisable data. The compiler produces it; `describe`, the
  * HTTP API and the runtime read it. Nothing here refers to runtime objects.
  */
-export type Serde = 'string' | 'json' | 'long' | 'int' | 'double' | 'bytes';
+export type Serde = 'string' | 'json' | 'long' | 'int' | 'double' | 'bytes' | 'avro' | 'protobuf' | 'json-schema';
+
+/**
+ * How a Schema Registry serde (avro, protobuf, json-schema) of a source or sink finds its schema.
+ * Absent: reading takes the schema of each record's id, writing the subject's latest schema.
+ */
+export interface SchemaOptions {
+  /** A pinned schema: the text of the file `schemaFile` (relative to the topology) names. */
+  readonly schema?: string;
+  readonly schemaFile?: string;
+  /** Protobuf: the message written (and checked against expressions), by name. */
+  readonly message?: string;
+  /** Writing a pinned schema: register it under the subject (default), or only look its id up. */
+  readonly autoRegister: boolean;
+}
 export type Kind = 'stream' | 'grouped' | 'table';
 
 export interface WindowSpec {
@@ -30,6 +44,9 @@ export interface GraphNode {
   readonly windowed: boolean;
   readonly keySerde: Serde;
   readonly valueSerde: Serde;
+  /** Sources and sinks with a Schema Registry serde given as a map (`{type: avro, schema: ...}`). */
+  readonly keySchema?: SchemaOptions;
+  readonly valueSchema?: SchemaOptions;
   /** Step arguments as plain data: CEL sources as strings, durations in ms. */
   readonly args: Record<string, unknown>;
   /** State stores the node writes (owns) or reads. */
@@ -94,6 +111,16 @@ export interface KafkaSection {
   /** true: TLS with the system's CAs. `ca`, `cert`, `key`: PEM text or a file's path. */
   readonly tls?: boolean | { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly servername?: string };
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username?: string; readonly password?: string; readonly tokenFile?: string };
+  /** The Schema Registry of the avro, protobuf and json-schema serdes (docs/serdes.md). */
+  readonly schemaRegistry?: SchemaRegistrySection;
+}
+
+export interface SchemaRegistrySection {
+  /** Absent: --schema-registry or SCHEMA_REGISTRY_URL. */
+  readonly url?: string;
+  readonly basicAuth?: { readonly username: string; readonly password: string };
+  readonly bearerToken?: string;
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string; readonly servername?: string };
 }
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';

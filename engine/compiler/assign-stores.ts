@@ -2,6 +2,7 @@ import { STEP_BY_NAME } from '../../operators/index.js';
 import type { StoreInfo } from '../api/topology-graph.js';
 import { assignForeignKeyJoinStores } from './foreign-key-join.js';
 import type { Pass, WorkNode } from './model.js';
+import { atRest } from '../serde/schema-format.js';
 
 /**
  * Gives every stateful node its state store and changelog topic. A definition's first store is
@@ -26,7 +27,7 @@ export const assignStores: Pass = {
     };
     const create = (node: WorkNode, name: string, type: StoreInfo['type'], extra: Partial<StoreInfo> = {}): string => {
       const changelogTopic = `${doc.name}-${name}-changelog`;
-      work.stores.push({ name, type, node: node.id, changelogTopic, keySerde: node.keySerde, valueSerde: node.valueSerde, ...extra });
+      work.stores.push({ name, type, node: node.id, changelogTopic, keySerde: atRest(node.keySerde), valueSerde: atRest(node.valueSerde), ...extra, ...(extra.keySerde && { keySerde: atRest(extra.keySerde) }), ...(extra.valueSerde && { valueSerde: atRest(extra.valueSerde) }) });
       work.topics.push({ name: changelogTopic, role: 'changelog', internal: true, cleanupPolicy: type === 'key-value' ? 'compact' : 'compact,delete' });
       node.stores.push(name);
       return name;

@@ -4,10 +4,13 @@ import type { Pass } from './model.js';
 /**
  * What `kafka.sasl` needs depends on its mechanism, which the schema leaves to this pass for a
  * message that says so: PLAIN and SCRAM take a username and a password, OAUTHBEARER a token file.
+ * The schema registry takes one kind of credentials.
  */
 export const checkKafka: Pass = {
   name: 'checkKafka',
   run(state, diagnostics) {
+    const registry = (state.raw as { kafka?: KafkaSection }).kafka?.schemaRegistry;
+    if (registry?.basicAuth !== undefined && registry.bearerToken !== undefined) diagnostics.error('/kafka/schemaRegistry/bearerToken', 'give basicAuth or bearerToken, not both: the registry takes one Authorization header');
     const sasl = (state.raw as { kafka?: KafkaSection }).kafka?.sasl;
     if (!sasl || typeof sasl !== 'object') return state;
     const at = '/kafka/sasl';

@@ -1,4 +1,5 @@
 import type { Definition, StepUse, WorkGraph, WorkNode } from './model.js';
+import { atRest } from '../serde/schema-format.js';
 
 type Add = (n: Omit<WorkNode, 'stores' | 'args' | 'stepIndex'> & Partial<WorkNode>) => WorkNode;
 
@@ -22,9 +23,9 @@ export function addForeignKeyJoin(app: string, def: Definition, step: StepUse, a
     add({ ...at, id: `${id}-${name}-sink`, type: 'repartition-sink', inputs: [from.id] });
     return add({ ...at, id: `${id}-${name}-source`, type: 'repartition-source', inputs: [] });
   };
-  const subscribe = add({ ...common, id: `${id}-subscribe`, inputs: [left.id], keySerde: right.keySerde, valueSerde: 'json', args: { ...joined, role: 'subscribe' } });
-  const subscriptions = wire(subscribe, subscriptionTopic, right.keySerde, 'subscription');
-  const answers = { ...common, keySerde: left.keySerde, valueSerde: 'json' as const };
+  const subscribe = add({ ...common, id: `${id}-subscribe`, inputs: [left.id], keySerde: atRest(right.keySerde), valueSerde: 'json', args: { ...joined, role: 'subscribe' } });
+  const subscriptions = wire(subscribe, subscriptionTopic, atRest(right.keySerde), 'subscription');
+  const answers = { ...common, keySerde: atRest(left.keySerde), valueSerde: 'json' as const };
   const subscription = add({ ...answers, id: `${id}-subscription`, inputs: [subscriptions.id], args: { ...joined, role: 'subscription' } });
   const foreign = add({ ...answers, id: `${id}-foreign`, inputs: [right.id], args: { ...joined, role: 'foreign' } });
   const at = { ...answers, topic: responseTopic };

@@ -8,6 +8,7 @@ import { buildGraph } from './build-graph.js';
 import { checkCopartitioning } from './check-copartitioning.js';
 import { checkDurations } from './check-durations.js';
 import { checkKafka } from './check-kafka.js';
+import { checkSchemas } from './check-schemas.js';
 import { compileExpressions } from './compile-expressions.js';
 import { expandBranches } from './expand-branches.js';
 import { finishGraph } from './finish-graph.js';
@@ -19,7 +20,7 @@ import { resolveReferences } from './resolve-references.js';
 import { splitSubtopologies } from './split-subtopologies.js';
 
 /** Passes that check the document; all run, so every problem is reported at once. */
-export const CHECK_PASSES: readonly Pass[] = [lowerSugar, expandBranches, checkKafka, resolveReferences, inferKinds, checkDurations, compileExpressions];
+export const CHECK_PASSES: readonly Pass[] = [lowerSugar, expandBranches, checkKafka, checkSchemas, resolveReferences, inferKinds, checkDurations, compileExpressions];
 /** Passes that build the graph from a document that passed every check. */
 export const BUILD_PASSES: readonly Pass[] = [buildGraph, insertRepartitions, assignStores, splitSubtopologies, checkCopartitioning, finishGraph];
 export const PASSES: readonly Pass[] = [...CHECK_PASSES, ...BUILD_PASSES];

@@ -1,6 +1,7 @@
 import { STEP_BY_NAME } from '../../operators/index.js';
 import type { TopicInfo } from '../api/topology-graph.js';
 import type { Pass, WorkNode } from './model.js';
+import { atRest } from '../serde/schema-format.js';
 
 /** Nodes that need records with equal keys on the same partition: aggregations, joins and toTable. */
 function partitionSensitive(node: WorkNode): boolean {
@@ -39,8 +40,8 @@ export const insertRepartitions: Pass = {
             pointer: node.pointer,
             kind: input.kind,
             windowed: input.windowed,
-            keySerde: input.keySerde,
-            valueSerde: input.valueSerde,
+            keySerde: atRest(input.keySerde),
+            valueSerde: atRest(input.valueSerde),
             args: {},
             stores: [],
             topic,

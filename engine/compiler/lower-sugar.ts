@@ -1,6 +1,6 @@
 import { STEP_BY_NAME } from '../../operators/index.js';
 import { pointerOf } from '../api/diagnostics.js';
-import type { Serde } from '../api/topology-graph.js';
+import type { SchemaOptions, Serde } from '../api/topology-graph.js';
 import { parseDuration } from './duration.js';
 import type { Definition, Document, Pass, StepUse } from './model.js';
 
@@ -54,8 +54,10 @@ function lowerDefinition(section: 'streams' | 'tables', name: string, def: Raw):
       ? {
           source: {
             topic: def.topic,
-            keySerde: (def.key ?? 'string') as Serde,
-            valueSerde: (def.value ?? 'json') as Serde,
+            keySerde: serdeName(def.key) ?? 'string',
+            valueSerde: serdeName(def.value) ?? 'json',
+            ...schemaOptions('key', def.key),
+            ...schemaOptions('value', def.value),
             // `record` names the default: the record's own timestamp, as Kafka Streams' default extractor.
             ...(def.timestamp !== undefined && String(def.timestamp) !== 'record' ? { timestamp: String(def.timestamp) } : {}),
           },
@@ -64,7 +66,26 @@ function lowerDefinition(section: 'streams' | 'tables', name: string, def: Raw):
     from: def.from === undefined ? [] : [def.from].flat(),
     merged: Array.isArray(def.from),
     steps,
-    ...(to ? { to: { topic: to.topic, keySerde: to.key, valueSerde: to.value, pointer: `${pointer}/to` } } : {}),
+    ...(to ? { to: { topic: to.topic, keySerde: serdeName(to.key), valueSerde: serdeName(to.value), pointer: `${pointer}/to`, ...schemaOptions('key', to.key), ...schemaOptions('value', to.value) } } : {}),
     emit: def.emit ?? 'changes',
+  };
+}
+
+/** A serde's name: the word, or the `type` of the map form (`{type: avro, schema: FILE}`). */
+const serdeName = (serde: unknown): Serde | undefined => (typeof serde === 'object' && serde !== null ? (serde as Raw).type : serde) as Serde | undefined;
+
+/**
+ * The options of a serde's map form, as `keySchema` or `valueSchema`: the schema file's path only
+ * (checkSchemas reads it, relative to the topology file).
+ */
+function schemaOptions(side: 'key' | 'value', serde: unknown): Partial<Record<'keySchema' | 'valueSchema', SchemaOptions>> {
+  if (typeof serde !== 'object' || serde === null) return {};
+  const o = serde as Raw;
+  return {
+    [`${side}Schema`]: {
+      ...(o.schema !== undefined && { schemaFile: String(o.schema) }),
+      ...(o.message !== undefined && { message: String(o.message) }),
+      autoRegister: o.autoRegister ?? true,
+    },
   };
 }

@@ -1,7 +1,7 @@
 import type { StepSpec } from '../../operators/spec.js';
 import type { Diagnostic, } from '../api/diagnostics.js';
 import { humanPath } from '../api/diagnostics.js';
-import type { Kind, Serde, StoreInfo, Subtopology, TopicInfo, TopologyGraph, KafkaSection } from '../api/topology-graph.js';
+import type { Kind, SchemaOptions, Serde, StoreInfo, Subtopology, TopicInfo, TopologyGraph, KafkaSection } from '../api/topology-graph.js';
 import type { PositionTable } from '../loader/positions.js';
 
 /** A step as written, with where it came from. */
@@ -20,11 +20,11 @@ export interface Definition {
   readonly name: string;
   readonly section: 'streams' | 'tables';
   readonly pointer: string;
-  readonly source?: { topic: string; keySerde: Serde; valueSerde: Serde; timestamp?: string };
+  readonly source?: { topic: string; keySerde: Serde; valueSerde: Serde; timestamp?: string; keySchema?: SchemaOptions; valueSchema?: SchemaOptions };
   readonly from: string[];
   readonly merged: boolean;
   readonly steps: StepUse[];
-  readonly to?: { topic: string; keySerde?: Serde; valueSerde?: Serde; pointer: string };
+  readonly to?: { topic: string; keySerde?: Serde; valueSerde?: Serde; pointer: string; keySchema?: SchemaOptions; valueSchema?: SchemaOptions };
   readonly emit: 'changes' | 'final';
   /** A branch of another definition's `branch` step (made by expandBranches): its records are those the branch takes. */
   readonly branch?: { readonly step: StepUse; readonly predicates: string[]; readonly position: number };
@@ -57,6 +57,8 @@ export interface WorkNode {
   windowed: boolean;
   keySerde: Serde;
   valueSerde: Serde;
+  keySchema?: SchemaOptions;
+  valueSchema?: SchemaOptions;
   args: Record<string, unknown>;
   stores: string[];
   topic?: string;

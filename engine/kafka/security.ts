@@ -86,7 +86,7 @@ function saslOf(section: KafkaSection['sasl'], o: SecurityOverrides): SASLOption
 }
 
 /** PEM text as it is; anything else is a file's path. */
-function pem(value: string, what: string): string {
+export function pem(value: string, what: string): string {
   if (value.trimStart().startsWith('-----BEGIN')) return value;
   try {
     return readFileSync(value, 'utf8');

@@ -1,7 +1,7 @@
 import type { Headers, LogRecord } from '../api/log.js';
 import { setOwn } from '../api/own.js';
 import type { Processor, StreamRecord } from '../api/processor.js';
-import type { RecordCollector } from '../api/serde.js';
+import type { RecordCollector, Serde } from '../api/serde.js';
 import type { GraphNode } from '../api/topology-graph.js';
 import { epochMs } from '../api/time.js';
 import { compileExpression } from '../expr/cel.js';
@@ -9,6 +9,10 @@ import { ExpressionError } from '../expr/cel.js';
 import { serdeFor } from '../serde/index.js';
 import { VARIABLES } from '../../operators/spec.js';
 import { processor } from '../../operators/runtime.js';
+
+/** The serde of a node's key or value: the engine's registry serdes know the avro, protobuf and json-schema ones. */
+export type SerdeOf = (node: GraphNode, side: 'key' | 'value') => Serde;
+const plainSerdeOf: SerdeOf = (node, side) => serdeFor(side === 'key' ? node.keySerde : node.valueSerde);
 
 /** A source node: decodes a log record into the record operators see. */
 export interface SourceProcessor {
@@ -35,9 +39,9 @@ export const encodeHeaders = (h: Readonly<Record<string, string>>): Headers => {
 };
 
 /** Turns a source record (source, table-source, repartition-source) into a StreamRecord. */
-export function sourceDecoder(node: GraphNode): (r: LogRecord) => StreamRecord {
-  const keySerde = serdeFor(node.keySerde);
-  const valueSerde = serdeFor(node.valueSerde);
+export function sourceDecoder(node: GraphNode, serdeOf: SerdeOf = plainSerdeOf): (r: LogRecord) => StreamRecord {
+  const keySerde = serdeOf(node, 'key');
+  const valueSerde = serdeOf(node, 'value');
   const tsSource = node.args.timestamp as string | undefined;
   const extract = tsSource === undefined ? undefined : compileExpression(tsSource, VARIABLES.record);
   const timestampExpr = extract?.ok ? extract.expression : undefined;
@@ -66,9 +70,9 @@ export function toEpochMs(v: unknown, source: string): number {
 }
 
 /** Sinks and repartition sinks: encode with the node's serdes and hand to the collector. */
-export function sinkProcessor(node: GraphNode, collector: RecordCollector): Processor {
-  const keySerde = serdeFor(node.keySerde);
-  const valueSerde = serdeFor(node.valueSerde);
+export function sinkProcessor(node: GraphNode, collector: RecordCollector, serdeOf: SerdeOf = plainSerdeOf): Processor {
+  const keySerde = serdeOf(node, 'key');
+  const valueSerde = serdeOf(node, 'value');
   const topic = node.topic!;
   return {
     process(r) {

@@ -11,6 +11,8 @@ import { openTaskStores, type TaskStores } from './task-stores.js';
 import { createdLine, planTopics } from './topics.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { serdeFor } from '../serde/index.js';
+import { RegistryUnavailableError } from '../serde/registry-client.js';
+import type { RegistrySerdes } from '../serde/registry-serdes.js';
 import { queryableTables } from './queries.js';
 import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../state/cache-budget.js';
 import { StandbyTasks, type StandbyLag } from './standby-tasks.js';
@@ -36,6 +38,8 @@ export interface EngineOptions {
    * Streams' `application.server`), so that any instance can say which one holds a key.
    */
   readonly endpoint?: string;
+  /** The serdes of avro, protobuf and json-schema sources and sinks; needed when the topology has any. */
+  readonly registry?: RegistrySerdes;
 }
 
 /** Where a key of a table lives. */
@@ -134,6 +138,11 @@ export class Engine {
   /** Per sub-topology: its task count (the most partitions among its source topics), once read. */
   private readonly taskCounts = new Map<number, number>();
   private saidStandbyAlone = false;
+  /**
+   * A stop came while a polled batch waited for the schema registry: the batch was not processed,
+   * yet the consumer's position is past it, so nothing may be committed (it is read again).
+   */
+  private unprocessed = false;
 
   constructor(private readonly options: EngineOptions) {
     const { graph, log } = options;
@@ -188,6 +197,11 @@ export class Engine {
     return this.options.graph;
   }
 
+  /** The serdes of avro, protobuf and json-schema topics, when the topology has any. */
+  get registry(): RegistrySerdes | undefined {
+    return this.options.registry;
+  }
+
   /**
    * Creates missing topics, joins the group; assigned tasks restore their stores before processing.
    * A log that cannot be reached yet is tried again with backoff (the reason in `problem`) until it
@@ -196,6 +210,15 @@ export class Engine {
   async start(): Promise<void> {
     this.lock = await lockStateDir(this.options.stateDir, this.options.graph.name);
     this.health.startWatching();
+    const registry = this.options.registry;
+    try {
+      if (registry && !(await this.whileRegistryAnswers(() => registry.prepareSinks()))) return;
+    } catch (e) {
+      this.health.phase = 'failed';
+      this.health.stopWatching();
+      await this.lock?.release();
+      throw e;
+    }
     for (let attempt = 0; !this.stopRequested; attempt++) {
       try {
         await this.join();
@@ -323,7 +346,8 @@ export class Engine {
         if (time !== undefined) partitionTimes.set(`${tp.topic}:${tp.partition}`, time);
         if (this.perTask) this.consumer.seek(tp, committed[i]?.offset ?? 0);
       });
-      const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache, partitionTimes, say: this.say });
+      const registry = this.options.registry;
+      const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache, partitionTimes, say: this.say, ...(registry && { serdeOf: registry.serdeOf.bind(registry) }) });
       const handle: TaskHandle = { task, stores, producer, pending, committed: new Map() };
       this.tasks.set(id, handle);
       return handle;
@@ -377,6 +401,13 @@ export class Engine {
   /** Polls once and processes what came, one record at a time; returns how many records. */
   async runOnce(maxRecords = 500, timeoutMs = 100): Promise<number> {
     const records = await this.consumer.poll(maxRecords, timeoutMs);
+    const registry = this.options.registry;
+    // Schemas are looked up before any record of the batch is decoded, so a registry that does not
+    // answer holds the batch back whole: nothing is processed, nothing is lost.
+    if (registry?.readsRegistry && records.length > 0 && !(await this.whileRegistryAnswers(() => registry.prepare(records)))) {
+      this.unprocessed = true;
+      return 0;
+    }
     this.uncommitted += records.length;
     // Records come in runs of one partition: look the route up once per run, not per record.
     let topic: string | undefined;
@@ -404,6 +435,8 @@ export class Engine {
    * stores now hold.
    */
   async commit(): Promise<void> {
+    // A batch held back for the registry lies behind the consumer's position: committing it would skip it.
+    if (this.unprocessed) return;
     await this.persisting;
     // Per producer, the offsets of the tasks that write through it. A task with a producer of its
     // own that neither sent records nor moved since its last commit has nothing to commit.
@@ -503,6 +536,26 @@ export class Engine {
     }
   }
 
+  /**
+   * Runs `f` until the schema registry answers, with backoff, /readyz saying why meanwhile; false
+   * when a stop came first. A registry's refusal (RegistryError) is no outage: it is thrown.
+   */
+  private async whileRegistryAnswers(f: () => Promise<void>): Promise<boolean> {
+    let resume: EngineState | undefined;
+    for (let attempt = 0; !this.stopRequested; attempt++) {
+      try {
+        await f();
+        if (resume !== undefined) this.health.registryAnswers(resume, this.options.registry!.description);
+        return true;
+      } catch (e) {
+        if (!(e instanceof RegistryUnavailableError)) throw e;
+        const before = await this.health.registryBackoff(attempt, e, () => this.stopRequested);
+        resume ??= before;
+      }
+    }
+    return false;
+  }
+
   /** Ends the `run` loop after the batch in hand; `stop` then commits and closes. */
   requestStop(): void {
     this.stopRequested = true;
@@ -525,8 +578,10 @@ export class Engine {
     if (this.health.phase === 'stopped') return;
     this.stopRequested = true;
     await this.running?.catch(() => undefined);
-    const failed = this.health.phase === 'failed';
+    const failed = this.health.phase === 'failed' || this.unprocessed;
     if (!failed) this.health.phase = 'stopping';
+    // Nor may the revoke that closing the consumer brings commit past a batch held back.
+    if (this.unprocessed) this.dirty = true;
     // Closing the consumer may revoke the tasks (which commits them); what is left commits here.
     await this.consumer.close();
     await this.standbys.close();

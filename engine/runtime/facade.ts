@@ -1,8 +1,9 @@
 import { RequestError, type EngineFacade, type EngineMetrics, type InstanceInfo, type KeyAnswer, type KeyPlace, type PostedRecord, type ScanPart, type ScanRequest, type TableInfo, type TimeRange } from '../api/engine-facade.js';
 import type { Log, LogProducer } from '../api/log.js';
 import type { Serde } from '../api/serde.js';
-import type { DefinitionInfo, Serde as SerdeName, TopologyGraph } from '../api/topology-graph.js';
+import type { DefinitionInfo, GraphNode, Serde as SerdeName, TopologyGraph } from '../api/topology-graph.js';
 import { serdeFor } from '../serde/index.js';
+import { RegistryError, RegistryUnavailableError } from '../serde/registry-client.js';
 import { epochMs } from '../api/time.js';
 import type { Engine } from './engine.js';
 import { queryableTables } from './queries.js';
@@ -121,8 +122,7 @@ export class LocalEngineFacade implements EngineFacade {
     const source = this.graph.nodes.find((n) => n.topic === topic && (n.type === 'source' || n.type === 'table-source'));
     if (!source) throw notASource(this.graph, topic);
     if ((await this.log.partitions(topic)) === undefined) throw new RequestError(404, 'TOPIC_NOT_FOUND', `source topic "${topic}" does not exist (yet); it is created when the topology starts, unless --no-create-topics`);
-    const keySerde = serdeFor(source.keySerde);
-    const valueSerde = serdeFor(source.valueSerde);
+    const [keySerde, valueSerde] = await this.writersOf(source);
     const encoded = records.map((r, i) => ({
       topic,
       key: encode(keySerde, r.key ?? null, `records[${i}].key`),
@@ -133,6 +133,22 @@ export class LocalEngineFacade implements EngineFacade {
     this.producer ??= this.log.producer();
     this.producer.send(encoded);
     return (await this.producer.flush()).map(({ partition, offset }) => ({ partition, offset }));
+  }
+
+  /**
+   * The serdes records posted to a source are written with: an avro, protobuf or json-schema
+   * topic's with the schema a sink would use (the pinned one, or its subject's latest).
+   */
+  private async writersOf(source: GraphNode): Promise<[Serde, Serde]> {
+    const registry = this.engine.registry;
+    if (!registry) return [serdeFor(source.keySerde), serdeFor(source.valueSerde)];
+    try {
+      return [await registry.writerFor(source, 'key'), await registry.writerFor(source, 'value')];
+    } catch (e) {
+      if (e instanceof RegistryUnavailableError) throw new RequestError(503, 'REGISTRY_UNAVAILABLE', e.message);
+      if (e instanceof RegistryError) throw new RequestError(409, 'NO_SCHEMA', e.message);
+      throw e;
+    }
   }
 
   get metrics(): EngineMetrics {

@@ -70,7 +70,29 @@ export class Health {
     const why = this.log.explain(e);
     // A broker that comes back may first answer that its coordinator is loading: it was lost all the same.
     if (why === undefined) this.logLost = true;
-    this.reason = `${why ?? `${what} ${this.log.description}: ${e instanceof Error ? e.message : String(e)}`}; trying again in ${ms / 1000} s`;
+    await this.wait(ms, why ?? `${what} ${this.log.description}: ${e instanceof Error ? e.message : String(e)}`, stopped);
+  }
+
+  /**
+   * The schema registry failed while the engine runs or starts: waits before the next attempt,
+   * saying why (in /readyz too); `registryAnswers` ends the wait's state.
+   */
+  async registryBackoff(attempt: number, e: unknown, stopped: () => boolean): Promise<EngineState> {
+    const before = this.phase;
+    this.phase = 'recovering';
+    await this.wait(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]!, e instanceof Error ? e.message : String(e), stopped);
+    return before;
+  }
+
+  /** The registry answered again after `registryBackoff`: back to what the engine was doing. */
+  registryAnswers(phase: EngineState, description: string): void {
+    this.phase = phase;
+    this.reason = undefined;
+    this.say(`duality: ${description} answers again; processing resumes`);
+  }
+
+  private async wait(ms: number, why: string, stopped: () => boolean): Promise<void> {
+    this.reason = `${why}; trying again in ${ms / 1000} s`;
     this.say(`duality: ${this.reason}`);
     const until = Date.now() + ms;
     while (!stopped() && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));

@@ -31,8 +31,10 @@ export interface LogOptions {
  */
 export async function openLog(graph: TopologyGraph, o: LogOptions): Promise<{ log: Log; where: string } | { exit: number }> {
   const brokers = o.brokers ?? (o.env.KAFKA_BROKERS || undefined) ?? graph.kafka?.brokers?.join(',');
-  if (brokers === undefined && graph.kafka !== undefined) {
-    // Its TLS, SASL or codec are for Kafka: running on the embedded log instead would hide that.
+  // Its TLS, SASL or codec are for Kafka: running on the embedded log instead would hide that. The
+  // schema registry is not Kafka's: the embedded log uses it too.
+  const forKafka = graph.kafka !== undefined && Object.keys(graph.kafka).some((k) => k !== 'schemaRegistry');
+  if (brokers === undefined && forKafka) {
     o.stderr('duality: the topology\'s kafka: section names no brokers, and neither --brokers nor KAFKA_BROKERS gives them; give one of the three, or remove the kafka: section to run on the embedded log');
     return { exit: 2 };
   }

@@ -10,6 +10,10 @@ import { formatDuration } from '../compiler/duration.js';
 import { Engine } from './engine.js';
 import { LocalEngineFacade } from './facade.js';
 import { compileOrSay, openLog } from './open-log.js';
+import { RegistryClient } from '../serde/registry-client.js';
+import { registryConnection } from '../serde/registry-config.js';
+import { RegistrySerdes, usesRegistry } from '../serde/registry-serdes.js';
+import { isRegistrySerde } from '../serde/schema-format.js';
 
 export interface RunOptions {
   readonly file: string;
@@ -17,6 +21,8 @@ export interface RunOptions {
   readonly brokers?: string;
   /** `--tls-ca`, `--sasl-mechanism`, ... (docs/kafka.md). */
   readonly security?: SecurityOverrides;
+  /** `--schema-registry`: the Schema Registry's URL, over SCHEMA_REGISTRY_URL and kafka.schemaRegistry.url. */
+  readonly schemaRegistry?: string;
   readonly port: number;
   readonly host: string;
   /** `host:port` other instances reach this one's HTTP API at; default: the host and port it listens on. */
@@ -56,6 +62,8 @@ export async function runTopology(o: RunOptions): Promise<number> {
   const compiled = compileOrSay(o.file, o.env, o.out, o.processing);
   if (!compiled) return 1;
   const { graph, out } = compiled;
+  const registry = registrySerdes(graph, o);
+  if (typeof registry === 'number') return registry;
   const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), ...(o.security !== undefined && { security: o.security }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });
   if ('exit' in opened) return opened.exit;
   const { log, where } = opened;
@@ -72,7 +80,7 @@ export async function runTopology(o: RunOptions): Promise<number> {
   }
   const port = (server.address() as AddressInfo).port;
   const endpoint = o.advertise || o.env.DUALITY_ADVERTISE || `${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${port}`;
-  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: (l) => out.stderr(l), endpoint });
+  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: (l) => out.stderr(l), endpoint, ...(registry && { registry }) });
   const facade = new LocalEngineFacade(engine, log);
   const token = o.env.DUALITY_API_TOKEN || undefined;
   app = createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) });
@@ -133,6 +141,28 @@ export async function runTopology(o: RunOptions): Promise<number> {
   return done(0, true);
 }
 
+/**
+ * The serdes of a topology with avro, protobuf or json-schema topics, on the registry the options
+ * name; undefined for a topology without any; 2 (a usage error, said) when no registry is given,
+ * 1 when its settings are wrong. Pinned schemas need a registry too: the records carry the id the
+ * registry gave their schema, which is what makes them readable by any other consumer.
+ */
+function registrySerdes(graph: TopologyGraph, o: RunOptions): RegistrySerdes | undefined | number {
+  if (!usesRegistry(graph)) return undefined;
+  let connection;
+  try {
+    connection = registryConnection(graph.kafka?.schemaRegistry, o.schemaRegistry, o.env);
+    if (connection === undefined) {
+      o.out.stderr('duality: the topology reads or writes avro, protobuf or json-schema, which need a Schema Registry: give its URL with --schema-registry, SCHEMA_REGISTRY_URL or kafka.schemaRegistry.url');
+      return 2;
+    }
+    return new RegistrySerdes(graph, new RegistryClient(connection));
+  } catch (e) {
+    o.out.stderr(`duality: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
 function fail(out: RunOptions['out'], what: string, e: unknown): number {
   out.stderr(`duality: ${what}: ${e instanceof Error ? e.message : String(e)}`);
   return 1;
@@ -166,7 +196,8 @@ function tryLines(graph: TopologyGraph, url: string, token: boolean): string[] {
   const auth = token ? ` -H "Authorization: Bearer $DUALITY_API_TOKEN"` : '';
   const lines: string[] = [];
   const source = graph.nodes.find((n) => n.type === 'source' || n.type === 'table-source');
-  if (source?.topic !== undefined) {
+  // A record for an avro, protobuf or json-schema topic is no one-liner.
+  if (source?.topic !== undefined && !isRegistrySerde(source.keySerde) && !isRegistrySerde(source.valueSerde)) {
     // The key is left out only where it cannot matter: the records are re-keyed (repartitioned) first.
     const sub = graph.subtopologies.find((s) => s.nodes.includes(source.id));
     const rekeyed = sub?.nodes.some((id) => graph.nodes.find((n) => n.id === id)?.type === 'repartition-sink') ?? false;

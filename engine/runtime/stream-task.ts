@@ -9,6 +9,7 @@ import { encodeHeaders, mergeProcessor, sinkProcessor, sourceDecoder } from './b
 import type { CacheBudget } from '../state/cache-budget.js';
 import type { ErrorPolicy } from './error-policy.js';
 import { HeldUpdates } from './held-updates.js';
+import type { SerdeOf } from './builtin-nodes.js';
 
 interface Edge {
   readonly target: NodeRuntime;
@@ -53,6 +54,8 @@ export interface TaskDeps {
   readonly partitionTimes?: ReadonlyMap<string, number>;
   /** The engine's log: `peek`, and the lines about dropped records. */
   readonly say: (line: string) => void;
+  /** The serde of a node's key or value; default the plain serdes (serdeFor). */
+  readonly serdeOf?: SerdeOf;
 }
 
 /** At most one line a second about dropped records, per node of a task. */
@@ -107,7 +110,7 @@ export class StreamTask {
       node.inputs.forEach((parent, input) => runtimes.get(parent)!.children.push({ target: rt, input }));
       if (node.topic && node.type.endsWith('source')) {
         const list = this.entries.get(node.topic) ?? [];
-        list.push({ decode: sourceDecoder(node), node: rt });
+        list.push({ decode: sourceDecoder(node, deps.serdeOf), node: rt });
         this.entries.set(node.topic, list);
       }
     }
@@ -128,7 +131,7 @@ export class StreamTask {
         return mergeProcessor(node.args.sources as string[]);
       case 'sink':
       case 'repartition-sink':
-        return sinkProcessor(node, this.deps.collector);
+        return sinkProcessor(node, this.deps.collector, this.deps.serdeOf);
       default: {
         const create = STEP_BY_NAME.get(node.type)?.create;
         if (!create) throw new Error(`step "${node.type}" (${node.id}) does not run yet`);

@@ -135,12 +135,16 @@ const bytes: Serde = {
   deserialize: (b) => b,
 };
 
-const SERDES: Record<SerdeName, Serde> = { string, json, long, int, double, bytes };
+const SERDES: Partial<Record<SerdeName, Serde>> = { string, json, long, int, double, bytes };
 
-/** The serde of a name from the topology; serdes are stateless, so each name has one shared instance. */
+/**
+ * The serde of a name from the topology; serdes are stateless, so each name has one shared
+ * instance. The Schema Registry serdes (avro, protobuf, json-schema) are the engine's (RegistrySerdes).
+ */
 export function serdeFor(name: SerdeName): Serde {
   const serde = Object.hasOwn(SERDES, name) ? SERDES[name] : undefined;
   if (serde === undefined) {
+    if (name === 'avro' || name === 'protobuf' || name === 'json-schema') throw new SerdeError(name, 'needs a Schema Registry, which only a running topology has (duality run)');
     throw new SerdeError(String(name), `unknown serde; expected one of ${Object.keys(SERDES).join(', ')}`);
   }
   return serde;

@@ -38,7 +38,7 @@ test('validate: every problem as file:line:col: path: message, exit 1', async ()
   assert.equal(r.code, 1);
   assert.equal(r.out, '');
   assert.deepEqual(r.err.split('\n'), [
-    `${file}:6:12: streams.lines.value: must be one of string, json, long, int, double, bytes; got "strng"; did you mean "string"?`,
+    `${file}:6:12: streams.lines.value: must be one of string, json, long, int, double, bytes, avro, protobuf, json-schema; got "strng"; did you mean "string"?`,
     `${file}:11:9: tables.counts.steps[0].flatmap: unknown step "flatmap"; did you mean "flatMap"?`,
   ]);
 });

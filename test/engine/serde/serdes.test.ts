@@ -186,7 +186,10 @@ describe('bytes serde', () => {
 
 describe('serdeFor', () => {
   it('names the known serdes for an unknown one', () => {
-    serdeError(() => serdeFor('avro' as never), /avro serde: unknown serde; expected one of string, json, long, int, double, bytes/);
+    serdeError(() => serdeFor('xml' as never), /xml serde: unknown serde; expected one of string, json, long, int, double, bytes/);
+  });
+  it('says the Schema Registry serdes need a registry', () => {
+    serdeError(() => serdeFor('avro'), /avro serde: needs a Schema Registry/);
   });
 });
 
