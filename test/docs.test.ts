@@ -49,13 +49,20 @@ const blocks = pages.flatMap((page) =>
   [...text(page).matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map(([, body]) => ({ page, body: body!, name: /^# ([\w.-]+\.yaml)\n/.exec(body!)?.[1] })),
 );
 
-test('every topology the docs show compiles', () => {
+/** Other files a page shows, each as a code block right after a line "`NAME`:" (schemas). */
+function shownFiles(page: string): { name: string; body: string }[] {
+  return [...text(page).matchAll(/^`([\w.-]+)`:\n\n```[^\n]*\n([\s\S]*?)^```$/gm)].map(([, name, body]) => ({ name: name!, body: body! }));
+}
+
+test('every topology the docs show compiles, beside the files its page shows', () => {
   const topologies = blocks.filter((b) => /^version: 1\b/m.test(b.body));
   assert.ok(topologies.length >= 3);
   for (const b of topologies) {
+    const dir = mkdtempSync(join(tmpdir(), 'duality-docs-'));
+    for (const f of shownFiles(b.page)) writeFileSync(join(dir, f.name), f.body);
     // The variables a block uses set, as a user running it has them (the credentials of docs/kafka.md).
     const env = Object.fromEntries([...b.body.matchAll(/\$\{(\w+)\}/g)].map((m) => [m[1]!, 'example']));
-    const { diagnostics } = compileTopology(b.name ?? 'topology.yaml', b.body, { env });
+    const { diagnostics } = compileTopology(join(dir, b.name ?? 'topology.yaml'), b.body, { env });
     assert.deepEqual(diagnostics, [], `${b.page}:\n${b.body}`);
   }
 });
