@@ -47,7 +47,7 @@ const clicks = (n: number): Input[] => Array.from({ length: n }, (_, i) => ['cli
 async function output(log: EmbeddedLog, partitions: number): Promise<string[]> {
   const out: string[] = [];
   for (let partition = 0; partition < partitions; partition++) {
-    for (const r of await log.read({ topic: 'enriched', partition }, 0, 10_000)) out.push(`${r.key}=${r.value}`);
+    for (const r of await log.read({ topic: 'enriched', partition }, 0, 100_000)) out.push(`${r.key}=${r.value}`);
   }
   return out.sort();
 }
@@ -73,11 +73,11 @@ test('a stream-table join over topics written before it starts takes the table r
 
 test('the run loop orders the records of each task by time, over several partitions, fetches of 500 records and a paused partition', async () => {
   const log = EmbeddedLog.inMemory();
-  const partitions = 3;
+  const partitions = 2;
   await log.createTopics([{ name: 'clicks', partitions }, { name: 'users', partitions }]);
-  // 2,000 users a partition: the clicks wait behind them in their buffer, beyond MAX_BUFFERED.
-  await write(log, clicks(6000));
-  await write(log, users(6000));
+  // 12,000 users a partition: the clicks wait behind them in their buffer, beyond MAX_BUFFERED.
+  await write(log, clicks(24_000));
+  await write(log, users(24_000));
   const engine = await engineOn(log, topology());
   const running = engine.run();
   // Until the group has committed every input record.
@@ -91,7 +91,7 @@ test('the run loop orders the records of each task by time, over several partiti
   engine.requestStop();
   await running;
   await engine.stop();
-  assert.deepEqual(await output(log, partitions), joined(6000));
+  assert.deepEqual(await output(log, partitions), joined(24_000));
 });
 
 test('a partition at its end holds nothing up by default: clicks with no table rows anywhere go through (and find no user)', async () => {
