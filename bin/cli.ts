@@ -89,7 +89,7 @@ const COMMANDS: Record<string, Command> = {
   },
   run: {
     summary: 'run a topology (on the embedded log when no brokers are given) with its HTTP API: queries, writes, metrics',
-    usage: 'duality run FILE [--brokers LIST] [--schema-registry URL] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--guarantee G] [--standby-replicas N] [--shutdown-delay D] [--http-... LIMIT]',
+    usage: 'duality run FILE [--brokers LIST] [--schema-registry URL] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--sasl-mechanism M --sasl-username U | --sasl-token-file FILE] [--port N] [--host HOST] [--advertise HOST:PORT] [--state-dir DIR] [--no-create-topics] [--cache-max-bytes SIZE] [--guarantee G] [--standby-replicas N] [--max-task-idle D|disabled] [--shutdown-delay D] [--http-... LIMIT]',
     options: {
       brokers: { type: 'string' },
       'schema-registry': { type: 'string' },
@@ -102,6 +102,7 @@ const COMMANDS: Record<string, Command> = {
       'cache-max-bytes': { type: 'string', default: `${DEFAULT_CACHE_MAX_BYTES / MiB}MiB` },
       guarantee: { type: 'string' },
       'standby-replicas': { type: 'string' },
+      'max-task-idle': { type: 'string' },
       'shutdown-delay': { type: 'string', default: '0s' },
       'http-max-connections': { type: 'string', default: String(DEFAULT_HTTP_LIMITS.maxConnections) },
       'http-max-header-size': { type: 'string', default: `${DEFAULT_HTTP_LIMITS.maxHeaderBytes / 1024}KiB` },
@@ -203,15 +204,17 @@ function parseBytes(text: string): number | undefined {
 }
 
 /**
- * `duality run --guarantee G --standby-replicas N` (what a deployment decides, as Kafka Streams'
- * processing.guarantee and num.standby.replicas are configuration), or what is wrong with them.
+ * `duality run --guarantee G --standby-replicas N --max-task-idle D` (what a deployment decides, as
+ * Kafka Streams' processing.guarantee, num.standby.replicas and max.task.idle.ms are configuration), or what is wrong with them.
  */
 function processingFlags(values: Record<string, unknown>): ProcessingOverrides | string {
   const guarantee = values.guarantee as string | undefined;
   const standby = values['standby-replicas'] as string | undefined;
+  const idle = values['max-task-idle'] as string | undefined;
   if (guarantee !== undefined && guarantee !== 'at_least_once' && guarantee !== 'exactly_once') return `--guarantee must be at_least_once or exactly_once, not "${guarantee}"`;
   if (standby !== undefined && !/^[0-9]{1,3}$/.test(standby)) return `--standby-replicas must be a whole number from 0 to 999, not "${standby}"`;
-  return { ...(guarantee !== undefined && { guarantee }), ...(standby !== undefined && { standbyReplicas: Number(standby) }) };
+  if (idle !== undefined && idle !== 'disabled' && parseDuration(idle) === undefined) return `--max-task-idle must be a duration such as 0s or 500ms, or "disabled", not "${idle}"`;
+  return { ...(guarantee !== undefined && { guarantee }), ...(standby !== undefined && { standbyReplicas: Number(standby) }), ...(idle !== undefined && { maxTaskIdle: idle }) };
 }
 
 /** `duality run`'s --http-* flags, or what is wrong with them. */

@@ -183,10 +183,17 @@ export function buildTopologySchema(): JsonSchema {
       },
       processing: {
         type: 'object',
-        description: 'Processing guarantee, commit interval and standby replicas.',
+        description: 'Processing guarantee, commit interval, standby replicas and how long a task of several partitions waits for one without data.',
         properties: {
           guarantee: { enum: ['at_least_once', 'exactly_once'], description: 'at_least_once (default) or exactly_once.' },
           commitInterval: duration('How often offsets and state are committed; default 1s, 100ms under exactly_once.'),
+          maxTaskIdle: {
+            type: 'string',
+            pattern: `^(${DURATION_PATTERN.slice(1, -1)}|disabled)$`,
+            'x-message': 'must be a duration like "0s", "500ms" or "5s", or "disabled"',
+            description:
+              'How long a task that reads several partitions (a join, merged streams) waits for records of one that has none buffered and none left at the broker, before it goes on with the others (Kafka Streams\' max.task.idle.ms). It always waits for records known to be at the broker; "disabled" waits for nothing. Default 0s.',
+          },
           standbyReplicas: {
             type: 'integer',
             minimum: 0,

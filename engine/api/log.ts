@@ -143,6 +143,13 @@ export interface LogConsumer {
    * record handed out is processed, this is the offset to commit (Kafka's `position`).
    */
   position(tp: TopicPartition): number | undefined;
+  /**
+   * Records of a partition that the log holds past this member's position, as of its last fetch
+   * of it (Kafka's `currentLag`: the last stable offset of the latest fetch response, less the
+   * position); undefined until a fetch or a look-up told. A task that reads several partitions
+   * waits for records it knows are there before it picks the next one by time.
+   */
+  lag(tp: TopicPartition): number | undefined;
   pause(tps: readonly TopicPartition[]): void;
   resume(tps: readonly TopicPartition[]): void;
   assignment(): TopicPartition[];

@@ -125,6 +125,9 @@ export interface SchemaRegistrySection {
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
 
+/** processing.maxTaskIdleMs of "disabled" (Kafka Streams' MAX_TASK_IDLE_MS_DISABLED): a task never waits for a partition that has no records buffered. */
+export const IDLE_DISABLED = -1;
+
 export interface TopologyGraph {
   readonly version: 1;
   readonly name: string;
@@ -134,6 +137,12 @@ export interface TopologyGraph {
     readonly commitIntervalMs: number;
     /** Standby copies of each task's stores kept by other instances (Kafka Streams' num.standby.replicas). */
     readonly standbyReplicas: number;
+    /**
+     * How long a task of several input partitions waits for one that has no records buffered
+     * and is at its end at the log (Kafka Streams' max.task.idle.ms; IDLE_DISABLED: it waits
+     * for none, not even for records known to be there). Default 0.
+     */
+    readonly maxTaskIdleMs: number;
   };
   readonly errors: { readonly policy: 'dlq' | 'skip' | 'fail'; readonly topic: string };
   readonly definitions: DefinitionInfo[];

@@ -36,7 +36,7 @@ export const finishGraph: Pass = {
       version: 1,
       name: doc.name,
       ...(doc.kafka ? { kafka: doc.kafka } : {}),
-      processing: { guarantee: doc.guarantee, commitIntervalMs: doc.commitIntervalMs, standbyReplicas: doc.standbyReplicas },
+      processing: { guarantee: doc.guarantee, commitIntervalMs: doc.commitIntervalMs, standbyReplicas: doc.standbyReplicas, maxTaskIdleMs: doc.maxTaskIdleMs },
       errors: { policy: doc.errorPolicy, topic: doc.dlqTopic },
       definitions,
       nodes,

@@ -41,7 +41,7 @@ export interface CompileOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Stop after the pass of this name and return its state (for `describe --pass`). */
   readonly stopAfter?: string;
-  /** `duality run --guarantee`, `--standby-replicas`: over the topology's `processing:` section. */
+  /** `duality run --guarantee`, `--standby-replicas`, `--max-task-idle`: over the topology's `processing:` section. */
   readonly processing?: ProcessingOverrides;
 }
 
@@ -49,6 +49,8 @@ export interface CompileOptions {
 export interface ProcessingOverrides {
   readonly guarantee?: 'at_least_once' | 'exactly_once';
   readonly standbyReplicas?: number;
+  /** A duration, or "disabled" (checked by the caller). */
+  readonly maxTaskIdle?: string;
 }
 
 /** YAML text to a checked TopologyGraph, or every problem found, each at its line and column. */

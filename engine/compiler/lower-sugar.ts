@@ -1,6 +1,6 @@
 import { STEP_BY_NAME } from '../../operators/index.js';
 import { pointerOf } from '../api/diagnostics.js';
-import type { SchemaOptions, Serde } from '../api/topology-graph.js';
+import { IDLE_DISABLED, type SchemaOptions, type Serde } from '../api/topology-graph.js';
 import { parseDuration } from './duration.js';
 import type { Definition, Document, Pass, StepUse } from './model.js';
 
@@ -28,6 +28,7 @@ export const lowerSugar: Pass = {
       guarantee,
       commitIntervalMs: parseDuration(raw.processing?.commitInterval ?? '') ?? (guarantee === 'exactly_once' ? 100 : 1000),
       standbyReplicas: raw.processing?.standbyReplicas ?? 0,
+      maxTaskIdleMs: raw.processing?.maxTaskIdle === 'disabled' ? IDLE_DISABLED : (parseDuration(raw.processing?.maxTaskIdle ?? '') ?? 0),
       errorPolicy: raw.errors?.policy ?? 'dlq',
       dlqTopic: raw.errors?.topic ?? `${raw.name}-dlq`,
       definitions,

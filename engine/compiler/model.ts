@@ -39,6 +39,8 @@ export interface Document {
   readonly guarantee: 'at_least_once' | 'exactly_once';
   readonly commitIntervalMs: number;
   readonly standbyReplicas: number;
+  /** IDLE_DISABLED when "disabled". */
+  readonly maxTaskIdleMs: number;
   readonly errorPolicy: 'dlq' | 'skip' | 'fail';
   readonly dlqTopic: string;
   readonly definitions: Map<string, Definition>;

@@ -24,6 +24,8 @@ import { countFrom, eachOffset, isAbortMarker, kafkajsMessages, RecordCursor, ty
 interface PartitionData {
   readonly partition: number;
   readonly highWatermark: string;
+  /** Fetch v4 on; -1 when the broker does not know it. */
+  readonly lastStableOffset?: string;
   readonly abortedTransactions?: readonly { readonly producerId: string; readonly firstOffset: string }[];
   readonly messages: readonly RecordBatch[];
 }
@@ -65,6 +67,11 @@ export class FetchedBatch {
   readonly topic: string;
   readonly partition: number;
   readonly highWatermark: string;
+  /**
+   * Where a read_committed reader's partition ends as of this fetch: the last stable offset (below
+   * any open transaction), else the high watermark (Kafka's `currentLag` counts from it).
+   */
+  readonly end: number;
   readonly fetchedOffset: string;
   /** The batches whose records are handed out, in offset order. */
   readonly kept: readonly RecordBatch[];
@@ -80,6 +87,8 @@ export class FetchedBatch {
     this.topic = topic;
     this.partition = partitionData.partition;
     this.highWatermark = partitionData.highWatermark;
+    const stable = Number(partitionData.lastStableOffset ?? -1);
+    this.end = stable >= 0 ? stable : Number(partitionData.highWatermark);
     this.fetchedOffset = fetchedOffset;
     const from = (this.from = Number(fetchedOffset));
     const batches = partitionData.messages;

@@ -17,6 +17,14 @@ const MAP_RETRY_MS = 200;
 
 const toTp = (key: string): TopicPartition => parseTpKey(key)!;
 
+/** What a member asks the cluster's admin side (KafkaLog's one admin client). */
+export interface AdminCalls {
+  committed(groupId: string, tp: TopicPartition): Promise<CommittedOffset | undefined>;
+  describe(groupId: string): Promise<GroupDescription>;
+  /** Per partition of a topic: the earliest offset it holds, and where a read_committed reader's partition ends. */
+  watermarks(topic: string): Promise<{ low: number; high: number }[]>;
+}
+
 /**
  * A member of a consumer group on kafkajs, behind the pull interface the engine drives.
  *
@@ -46,6 +54,12 @@ export class KafkaConsumer implements LogConsumer {
   /** The next offset to hand out, per partition, once a record of it was handed out or it was sought. */
   private readonly positions = new Map<string, number>();
   private readonly paused = new Set<string>();
+  /** Per partition, where it ends as of its latest fetch (or look-up): `lag` counts from it. */
+  private readonly ends = new Map<string, number>();
+  /** Per partition none of whose records was handed out yet: where its reading starts, as looked up. */
+  private readonly starts = new Map<string, number>();
+  /** Partitions whose end is being looked up. */
+  private readonly lookingUp = new Set<string>();
   private listener: RebalanceListener | undefined;
   private changed = false;
   private reconciling: Promise<void> | undefined;
@@ -67,8 +81,7 @@ export class KafkaConsumer implements LogConsumer {
   constructor(
     kafka: Kafka,
     private readonly groupId: string,
-    private readonly fetchCommitted: (groupId: string, tp: TopicPartition) => Promise<CommittedOffset | undefined>,
-    private readonly describeGroup: (groupId: string) => Promise<GroupDescription>,
+    private readonly admin: AdminCalls,
     options: ConsumerOptions = {},
   ) {
     const { endpoint, held } = options;
@@ -111,6 +124,8 @@ export class KafkaConsumer implements LogConsumer {
       const from = this.positions.get(key);
       const end = Number(b.lastOffset) + 1;
       if (from !== undefined && this.applied.has(key) && Number(b.firstOffset) <= from && end > from) this.positions.set(key, end);
+      // The partition ends at least there; the event has the high watermark only, which counts an open transaction's records.
+      if (this.applied.has(key)) this.ends.set(key, Math.max(this.ends.get(key) ?? 0, end));
     });
     await c.connect();
     try {
@@ -150,7 +165,9 @@ export class KafkaConsumer implements LogConsumer {
     if (isStale() || this.paused.has(key) || this.closing) return;
     const from = this.positions.get(key);
     // kafkajs's Batch is Duality's (fetched-batch.ts): its records are decoded as poll takes them.
-    const records = (batch as unknown as FetchedBatch).cursor(from);
+    const fetched = batch as unknown as FetchedBatch;
+    const records = fetched.cursor(from);
+    this.ends.set(key, fetched.end);
     // After the last message fetched, transaction markers included (kafkajs never hands those out).
     const end = Number(batch.lastOffset()) + 1;
     if (records.remaining === 0) {
@@ -213,7 +230,7 @@ export class KafkaConsumer implements LogConsumer {
       const deadline = Date.now() + REJOIN_WAIT_MS;
       while (this.joins === joins && !this.closing && Date.now() < deadline) {
         try {
-          const group = await this.describeGroup(this.groupId);
+          const group = await this.admin.describe(this.groupId);
           if (this.joins !== joins) return;
           if (group.state === 'Stable') {
             this.map = { joins, members: group.members.map(describedMember) };
@@ -266,6 +283,8 @@ export class KafkaConsumer implements LogConsumer {
   private forget(key: string): void {
     this.applied.delete(key);
     this.positions.delete(key);
+    this.ends.delete(key);
+    this.starts.delete(key);
     this.queue.dropWhere((k) => k === key);
     // kafkajs keeps pause state per partition across generations; a partition that comes back starts unpaused.
     if (this.paused.delete(key)) this.consumer.resume([{ topic: toTp(key).topic, partitions: [toTp(key).partition] }]);
@@ -305,11 +324,11 @@ export class KafkaConsumer implements LogConsumer {
   }
 
   async committed(tp: TopicPartition): Promise<number | undefined> {
-    return (await this.fetchCommitted(this.groupId, tp))?.offset;
+    return (await this.admin.committed(this.groupId, tp))?.offset;
   }
 
   committedWithMetadata(tp: TopicPartition): Promise<CommittedOffset | undefined> {
-    return this.fetchCommitted(this.groupId, tp);
+    return this.admin.committed(this.groupId, tp);
   }
 
   /**
@@ -331,6 +350,41 @@ export class KafkaConsumer implements LogConsumer {
 
   position(tp: TopicPartition): number | undefined {
     return this.positions.get(tpKey(tp));
+  }
+
+  /**
+   * kafkajs reports no fetch that brought a partition nothing, so a partition none of whose
+   * records came yet (empty, or read to its end before this member got it) has its end and its
+   * start looked up once instead: undefined until the answer is in.
+   */
+  lag(tp: TopicPartition): number | undefined {
+    const key = tpKey(tp);
+    const end = this.ends.get(key);
+    const at = this.positions.get(key) ?? this.starts.get(key);
+    if (end !== undefined && at !== undefined) return Math.max(0, end - at);
+    if (this.applied.has(key)) void this.lookUp(key);
+    return undefined;
+  }
+
+  private async lookUp(key: string): Promise<void> {
+    if (this.lookingUp.has(key)) return;
+    this.lookingUp.add(key);
+    const tp = toTp(key);
+    try {
+      const [marks, committed] = await Promise.all([this.admin.watermarks(tp.topic), this.admin.committed(this.groupId, tp)]);
+      const mark = marks[tp.partition];
+      if (!mark || !this.applied.has(key)) return;
+      // Where kafkajs starts: the committed offset while the partition still holds it, else its start.
+      const start = committed !== undefined && committed.offset >= mark.low ? committed.offset : mark.low;
+      if (!this.ends.has(key)) this.ends.set(key, mark.high);
+      if (!this.positions.has(key)) this.starts.set(key, start);
+      this.signal.notify();
+    } catch {
+      // The broker is away: asked again at the next call after a pause.
+      await sleep(MAP_RETRY_MS);
+    } finally {
+      this.lookingUp.delete(key);
+    }
   }
 
   pause(tps: readonly TopicPartition[]): void {

@@ -137,6 +137,11 @@ export class KafkaLog implements Log {
 
   /** The end offset a read_committed reader sees: the high watermark, unless a transaction is open. */
   async endOffsets(topic: string): Promise<number[]> {
+    return (await this.watermarks(topic)).map((w) => w.high);
+  }
+
+  /** Per partition of a topic: its start (the earliest offset it holds) and its end as endOffsets gives it. */
+  private async watermarks(topic: string): Promise<{ low: number; high: number }[]> {
     this.checkOpen();
     const n = (await this.partitionMetadata(topic))?.length;
     if (n === undefined) throw new Error(`kafka: cannot read the end offsets of topic "${topic}": it does not exist`);
@@ -144,13 +149,13 @@ export class KafkaLog implements Log {
     // that is not one yet: the admin then answers fewer of them, fails inside with a TypeError, or
     // the broker says NOT_LEADER_FOR_PARTITION (kafkajs refreshes its metadata then). Asked again.
     for (let attempt = 1; ; attempt++) {
-      let offsets: { partition: number; high: string }[] = [];
+      let offsets: { partition: number; high: string; low: string }[] = [];
       try {
         offsets = await this.admin((a) => a.fetchTopicOffsets(topic));
       } catch (e) {
         if (!(e instanceof TypeError || errorType(e) === 'NOT_LEADER_FOR_PARTITION' || errorType(e) === 'LEADER_NOT_AVAILABLE') || attempt >= METADATA_ATTEMPTS) throw e;
       }
-      if (offsets.length === n) return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+      if (offsets.length === n) return offsets.sort((a, b) => a.partition - b.partition).map((o) => ({ low: Number(o.low), high: Number(o.high) }));
       if (attempt >= METADATA_ATTEMPTS) throw new Error(`kafka: the broker gave end offsets for ${offsets.length} of the ${n} partitions of topic "${topic}"`);
       await sleep(50);
     }
@@ -199,7 +204,7 @@ export class KafkaLog implements Log {
   consumer(groupId: string, options?: ConsumerOptions): LogConsumer {
     this.checkOpen();
     const describe = async (g: string): Promise<GroupDescription> => (await this.admin((a) => a.describeGroups([g]))).groups[0]!;
-    return new KafkaConsumer(this.kafka, groupId, (g, tp) => this.committed(g, tp), describe, options);
+    return new KafkaConsumer(this.kafka, groupId, { committed: (g, tp) => this.committed(g, tp), describe, watermarks: (t) => this.watermarks(t) }, options);
   }
 
   retriable(error: unknown): boolean {

@@ -120,6 +120,13 @@ export class EmbeddedConsumer implements LogConsumer {
     return this.positions.get(tpKey(tp));
   }
 
+  /** Exact: this log's end offsets are in memory. */
+  lag(tp: TopicPartition): number | undefined {
+    const at = this.positions.get(tpKey(tp));
+    const end = this.log.partitionData(tp)?.length;
+    return at === undefined || end === undefined ? undefined : Math.max(0, end - at);
+  }
+
   assignment(): TopicPartition[] {
     return [...this.assigned];
   }

@@ -1,4 +1,4 @@
-import type { CommittedOffset, GroupMember, Log, LogConsumer, LogProducer, TopicPartition } from '../api/log.js';
+import { tpKey, type CommittedOffset, type GroupMember, type Log, type LogConsumer, type LogProducer, type TopicPartition } from '../api/log.js';
 import type { KeyValueStore } from '../api/store.js';
 import type { RecordCollector } from '../api/serde.js';
 import type { Subtopology, TopologyGraph } from '../api/topology-graph.js';
@@ -17,6 +17,7 @@ import { queryableTables } from './queries.js';
 import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../state/cache-budget.js';
 import { StandbyTasks, type StandbyLag } from './standby-tasks.js';
 import { decodePartitionTime, encodePartitionTime } from './stream-time.js';
+import { MAX_BUFFERED, PartitionGroup } from './partition-group.js';
 
 export interface EngineOptions {
   readonly graph: TopologyGraph;
@@ -63,6 +64,8 @@ export interface TaskHandle {
   readonly pending: { sent: number };
   /** The input offsets of its last commit. */
   committed: ReadonlyMap<string, number>;
+  /** A task that reads several partitions buffers their records here and takes them in timestamp order; undefined for one partition. */
+  readonly group: PartitionGroup | undefined;
 }
 
 /**
@@ -103,7 +106,10 @@ async function withDeadline(p: Promise<unknown> | undefined, ms: number): Promis
 export class Engine {
   readonly policy: ErrorPolicy;
   private readonly tasks = new Map<string, TaskHandle>();
-  private readonly routes = new Map<string, StreamTask[]>();
+  /** Per input partition (tpKey), the tasks its records go to. */
+  private readonly routes = new Map<string, TaskHandle[]>();
+  /** The tasks with a PartitionGroup: they take their buffered records after each poll. */
+  private readonly grouped = new Set<TaskHandle>();
   private consumer: LogConsumer;
   /** The one producer of every task, unless each task has its own (`perTask`). */
   private shared: LogProducer | undefined;
@@ -312,8 +318,9 @@ export class Engine {
       opened.push(id);
       for (const t of sub.sourceTopics) {
         const key = `${t}:${p}`;
-        this.routes.set(key, [...(this.routes.get(key) ?? []), task.task]);
+        this.routes.set(key, [...(this.routes.get(key) ?? []), task]);
       }
+      if (task.group) this.grouped.add(task);
     }
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -348,7 +355,16 @@ export class Engine {
       });
       const registry = this.options.registry;
       const task = new StreamTask(id, sub, p, graph, { collector, policy: this.policy, stores: stores.typed, time: stores.time, cache: this.cache, partitionTimes, say: this.say, ...(registry && { serdeOf: registry.serdeOf.bind(registry) }) });
-      const handle: TaskHandle = { task, stores, producer, pending, committed: new Map() };
+      const group =
+        tps.length > 1
+          ? new PartitionGroup(
+              tps.map(tpKey),
+              graph.processing.maxTaskIdleMs,
+              (key) => this.consumer.lag(parseTpKey(key)!),
+              (r) => task.timestampOf(r),
+            )
+          : undefined;
+      const handle: TaskHandle = { task, stores, producer, pending, committed: new Map(), group };
       this.tasks.set(id, handle);
       return handle;
     } finally {
@@ -390,6 +406,7 @@ export class Engine {
       // Out of the map before its stores close: a query meanwhile finds no task here (and asks
       // the new owner, or answers 503), not a closed store.
       this.tasks.delete(id);
+      this.grouped.delete(h);
       for (const t of h.task.subtopology.sourceTopics) this.routes.delete(`${t}:${h.task.partition}`);
       h.task.close();
       await h.stores.close(clean);
@@ -398,7 +415,11 @@ export class Engine {
     }
   }
 
-  /** Polls once and processes what came, one record at a time; returns how many records. */
+  /**
+   * Polls once and processes what came, one record at a time; returns how many records. A task
+   * of several partitions buffers their records and then takes what it is ready to, in timestamp
+   * order (PartitionGroup).
+   */
   async runOnce(maxRecords = 500, timeoutMs = 100): Promise<number> {
     const records = await this.consumer.poll(maxRecords, timeoutMs);
     const registry = this.options.registry;
@@ -412,20 +433,40 @@ export class Engine {
     // Records come in runs of one partition: look the route up once per run, not per record.
     let topic: string | undefined;
     let partition = -1;
-    let tasks: StreamTask[] | undefined;
+    let key = '';
+    let handles: TaskHandle[] | undefined;
     for (const r of records) {
       if (r.topic !== topic || r.partition !== partition) {
         topic = r.topic;
         partition = r.partition;
-        tasks = this.routes.get(`${topic}:${partition}`);
+        key = `${topic}:${partition}`;
+        handles = this.routes.get(key);
       }
-      if (!tasks) continue;
-      for (const t of tasks) {
-        const done = t.process(r);
+      if (!handles) continue;
+      for (const h of handles) {
+        if (h.group) {
+          if (h.group.add(key, r) === MAX_BUFFERED + 1) this.consumer.pause([{ topic, partition }]);
+          continue;
+        }
+        const done = h.task.process(r);
         if (done) await done;
       }
     }
+    for (const h of this.grouped) if (h.group!.buffered > 0) await this.takeBuffered(h, false);
     return records.length;
+  }
+
+  /** Processes a task's buffered records while it is ready (or all, `force`), resuming partitions that drained below MAX_BUFFERED. */
+  private async takeBuffered(h: TaskHandle, force: boolean): Promise<void> {
+    const group = h.group!;
+    const now = Date.now();
+    while (force ? group.buffered > 0 : group.ready(now)) {
+      const { key, record, left } = group.next()!;
+      const done = h.task.process(record);
+      if (done) await done;
+      // Still one of this member's (a rebalance takes partitions only inside poll).
+      if (left === MAX_BUFFERED) this.consumer.resume([parseTpKey(key)!]);
+    }
   }
 
   /**
@@ -489,7 +530,9 @@ export class Engine {
    */
   private offsetsOf(handle: TaskHandle): Map<string, number> {
     const offsets = new Map<string, number>();
-    for (const [k, v] of handle.task.offsets) offsets.set(k, Math.max(v, this.consumer.position(parseTpKey(k)!) ?? v));
+    // Past the markers only when nothing of the partition waits in the task's buffer: the
+    // consumer's position is then past the buffered records too.
+    for (const [k, v] of handle.task.offsets) offsets.set(k, handle.group?.headOffset(k) !== undefined ? v : Math.max(v, this.consumer.position(parseTpKey(k)!) ?? v));
     return offsets;
   }
 
@@ -565,6 +608,8 @@ export class Engine {
   async runUntilIdle(): Promise<void> {
     for (;;) {
       const n = await this.runOnce(1, 0);
+      // Nothing more to read: what tasks hold back waiting for more input is all there is.
+      if (n === 0) for (const h of this.grouped) await this.takeBuffered(h, true);
       await this.commit();
       if (n === 0) return;
     }

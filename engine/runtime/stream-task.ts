@@ -81,6 +81,8 @@ export class StreamTask {
   /** The next offset to read per input partition (tpKey), for the commit. */
   readonly offsets = new Map<string, number>();
   private readonly entries = new Map<string, { decode: (r: LogRecord) => StreamRecord; node: NodeRuntime }[]>();
+  /** Per input topic whose source has a `timestamp:` expression: that source's decoder. */
+  private readonly extracting = new Map<string, { decode: (r: LogRecord) => StreamRecord }>();
   private currentNode = '';
   /** The last input partition seen and its offsets key: records come in runs of one partition. */
   private lastTopic = '';
@@ -112,6 +114,7 @@ export class StreamTask {
         const list = this.entries.get(node.topic) ?? [];
         list.push({ decode: sourceDecoder(node, deps.serdeOf), node: rt });
         this.entries.set(node.topic, list);
+        if (node.args.timestamp !== undefined) this.extracting.set(node.topic, list[list.length - 1]!);
       }
     }
     for (const rt of runtimes.values()) {
@@ -194,6 +197,21 @@ export class StreamTask {
     if (now - rt.dropLog.at < DROP_LOG_INTERVAL_MS) return;
     this.deps.say(`${reason} record dropped: node ${rt.node.id}, task ${this.id}, ${r.topic}:${r.partition} offset ${r.offset}, timestamp ${r.timestamp}: ${why} (${rt.dropLog.since} since the last line)`);
     rt.dropLog = { at: now, since: 0 };
+  }
+
+  /**
+   * The timestamp a record is ordered by among the task's partitions: its own, or what its
+   * source's `timestamp:` expression makes of it (a record that fails there is ordered by its own;
+   * processing it reports the failure).
+   */
+  timestampOf(record: LogRecord): number {
+    const entry = this.extracting.get(record.topic);
+    if (!entry) return record.timestamp;
+    try {
+      return entry.decode(record).timestamp;
+    } catch {
+      return record.timestamp;
+    }
   }
 
   /** Processes one record from one of the task's input partitions; failures go to the error policy. */

@@ -119,9 +119,9 @@ test('a stream-stream join buffers both sides in window stores; a left join also
   assert.deepEqual(g.copartitionGroups, [['impressions', 'ad-clicks']]);
 });
 
-test('defaults: guarantee, commit interval, DLQ topic', () => {
+test('defaults: guarantee, commit interval, task idling, DLQ topic', () => {
   const g = compile(example('wordcount'));
-  assert.deepEqual(g.processing, { guarantee: 'at_least_once', commitIntervalMs: 1000, standbyReplicas: 0 });
+  assert.deepEqual(g.processing, { guarantee: 'at_least_once', commitIntervalMs: 1000, standbyReplicas: 0, maxTaskIdleMs: 0 });
   assert.deepEqual(g.errors, { policy: 'dlq', topic: 'wordcount-dlq' });
   assert.equal(compile(example('ad-attribution')).processing.commitIntervalMs, 100);
 });

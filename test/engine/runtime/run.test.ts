@@ -71,7 +71,7 @@ test('duality run: an invalid topology exits 1 with file:line:col; no brokers (n
   assert.match(port.stderr, /--port must be a number/);
 });
 
-test('duality run --guarantee and --standby-replicas set what the topology\'s processing: section says, defaults following them; bad values are usage errors', async () => {
+test('duality run --guarantee, --standby-replicas and --max-task-idle set what the topology\'s processing: section says, defaults following them; bad values are usage errors', async () => {
   const dir = tempDir();
   const wordcount = join(ROOT, 'topologies/wordcount.yaml');
   const processing = async (args: string[]): Promise<unknown> => {
@@ -83,13 +83,14 @@ test('duality run --guarantee and --standby-replicas set what the topology\'s pr
       assert.equal(await run.exit(10_000), 0, run.stderr);
     }
   };
-  assert.deepEqual(await processing([]), { guarantee: 'at_least_once', commitIntervalMs: 1000, standbyReplicas: 0 });
+  assert.deepEqual(await processing([]), { guarantee: 'at_least_once', commitIntervalMs: 1000, standbyReplicas: 0, maxTaskIdleMs: 0 });
   // exactly_once's commit interval is 100 ms unless the topology sets one.
-  assert.deepEqual(await processing(['--guarantee', 'exactly_once', '--standby-replicas', '2']), { guarantee: 'exactly_once', commitIntervalMs: 100, standbyReplicas: 2 });
+  assert.deepEqual(await processing(['--guarantee', 'exactly_once', '--standby-replicas', '2', '--max-task-idle', '500ms']), { guarantee: 'exactly_once', commitIntervalMs: 100, standbyReplicas: 2, maxTaskIdleMs: 500 });
 
   for (const [flags, message] of [
     [['--guarantee', 'exactly-once'], /--guarantee must be at_least_once or exactly_once, not "exactly-once"/],
     [['--standby-replicas', 'one'], /--standby-replicas must be a whole number from 0 to 999, not "one"/],
+    [['--max-task-idle', 'never'], /--max-task-idle must be a duration such as 0s or 500ms, or "disabled", not "never"/],
   ] as const) {
     const bad = cli(['run', wordcount, '--port', '0', '--state-dir', join(dir, 'bad'), ...flags]);
     assert.equal(await bad.exit(10_000), 2);
