@@ -11,10 +11,11 @@ fi
 bash .ci/build.sh
 
 # Services and tools the tests use: Chromium, helm, hadolint and kubernetes-validate (in .tools/),
-# and a Kafka broker on 127.0.0.1:9092 (kafka/README.md).
+# a Kafka broker on 127.0.0.1:9092 and a Schema Registry on 127.0.0.1:8081 (kafka/README.md).
 bash .ci/chromium.sh
 bash .ci/tools.sh
 bash kafka/start.sh
+bash kafka/registry.sh start
 
 # Every compiled test file; node's runner prints the totals CI reads.
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)

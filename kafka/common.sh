@@ -42,16 +42,19 @@ alive() {
   [ "$state" != Z ]
 }
 
-# The pid in the pid file, when that process is alive and is our broker; empty otherwise.
-running_pid() {
-  [ -f "$PID_FILE" ] || return 0
+# The pid in pid file $1, when that process is alive and its command line matches $2; empty otherwise.
+pid_from_file() {
+  [ -f "$1" ] || return 0
   local pid
-  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
+  pid="$(cat "$1" 2>/dev/null || true)"
   case "$pid" in '' | *[!0-9]*) return 0 ;; esac
-  if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'; then
+  if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$2"; then
     echo "$pid"
   fi
 }
+
+# The pid of our broker, or empty.
+running_pid() { pid_from_file "$PID_FILE" 'kafka\.Kafka'; }
 
 # The end of the broker's output and log; of server.log only what this start wrote (from byte
 # SERVER_LOG_OFFSET on), so an old run's lines are not taken for this one's.
@@ -84,18 +87,10 @@ take_lock() {
   export KAFKA_SCRIPT_LOCKED=1
 }
 
-# Stops our broker (pid file) and waits for it to exit; SIGKILL after $1 seconds (default 60).
-stop_broker() {
-  local pid limit="${1:-60}" t0
-  pid="$(running_pid)"
-  if [ -z "$pid" ]; then
-    rm -f "$PID_FILE"
-    return 1
-  fi
-  t0="$(now_ms)"
-  say "stopping the broker (pid $pid)..."
+# SIGTERM to process $1, and waits for it to exit; SIGKILL after $2 seconds. Uses the caller's say.
+terminate() {
+  local pid="$1" limit="$2" i=0
   kill -TERM "$pid" 2>/dev/null || true
-  local i=0
   while alive "$pid"; do
     if [ "$i" -ge $((limit * 10)) ]; then
       say "still running after ${limit}s: sending SIGKILL"
@@ -106,6 +101,19 @@ stop_broker() {
     sleep 0.1
     i=$((i + 1))
   done
+}
+
+# Stops our broker (pid file) and waits for it to exit; SIGKILL after $1 seconds (default 60).
+stop_broker() {
+  local pid limit="${1:-60}" t0
+  pid="$(running_pid)"
+  if [ -z "$pid" ]; then
+    rm -f "$PID_FILE"
+    return 1
+  fi
+  t0="$(now_ms)"
+  say "stopping the broker (pid $pid)..."
+  terminate "$pid" "$limit"
   rm -f "$PID_FILE"
   say "stopped in $(elapsed "$t0")"
   return 0
