@@ -19,9 +19,10 @@ export function formatDiagnostic(d: Diagnostic): string {
 /**
  * Stable error codes; a user-facing message says what, where and how to fix. `LOCKED`: a directory
  * another live process holds; `DAMAGED`: files on disk that cannot be trusted, left as they are;
- * `OVERFLOW`: a number past the largest double, refused rather than stored as Infinity.
+ * `OVERFLOW`: a number past the largest double, refused rather than stored as Infinity;
+ * `INCOMPATIBLE_UPGRADE`: a new version of a topology that would misread or drop its state (docs/upgrades.md).
  */
-export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'LOCKED' | 'DAMAGED' | 'OVERFLOW';
+export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'LOCKED' | 'DAMAGED' | 'OVERFLOW' | 'INCOMPATIBLE_UPGRADE';
 
 export class DualityError extends Error {
   constructor(

@@ -9,6 +9,7 @@ import { Health, type EngineState } from './health.js';
 import { StreamTask } from './stream-task.js';
 import { openTaskStores, type TaskStores } from './task-stores.js';
 import { createdLine, planTopics } from './topics.js';
+import { checkUpgrade } from '../upgrades/recorded.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { serdeFor } from '../serde/index.js';
 import { queryableTables } from './queries.js';
@@ -36,6 +37,12 @@ export interface EngineOptions {
    * Streams' `application.server`), so that any instance can say which one holds a key.
    */
   readonly endpoint?: string;
+  /**
+   * Compare the topology with the one that last started on the log before anything else, refusing
+   * one that would misread or drop its state, and record it (engine/upgrades/recorded.ts). `duality
+   * run` checks; the test runner, on an empty log each time, has nothing to check against.
+   */
+  readonly checkUpgrade?: boolean;
 }
 
 /** Where a key of a table lives. */
@@ -219,6 +226,7 @@ export class Engine {
     // Trying the log again after a failure is still recovering (so /readyz says, with the reason)
     // until the join gets its tasks: their restore then shows as restoring.
     if (this.health.phase !== 'recovering') this.health.phase = 'restoring';
+    if (this.options.checkUpgrade) await checkUpgrade(graph, log, this.say);
     const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true });
     for (const t of await log.createTopics(plan.create)) this.say(`duality: ${createdLine(t)}`);
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
