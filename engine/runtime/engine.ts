@@ -141,6 +141,11 @@ export class Engine {
   /** Per sub-topology: its task count (the most partitions among its source topics), once read. */
   private readonly taskCounts = new Map<number, number>();
   private saidStandbyAlone = false;
+  /**
+   * Checked once, at the first join: a join again after losing the log is the same version going
+   * on, which must not be stopped, nor recorded again over a newer version another instance started.
+   */
+  private upgradeChecked = false;
 
   constructor(private readonly options: EngineOptions) {
     const { graph, log } = options;
@@ -226,7 +231,10 @@ export class Engine {
     // Trying the log again after a failure is still recovering (so /readyz says, with the reason)
     // until the join gets its tasks: their restore then shows as restoring.
     if (this.health.phase !== 'recovering') this.health.phase = 'restoring';
-    if (this.options.checkUpgrade) await checkUpgrade(graph, log, this.say);
+    if (this.options.checkUpgrade && !this.upgradeChecked) {
+      await checkUpgrade(graph, log, this.say);
+      this.upgradeChecked = true;
+    }
     const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true });
     for (const t of await log.createTopics(plan.create)) this.say(`duality: ${createdLine(t)}`);
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
