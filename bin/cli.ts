@@ -167,6 +167,16 @@ const COMMANDS: Record<string, Command> = {
       });
     },
   },
+  diff: {
+    summary: 'say whether a new version of a topology can run over the state the old one left, and what changes (docs/upgrades.md)',
+    usage: 'duality diff OLD NEW [--json]',
+    options: { json: { type: 'boolean' } },
+    async run({ values, positionals }, out) {
+      if (positionals.length !== 2) return usage(out, 'diff takes two FILEs: the topology running now, and its new version');
+      const { diffTopologies } = await import('../engine/upgrades/diff-command.js');
+      return diffTopologies({ oldFile: positionals[0]!, newFile: positionals[1]!, json: values.json === true, env: process.env, out });
+    },
+  },
   describe: {
     summary: 'show the compiled topology: sub-topologies, nodes, topics, stores and repartition points',
     usage: `duality describe FILE [--format ${FORMATS.join('|')}] [--pass NAME]`,

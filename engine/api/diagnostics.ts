@@ -21,9 +21,10 @@ export function formatDiagnostic(d: Diagnostic): string {
  * another live process holds; `DAMAGED`: files on disk that cannot be trusted, left as they are;
  * `OVERFLOW`: a number past the largest double, refused rather than stored as Infinity;
  * `REGISTRY`: the Schema Registry refused a request; `REGISTRY_UNAVAILABLE`: it could not be reached
- * or failed (5xx), which may pass.
+ * or failed (5xx), which may pass. `INCOMPATIBLE_UPGRADE`: a new version of a topology that would
+ * misread or drop its state (docs/upgrades.md).
  */
-export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'LOCKED' | 'DAMAGED' | 'OVERFLOW' | 'REGISTRY' | 'REGISTRY_UNAVAILABLE';
+export type ErrorCode = 'TOPOLOGY_INVALID' | 'USAGE' | 'SERDE' | 'STORE' | 'PROCESSING' | 'EXPRESSION' | 'LOCKED' | 'DAMAGED' | 'OVERFLOW' | 'REGISTRY' | 'REGISTRY_UNAVAILABLE' | 'INCOMPATIBLE_UPGRADE';
 
 export class DualityError extends Error {
   constructor(

@@ -9,6 +9,7 @@ import { Health, type EngineState } from './health.js';
 import { StreamTask } from './stream-task.js';
 import { openTaskStores, type TaskStores } from './task-stores.js';
 import { createdLine, planTopics } from './topics.js';
+import { checkUpgrade } from '../upgrades/recorded.js';
 import { partitionForKey } from '../log/partitioner.js';
 import { serdeFor } from '../serde/index.js';
 import { RegistryUnavailableError } from '../serde/registry-client.js';
@@ -41,6 +42,12 @@ export interface EngineOptions {
   readonly endpoint?: string;
   /** The serdes of avro, protobuf and json-schema sources and sinks; needed when the topology has any. */
   readonly registry?: RegistrySerdes;
+  /**
+   * Compare the topology with the one that last started on the log before anything else, refusing
+   * one that would misread or drop its state, and record it (engine/upgrades/recorded.ts). `duality
+   * run` checks; the test runner, on an empty log each time, has nothing to check against.
+   */
+  readonly checkUpgrade?: boolean;
 }
 
 /** Where a key of a table lives. */
@@ -149,6 +156,11 @@ export class Engine {
    * yet the consumer's position is past it, so nothing may be committed (it is read again).
    */
   private unprocessed = false;
+  /**
+   * Checked once, at the first join: a join again after losing the log is the same version going
+   * on, which must not be stopped, nor recorded again over a newer version another instance started.
+   */
+  private upgradeChecked = false;
 
   constructor(private readonly options: EngineOptions) {
     const { graph, log } = options;
@@ -248,6 +260,10 @@ export class Engine {
     // Trying the log again after a failure is still recovering (so /readyz says, with the reason)
     // until the join gets its tasks: their restore then shows as restoring.
     if (this.health.phase !== 'recovering') this.health.phase = 'restoring';
+    if (this.options.checkUpgrade && !this.upgradeChecked) {
+      await checkUpgrade(graph, log, this.say);
+      this.upgradeChecked = true;
+    }
     const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true });
     for (const t of await log.createTopics(plan.create)) this.say(`duality: ${createdLine(t)}`);
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];

@@ -5,6 +5,7 @@ import type { Log } from '../api/log.js';
 import type { TopologyGraph } from '../api/topology-graph.js';
 import { appDir, lockStateDir, type StateDirLock } from '../state/state-dir.js';
 import { compileOrSay, openLog } from './open-log.js';
+import { readRecorded, topologyTopic } from '../upgrades/recorded.js';
 import type { RunOptions } from './run.js';
 
 export type ResetOptions = Omit<RunOptions, 'port' | 'host'>;
@@ -14,9 +15,9 @@ const DELETE_WAIT_MS = 10_000;
 
 /**
  * `duality reset`, Kafka's kafka-streams-application-reset for a topology: rewinds the group's
- * offsets on the source topics to their start, deletes the internal topics (repartition topics and
- * changelogs) and the local state `<stateDir>/<name>`, so the next run reprocesses the input from
- * scratch. Output topics and the dead-letter topic are left alone. Refuses, changing nothing, while
+ * offsets on the source topics to their start, deletes the internal topics (repartition topics,
+ * changelogs, those earlier versions left behind, and the record of what they hold) and the local
+ * state `<stateDir>/<name>`, so the next run reprocesses the input from scratch. Output topics and the dead-letter topic are left alone. Refuses, changing nothing, while
  * the topology runs: here (the state directory's lock) or anywhere else on Kafka (the group has
  * live members). Running it twice is harmless. Resolves with the exit status: 0 when reset, 1 for
  * an invalid topology, a refusal or a failure, 2 for a usage error.
@@ -75,7 +76,10 @@ export async function resetLog(graph: TopologyGraph, log: Log, say: (line: strin
   }
   // A user's topic is never deleted, whatever its name.
   const user = new Set(graph.topics.filter((x) => !x.internal).map((x) => x.name));
-  const internal = [...new Set([...graph.topics.filter((x) => x.internal).map((x) => x.name), ...graph.stores.map((s) => s.changelogTopic)])].filter((t) => !user.has(t));
+  // Those earlier versions used and this one does not (docs/upgrades.md) go too, then the record of them.
+  const recorded = await readRecorded(log, graph.name).catch(() => undefined);
+  const retired = recorded ? [...Object.values(recorded.retired.stores).map((s) => s.changelog), ...Object.keys(recorded.retired.repartitions)] : [];
+  const internal = [...new Set([...graph.topics.filter((x) => x.internal).map((x) => x.name), ...graph.stores.map((s) => s.changelogTopic), ...retired, topologyTopic(graph.name)])].filter((t) => !user.has(t));
   const present: string[] = [];
   for (const t of internal) {
     if ((await log.partitions(t)) !== undefined) present.push(t);

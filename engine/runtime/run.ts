@@ -14,6 +14,7 @@ import { RegistryClient } from '../serde/registry-client.js';
 import { registryConnection } from '../serde/registry-config.js';
 import { RegistrySerdes, usesRegistry } from '../serde/registry-serdes.js';
 import { isRegistrySerde } from '../serde/schema-format.js';
+import { IncompatibleUpgradeError } from '../upgrades/recorded.js';
 
 export interface RunOptions {
   readonly file: string;
@@ -56,7 +57,7 @@ const DRAIN_MS = 2_000;
  * `duality run`: compiles the topology, runs it on Kafka (when brokers are given) or on the
  * embedded log, with the HTTP API beside it, and stops cleanly on SIGTERM or SIGINT. Resolves with
  * the exit status: 0 after a clean stop, 1 for an invalid topology or a fatal error, 2 for a usage
- * error.
+ * error or a new version of the topology that would misread or drop its state (docs/upgrades.md).
  */
 export async function runTopology(o: RunOptions): Promise<number> {
   const compiled = compileOrSay(o.file, o.env, o.out, o.processing);
@@ -80,7 +81,7 @@ export async function runTopology(o: RunOptions): Promise<number> {
   }
   const port = (server.address() as AddressInfo).port;
   const endpoint = o.advertise || o.env.DUALITY_ADVERTISE || `${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${port}`;
-  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: (l) => out.stderr(l), endpoint, ...(registry && { registry }) });
+  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, checkUpgrade: true, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: (l) => out.stderr(l), endpoint, ...(registry && { registry }) });
   const facade = new LocalEngineFacade(engine, log);
   const token = o.env.DUALITY_API_TOKEN || undefined;
   app = createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) });
@@ -131,6 +132,10 @@ export async function runTopology(o: RunOptions): Promise<number> {
     // Restoring stores can take a while; a signal meanwhile stops right after (or the deadline hits).
     await engine.start();
   } catch (e) {
+    if (e instanceof IncompatibleUpgradeError) {
+      for (const l of e.lines) out.stderr(`duality: ${l}`);
+      return done(2, false);
+    }
     return done(fail(out, 'the engine did not start', e), false);
   }
   try {

@@ -37,7 +37,7 @@ describe('duality reset on Kafka', { timeout: 120_000 }, () => {
   after(async () => {
     if (!broker) return;
     await broker.admin.deleteGroups([app]).catch(() => undefined);
-    await broker.log.deleteTopics([lines, counts, `${app}-dlq`, repartition, changelog]).catch(() => undefined);
+    await broker.log.deleteTopics([lines, counts, `${app}-dlq`, repartition, changelog, `${app}-topology`]).catch(() => undefined);
     await broker.close();
   });
 
@@ -59,6 +59,7 @@ describe('duality reset on Kafka', { timeout: 120_000 }, () => {
         `rewound group ${app} on ${lines} to the start: partition 0 at offset 0`,
         `deleted internal topic ${repartition}`,
         `deleted internal topic ${changelog}`,
+        `deleted internal topic ${app}-topology`,
         `deleted local state ${join(state, app)} (1_0)`,
         `duality: ${app} is reset; its next run processes its input from the start`,
         '',

@@ -39,6 +39,7 @@ test('duality reset: the next run reprocesses the input from the start; the coun
       'rewound group wordcount on TextLinesTopic to the start: partition 0 at offset 0',
       'deleted internal topic wordcount-word-counts-repartition',
       'deleted internal topic wordcount-word-counts-changelog',
+      'deleted internal topic wordcount-topology',
       `deleted local state ${join(state, 'wordcount')} (1_0)`,
       'duality: wordcount is reset; its next run processes its input from the start',
       '',
@@ -53,6 +54,7 @@ test('duality reset: the next run reprocesses the input from the start; the coun
   assert.match(again.stdout, /rewound group wordcount on TextLinesTopic to the start: partition 0 at offset 0\n/);
   assert.match(again.stdout, /internal topic wordcount-word-counts-repartition does not exist: nothing to delete\n/);
   assert.match(again.stdout, /internal topic wordcount-word-counts-changelog does not exist: nothing to delete\n/);
+  assert.match(again.stdout, /internal topic wordcount-topology does not exist: nothing to delete\n/);
   assert.match(again.stdout, /no local state in .*wordcount\n/);
   assert.equal(existsSync(join(state, 'wordcount')), false);
 
