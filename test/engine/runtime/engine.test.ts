@@ -4,19 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TopologyGraph } from '../../../engine/api/topology-graph.js';
-import { compileTopology } from '../../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { Engine } from '../../../engine/runtime/engine.js';
 import { LocalEngineFacade } from '../../../engine/runtime/facade.js';
 import { readTable } from '../../../engine/runtime/queries.js';
 import { taskDir } from '../../../engine/state/state-dir.js';
 import { ROOT } from '../../root.js';
-
-function graphOf(text: string): TopologyGraph {
-  const r = compileTopology('t.yaml', text, { env: {} });
-  assert.deepEqual(r.diagnostics, []);
-  return r.graph!;
-}
+import { graphOf } from '../../graph-of.js';
 
 const wordcount = graphOf(readFileSync(`${ROOT}topologies/wordcount.yaml`, 'utf8'));
 

@@ -4,18 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TopologyGraph } from '../../../engine/api/topology-graph.js';
-import { compileTopology } from '../../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { Engine } from '../../../engine/runtime/engine.js';
 import { openLevel } from '../../../engine/state/leveldb-store.js';
 import { CHANGELOG_OFFSET_KEY, decodeOffset, tableKey } from '../../../engine/state/stored-keys.js';
 import { countTopology } from '../../count-topology.js';
-
-function graphOf(text: string): TopologyGraph {
-  const r = compileTopology('t.yaml', text, { env: {} });
-  assert.deepEqual(r.diagnostics, []);
-  return r.graph!;
-}
+import { graphOf } from '../../graph-of.js';
 
 const COUNT = graphOf(countTopology({ name: 'ts', input: 'events', output: 'counts' }));
 

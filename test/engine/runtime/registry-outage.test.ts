@@ -4,33 +4,16 @@
  * batch back and says why, and nothing is lost.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import type { TopologyGraph } from '../../../engine/api/topology-graph.js';
-import { compileTopology } from '../../../engine/compiler/index.js';
+import { test } from 'node:test';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { Engine } from '../../../engine/runtime/engine.js';
 import { LocalEngineFacade } from '../../../engine/runtime/facade.js';
 import { RequestError } from '../../../engine/api/engine-facade.js';
 import { RegistryClient } from '../../../engine/serde/registry-client.js';
 import { RegistrySerdes } from '../../../engine/serde/registry-serdes.js';
-import { closedPort, until } from './cli-harness.js';
-
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tempDir = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'duality-registry-'));
-  dirs.push(d);
-  return d;
-};
-
-function graphOf(text: string): TopologyGraph {
-  const r = compileTopology('t.yaml', text, { env: {} });
-  assert.deepEqual(r.diagnostics, []);
-  return r.graph!;
-}
+import { closedPort, tempDir, until } from './cli-harness.js';
+import { graphOf } from '../../graph-of.js';
 
 const graph = graphOf('version: 1\nname: app\nstreams:\n  orders: {topic: orders, value: avro}\n  kept:\n    from: orders\n    steps: [{filter: "true"}]\n    to: {topic: out, value: json}\n');
 

@@ -4,38 +4,22 @@
  * co-partitioning.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { TopologyGraph } from '../../../engine/api/topology-graph.js';
-import { compileTopology } from '../../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { partitionForKey } from '../../../engine/log/partitioner.js';
 import { Engine } from '../../../engine/runtime/engine.js';
 import { readTable } from '../../../engine/runtime/queries.js';
 import { PeekLimiter } from '../../../operators/peek.js';
-
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), 'duality-routing-'));
-  dirs.push(d);
-  return d;
-};
-
-function graphOf(text: string): TopologyGraph {
-  const r = compileTopology('t.yaml', text, { env: {} });
-  assert.deepEqual(r.diagnostics, []);
-  return r.graph!;
-}
+import { graphOf } from '../../graph-of.js';
+import { tempDir } from './cli-harness.js';
 
 /** Runs `graph` over `orders` records (key, JSON value) on a fresh log whose source topics have the given partitions. */
 async function runOver(graph: TopologyGraph, records: [string, unknown][], topics: Record<string, number> = {}): Promise<{ log: EmbeddedLog; engine: Engine; said: string[] }> {
   const log = EmbeddedLog.inMemory();
   await log.createTopics(Object.entries(topics).map(([name, partitions]) => ({ name, partitions })));
   const said: string[] = [];
-  const engine = new Engine({ graph, log, stateDir: tmp(), cacheMaxBytes: 0, logger: (l) => said.push(l) });
+  const engine = new Engine({ graph, log, stateDir: tempDir(), cacheMaxBytes: 0, logger: (l) => said.push(l) });
   await engine.start();
   const p = log.producer();
   p.send(records.map(([key, value], i) => ({ topic: 'orders', key: Buffer.from(key), value: Buffer.from(JSON.stringify(value)), timestamp: 1000 * (i + 1), headers: {} })));
@@ -132,11 +116,11 @@ tables:
 test('a repartition topic with a set partition count is checked against the topic it is joined with, as Kafka Streams does', async () => {
   const log = EmbeddedLog.inMemory();
   await log.createTopics([{ name: 'users', partitions: 3 }]);
-  const engine = new Engine({ graph: graphOf(JOINED(2)), log, stateDir: tmp(), logger: () => undefined });
+  const engine = new Engine({ graph: graphOf(JOINED(2)), log, stateDir: tempDir(), logger: () => undefined });
   await assert.rejects(engine.start(), /topics shop-by-user-repartition \(2 partitions\) and users \(3 partitions\) are joined but not co-partitioned|topics users \(3 partitions\) and shop-by-user-repartition \(2 partitions\) are joined but not co-partitioned/);
   await engine.stop().catch(() => undefined);
   const said: string[] = [];
-  const ok = new Engine({ graph: graphOf(JOINED(3)), log, stateDir: tmp(), logger: (l) => said.push(l) });
+  const ok = new Engine({ graph: graphOf(JOINED(3)), log, stateDir: tempDir(), logger: (l) => said.push(l) });
   await ok.start();
   assert.ok(said.includes('duality: created repartition topic shop-by-user-repartition with 3 partitions'), said.join('\n'));
   await ok.stop();
@@ -146,7 +130,7 @@ test('a repartition topic with a set partition count is checked against the topi
 test('a repartition topic left with other partitions than its step now asks for stops the start, as in Kafka Streams', async () => {
   const log = EmbeddedLog.inMemory();
   await log.createTopics([{ name: 'shop-by-user-repartition', partitions: 4 }]);
-  const engine = new Engine({ graph: graphOf(BY_USER(': {partitions: 6}')), log, stateDir: tmp(), logger: () => undefined });
+  const engine = new Engine({ graph: graphOf(BY_USER(': {partitions: 6}')), log, stateDir: tempDir(), logger: () => undefined });
   await assert.rejects(engine.start(), /repartition topic shop-by-user-repartition exists with 4 partitions, but its `repartition` step asks for 6; reset the application/);
   await engine.stop().catch(() => undefined);
   await log.close();

@@ -4,19 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TopologyGraph } from '../../../engine/api/topology-graph.js';
-import { compileTopology } from '../../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
 import { Engine } from '../../../engine/runtime/engine.js';
 import { LocalEngineFacade } from '../../../engine/runtime/facade.js';
 import { decodePartitionTime, encodePartitionTime } from '../../../engine/runtime/stream-time.js';
 import { createMetrics } from '../../../server/metrics.js';
 import { countTopology } from '../../count-topology.js';
-
-function graphOf(text: string): TopologyGraph {
-  const r = compileTopology('t.yaml', text, { env: {} });
-  assert.deepEqual(r.diagnostics, []);
-  return r.graph!;
-}
+import { graphOf } from '../../graph-of.js';
 
 const steps = (window: string): string => countTopology({ name: 'late', input: 'events', output: 'counts', window });
 
