@@ -65,11 +65,6 @@ export function streamStreamJoin(node: GraphNode): Processor {
       loaded = true;
     };
 
-    const joined = (r: StreamRecord, side: 0 | 1, mine: unknown, theirs: unknown, timestamp = r.timestamp): StreamRecord => {
-      const [left, right] = side === 0 ? [mine, theirs] : [theirs, mine];
-      return withKeyValue(r, r.key, joiner.evaluate({ key: r.key, left, right }), timestamp);
-    };
-
     const handle = (r: StreamRecord, side: 0 | 1): Done => {
       if (r.timestamp > observed) observed = r.timestamp;
       // Buffered records are kept as long as a record that is not late can join them.
@@ -86,7 +81,7 @@ export function streamStreamJoin(node: GraphNode): Processor {
         const at = out.length;
         out.push(r); // its place, filled below once the other record's value is read
         const fill = (value: unknown): void => {
-          out[at] = joined(r, side, r.value, value ?? null, Math.max(r.timestamp, other.ts));
+          out[at] = joined(r, r.key, side, r.value, value ?? null, Math.max(r.timestamp, other.ts));
         };
         const b = others.value(other);
         if (b instanceof Promise) pending.push(b.then(fill));
@@ -97,7 +92,7 @@ export function streamStreamJoin(node: GraphNode): Processor {
       if (!matched && keepsUnmatched(side) && r.timestamp + within < observed) {
         // Its window ended already (Kafka Streams' timeTo < stream time): it goes out at once with
         // a null partner rather than waiting for a close that already passed.
-        out.push(joined(r, side, r.value, null));
+        out.push(joined(r, r.key, side, r.value, null));
       } else if (!kept && !matched) ctx.dropped(r, 'late', `its join window closed at stream time ${observed} (within ${within} ms, grace ${grace} ms)`);
       if (kept) {
         const id = `${run}-${seq++}`;
@@ -128,7 +123,7 @@ export function streamStreamJoin(node: GraphNode): Processor {
       const side = input as 0 | 1;
       if (r.value === null || r.value === undefined) return ctx.dropped(r, 'null-key-or-value', 'a stream-stream join needs a value');
       if (r.key === null || r.key === undefined) {
-        if (keepsUnmatched(side)) return ctx.forward(joined(r, side, r.value, null));
+        if (keepsUnmatched(side)) return ctx.forward(joined(r, r.key, side, r.value, null));
         return ctx.dropped(r, 'null-key-or-value', 'a stream-stream join needs a key');
       }
       if (loaded) return handle(r, side);
@@ -137,13 +132,15 @@ export function streamStreamJoin(node: GraphNode): Processor {
     };
   });
 
+  /** The result of `mine` (the record on `side`) joined with `theirs`, as a record like `r`. */
+  function joined(r: StreamRecord, key: unknown, side: 0 | 1, mine: unknown, theirs: unknown, timestamp = r.timestamp): StreamRecord {
+    const [left, right] = side === 0 ? [mine, theirs] : [theirs, mine];
+    return withKeyValue(r, key, joiner.evaluate({ key, left, right }), timestamp);
+  }
+
   /** Emits, oldest first, the unmatched records whose window closed before `closedUpTo`. */
   async function emitClosed(ctx: ProcessorContext, outer: Waiting, r: StreamRecord, closedUpTo: number): Promise<void> {
-    const out: StreamRecord[] = [];
-    for (const u of await outer.takeClosed(closedUpTo)) {
-      const [left, right] = u.side === 0 ? [u.value, null] : [null, u.value];
-      out.push({ ...withKeyValue(r, u.key, joiner.evaluate({ key: u.key, left, right })), timestamp: u.ts });
-    }
+    const out = (await outer.takeClosed(closedUpTo)).map((u) => joined(r, u.key, u.side, u.value, null, u.ts));
     await forwardAll(ctx, out);
   }
 }

@@ -40,12 +40,17 @@ export class TimeIndex<E extends Timed> {
 
   /** Takes `e` (the very entry added) out of the index. */
   remove(e: E): void {
+    if (this.unlist(e)) this.removed.add(e);
+  }
+
+  /** Takes `e` out of its key's list; false when it is not there. */
+  private unlist(e: E): boolean {
     const list = this.byKey.get(e.key);
     const at = list === undefined ? -1 : list.indexOf(e);
-    if (at < 0) return;
+    if (at < 0) return false;
     if (list!.length === 1) this.byKey.delete(e.key);
     else list!.splice(at, 1);
-    this.removed.add(e);
+    return true;
   }
 
   /** The time of the oldest entry, or undefined when there is none. */
@@ -62,8 +67,7 @@ export class TimeIndex<E extends Timed> {
     const out: E[] = [];
     for (let t = this.oldest(); t !== undefined && t < before; t = this.oldest()) {
       const e = this.pop();
-      this.remove(e);
-      this.removed.delete(e);
+      this.unlist(e);
       out.push(e);
     }
     return out;
