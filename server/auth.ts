@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { sendError } from './errors.js';
+import { isUiPath } from './ui.js';
 
 /**
  * Probes and scrapers carry no credentials (docs/http-api.md: the API token spares these), nor do
@@ -29,7 +30,7 @@ export const CHALLENGE = 'Bearer realm="duality"';
 /** `Authorization: Bearer <token>` on every route but the open ones, when a token is set. */
 export function requireToken(check: TokenCheck): RequestHandler {
   return (req, res, next) => {
-    if (OPEN.has(req.path)) return next();
+    if (OPEN.has(req.path) || isUiPath(req.path)) return next();
     const refused = check(req.get('authorization'));
     if (refused === undefined) return next();
     res.set('WWW-Authenticate', CHALLENGE);
