@@ -41,6 +41,7 @@ function askForToken(message) {
     : `This server needs an API token (${message}).`;
   $('auth').hidden = false;
   document.body.classList.add('locked');
+  showState('token needed');
   $('auth').classList.toggle('error', had);
   $('token').focus();
 }
@@ -103,7 +104,7 @@ async function refresh() {
 function showState(state) {
   const badge = $('state');
   badge.textContent = state;
-  badge.className = `badge state-${state}`;
+  badge.className = `badge state-${state.replace(/\W+/g, "-")}`;
 }
 
 function showTotals(m, prev) {

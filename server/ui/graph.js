@@ -19,6 +19,9 @@ function el(name, attrs = {}, parent) {
 
 const TOPIC_ROLES = { source: 'source topic', sink: 'sink topic', repartition: 'repartition topic', dlq: 'dead-letter topic' };
 
+// Wide enough for its name and for `key-value store · 12.3k entries` below it.
+const storeWidth = (s) => Math.max(NODE_W - 30, s.name.length * 7.5 + 24, (s.type.length + 22) * 6.2 + 16);
+
 /** What ELK lays out: groups (sub-topologies) of nodes and stores; topics at the top level. */
 function elkGraph(t) {
   const topicId = (name) => `topic:${name}`;
@@ -31,7 +34,7 @@ function elkGraph(t) {
     layoutOptions: { 'elk.padding': '[top=28,left=12,bottom=12,right=12]' },
     children: [
       ...s.nodes.map((id) => ({ id, width: NODE_W, height: NODE_H })),
-      ...s.stores.map((name) => ({ id: storeId(name), width: Math.max(NODE_W - 30, name.length * 7.5 + 24), height: STORE_H })),
+      ...s.stores.map((name) => ({ id: storeId(name), width: storeWidth(t.stores.find((x) => x.name === name)), height: STORE_H })),
     ],
   }));
   const edges = [];

@@ -126,7 +126,8 @@ test('sales-per-product: a windowed lookup shows the key\'s windows; a record th
       { key: 'sku-1', value: { qty: 1, at: '2026-11-24T10:04:00Z' } },
       { key: 'sku-1', value: { qty: 5, at: '2026-11-24T10:12:00Z' } },
       { key: 'sku-2', value: { qty: 1, at: '2026-11-24T10:13:00Z' } },
-      { key: 'sku-9', value: { qty: 1 } },
+      // No `at`: its timestamp expression fails, and it goes to the dead-letter topic.
+      { key: 'sku-9', value: { qty: 1 }, timestamp: '2026-11-24T10:14:00Z' },
     ]);
     const { page, problems } = await open(app.url);
     await page.locator('[data-node="sales-per-product-10m.2.count"]').waitFor();
@@ -142,7 +143,7 @@ test('sales-per-product: a windowed lookup shows the key\'s windows; a record th
       ['"sku-1"2026-11-24 10:00Z2026-11-24 10:10Z2', '"sku-1"2026-11-24 10:10Z2026-11-24 10:20Z1'],
     );
     await page.locator('#dlq td', { hasText: 'EXPRESSION' }).waitFor();
-    assert.match((await page.locator('#dlq tbody tr').first().textContent())!, /sales-0@4.*EXPRESSION.*sku-9/);
+    assert.match((await page.locator('#dlq tbody tr').first().textContent())!, /^2026-11-24 10:14:00Zsales-0@4sales\.sourceEXPRESSIONno such field 'at'.*sku-9\{"qty":1\}$/);
     await page.locator('.dlq-panel').scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${IMAGES}ui-table.png` });
     assert.deepEqual(problems, []);
