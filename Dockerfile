@@ -38,6 +38,8 @@ WORKDIR /app
 COPY package.json ./
 COPY bin/duality.js bin/
 COPY schema/validators.cjs schema/
+# The page at / (server/ui.ts reads these files as they are: no build step).
+COPY server/ui/ server/ui/
 COPY topologies/ topologies/
 COPY --from=deps /app/node_modules/ node_modules/
 COPY --from=build /app/dist/bin/ dist/bin/

@@ -12,9 +12,10 @@ import { Peers } from './peers.js';
 import { parseLimit, parseRange, parseStale, readQuery, searchOf } from './query-params.js';
 import { FORWARDED_BY, MAX_KEYS, QueryRouter, type Caller } from './query-router.js';
 import { parseRecords } from './records.js';
+import { addUiRoutes } from './ui.js';
 
 export interface AppOptions {
-  /** When set, every route but /healthz, /readyz, /metrics and /openapi.json needs `Authorization: Bearer <token>`. */
+  /** When set, every route but /healthz, /readyz, /metrics, /openapi.json and the page (/, /ui/*) needs `Authorization: Bearer <token>`. */
   readonly token?: string;
   /** Where unexpected failures are logged with their stack; stderr by default. */
   readonly log?: (line: string) => void;
@@ -125,6 +126,7 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): App {
     res.json({ topic, offsets: await engine.produce(topic, records) });
   }).all(methodNotAllowed('POST'));
 
+  addUiRoutes(app, engine);
   app.use(notFound);
   app.use(errorHandler(log));
   const listener = (req: IncomingMessage, res: ServerResponse): void => {

@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { sendError } from './errors.js';
+import { isUiPath } from './ui.js';
 
 /**
  * Probes and scrapers carry no credentials (docs/http-api.md: the API token spares these), nor do
- * client generators and API tools fetching the description, which holds no data.
+ * client generators and API tools fetching the description, which holds no data. The page at `/`
+ * and its files (server/ui.ts) are open too: they hold no data, and the page asks for the token.
  */
 const OPEN = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
@@ -29,7 +31,7 @@ export const CHALLENGE = 'Bearer realm="duality"';
 /** `Authorization: Bearer <token>` on every route but the open ones, when a token is set. */
 export function requireToken(check: TokenCheck): RequestHandler {
   return (req, res, next) => {
-    if (OPEN.has(req.path)) return next();
+    if (OPEN.has(req.path) || isUiPath(req.path)) return next();
     const refused = check(req.get('authorization'));
     if (refused === undefined) return next();
     res.set('WWW-Authenticate', CHALLENGE);

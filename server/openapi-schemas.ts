@@ -94,6 +94,32 @@ export const SCHEMAS = {
     ['entries'],
     'A page of a table, in key order (a windowed table: by window start then key; sessions: by key then start).',
   ),
+  DeadLetters: closed(
+    {
+      policy: { type: 'string', enum: ['dlq', 'skip', 'fail'], description: 'The topology\'s `errors.policy`; only `dlq` keeps records.' },
+      topic: { type: ['string', 'null'], description: 'The dead-letter topic; null unless the policy is `dlq`.', examples: ['wordcount-dlq'] },
+      records: {
+        type: 'array',
+        description: 'Its newest records first (by timestamp).',
+        items: closed(
+          {
+            partition: { type: 'integer', minimum: 0 },
+            offset: { type: 'integer', minimum: 0 },
+            timestamp: epochMs('The failed record\'s timestamp, epoch milliseconds.'),
+            key: ref('RawBytes'),
+            value: ref('RawBytes'),
+            headers: { type: 'object', additionalProperties: { type: 'string' }, description: 'Its own headers and why it failed: `__streams.errors.exception` (the code), `__streams.errors.message`, `.topic`, `.partition`, `.offset`, `__duality.errors.node`.' },
+          },
+          ['partition', 'offset', 'timestamp', 'key', 'value', 'headers'],
+        ),
+      },
+    },
+    ['policy', 'topic', 'records'],
+  ),
+  RawBytes: {
+    description: 'The failed record\'s bytes as it came: text when they are UTF-8, else base64; null for none.',
+    anyOf: [{ type: 'null' }, { type: 'string' }, closed({ base64: { type: 'string', contentEncoding: 'base64' } }, ['base64'])],
+  },
   Instances: closed(
     {
       instances: {

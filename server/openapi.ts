@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { SCHEMAS } from './openapi-schemas.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './query-params.js';
 import { MAX_KEYS } from './query-router.js';
+import { UI_FILES } from './ui.js';
 
 /**
  * The OpenAPI 3.1 description of the HTTP API (docs/http-api.md), served at `GET /openapi.json`.
@@ -178,6 +179,26 @@ function paths(secured: boolean): Json {
         body: { ...schema('KeysRequest'), examples: [{ keys: ['hello', 'nope'] }] },
         ok: ok('One entry per key.', schema('KeysAnswer'), { entries: [{ key: 'hello', found: true, value: 2 }, { key: 'nope', found: false }] }, SERVED_BY),
         errs: { ...keyErrors, 400: `${keyErrors[400]}; \`BAD_JSON\`, \`BAD_KEYS\`: the body is not {"keys": [...]}; \`TOO_MANY_KEYS\`; \`BAD_BODY\`, \`REQUEST_ABORTED\``, 404: '`TABLE_NOT_FOUND`', ...bodyErrors },
+      }),
+    },
+    '/': { get: op({ id: 'page', summary: 'The operator\'s page: topology, rates, lag, instances, tables, dead letters', description: 'HTML; it needs no token and asks for one when the API it calls does.', isOpen: true, ok: text('The page.', 'text/html'), errs: { 400: '`BAD_QUERY`: it takes no parameter' } }) },
+    '/ui/{file}': {
+      get: op({
+        id: 'pageFile',
+        summary: 'A file of the page (its scripts, styles, the graph layout library)',
+        isOpen: true,
+        params: [param('file', 'path', 'One of the page\'s files.', { type: 'string', enum: UI_FILES })],
+        ok: { description: 'The file.', content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } },
+        errs: { 404: '`NOT_FOUND`: not a file of the page' },
+      }),
+    },
+    '/dead-letters': {
+      get: op({
+        id: 'deadLetters',
+        summary: 'The newest records of the dead-letter topic, with the headers saying why each failed',
+        params: [param('limit', 'query', 'How many records.', { type: 'integer', minimum: 1, maximum: 200, default: 20 })],
+        ok: ok('The records; none when the policy keeps none.', schema('DeadLetters'), { policy: 'dlq', topic: 'wordcount-dlq', records: [{ partition: 0, offset: 0, timestamp: 1795514400000, key: null, value: 'not json', headers: { '__streams.errors.exception': 'SERDE' } }] }),
+        errs: { 400: '`BAD_QUERY`: an unknown or repeated parameter; `BAD_LIMIT`' },
       }),
     },
     '/topics/{topic}/records': {

@@ -1,3 +1,4 @@
+import type { LogRecord } from './log.js';
 import type { TopologyGraph } from './topology-graph.js';
 
 /** Cumulative counters of a running engine, read by the metrics endpoint at each scrape. */
@@ -132,6 +133,11 @@ export interface EngineFacade {
   scanLocal(table: string, request: ScanRequest): Promise<ScanPart[]>;
   /** The group's members and the tasks each holds (on the embedded log: this instance alone). */
   instances(): Promise<InstanceInfo[]>;
+  /**
+   * The last `limit` records of the dead-letter topic, newest first (by timestamp), as bytes:
+   * what failed may not decode. [] when the error policy keeps no such topic or it is not there yet.
+   */
+  deadLetters(limit: number): Promise<LogRecord[]>;
   /** Writes records to a topic with its serdes; resolves once they are durable. */
   produce(topic: string, records: readonly PostedRecord[]): Promise<{ partition: number; offset: number }[]>;
   readonly metrics: EngineMetrics;

@@ -1,5 +1,5 @@
 import { RequestError, type EngineFacade, type EngineMetrics, type InstanceInfo, type KeyAnswer, type KeyPlace, type PostedRecord, type ScanPart, type ScanRequest, type TableInfo, type TimeRange } from '../api/engine-facade.js';
-import type { Log, LogProducer } from '../api/log.js';
+import type { Log, LogProducer, LogRecord } from '../api/log.js';
 import type { Serde } from '../api/serde.js';
 import type { DefinitionInfo, GraphNode, Serde as SerdeName, TopologyGraph } from '../api/topology-graph.js';
 import { serdeFor } from '../serde/index.js';
@@ -111,6 +111,18 @@ export class LocalEngineFacade implements EngineFacade {
       active: [...new Set(m.partitions.flatMap((tp) => subs.filter((s) => s.sourceTopics.includes(tp.topic)).map((s) => `${s.id}_${tp.partition}`)))].sort(byTask),
       standby: m.standby.flatMap((p) => subs.filter((s) => s.stores.length > 0).map((s) => `${s.id}_${p}`)).sort(byTask),
     }));
+  }
+
+  async deadLetters(limit: number): Promise<LogRecord[]> {
+    const topic = this.graph.topics.find((t) => t.role === 'dlq')?.name;
+    if (topic === undefined || (await this.log.partitions(topic)) === undefined) return [];
+    // Every partition's last `limit` records hold the newest `limit` of the topic whichever way they spread.
+    const ends = await this.log.endOffsets(topic);
+    const read = await Promise.all(ends.map((end, partition) => (end > 0 ? this.log.read({ topic, partition }, Math.max(0, end - limit), limit) : [])));
+    return read
+      .flat()
+      .sort((a, b) => b.timestamp - a.timestamp || b.offset - a.offset)
+      .slice(0, limit);
   }
 
   /**
