@@ -15,6 +15,7 @@ import { queryableTables } from './queries.js';
 import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../state/cache-budget.js';
 import { StandbyTasks, type StandbyLag } from './standby-tasks.js';
 import { decodePartitionTime, encodePartitionTime } from './stream-time.js';
+import type { Logger } from './logger.js';
 
 export interface EngineOptions {
   readonly graph: TopologyGraph;
@@ -30,7 +31,8 @@ export interface EngineOptions {
   readonly cacheMaxBytes?: number;
   /** Whether missing source, sink and dead-letter topics are created (default) or an error (see planTopics). */
   readonly createTopics?: boolean;
-  readonly logger?: (line: string) => void;
+  /** Where the engine says what it does (info) and what went wrong (warn); one function takes both. stderr by default. */
+  readonly logger?: Logger | ((line: string) => void);
   /**
    * `host:port` of this instance's HTTP API, advertised to the group's other members (Kafka
    * Streams' `application.server`), so that any instance can say which one holds a key.
@@ -125,6 +127,8 @@ export class Engine {
    */
   private persisting: Promise<unknown> = Promise.resolve();
   private readonly say: (line: string) => void;
+  /** Failures it recovers from, damaged stores rebuilt, records that failed. */
+  private readonly warn: (line: string) => void;
   private readonly health: Health;
   /** Shared by every task's caches: they hold `cacheMaxBytes` together. */
   private readonly cache: CacheBudget;
@@ -137,16 +141,18 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     const { graph, log } = options;
-    this.say = options.logger ?? ((l) => process.stderr.write(`${l}\n`));
-    this.health = new Health(log, () => this.consumer, this.say);
+    const logger = options.logger ?? ((l: string) => process.stderr.write(`${l}\n`));
+    this.say = typeof logger === 'function' ? logger : logger.info;
+    this.warn = typeof logger === 'function' ? logger : logger.warn;
+    this.health = new Health(log, () => this.consumer, this.warn);
     this.cache = new CacheBudget(options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
     const { stateDir } = options;
-    this.standbys = new StandbyTasks({ graph, log, stateDir, say: this.say, active: (id) => this.tasks.has(id) || this.assigning.has(id) });
+    this.standbys = new StandbyTasks({ graph, log, stateDir, say: this.warn, active: (id) => this.tasks.has(id) || this.assigning.has(id) });
     this.consumer = this.newConsumer();
     this.transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
     this.perTask = !log.cheapTransactions && graph.processing.guarantee === 'exactly_once';
     if (!this.perTask) this.shared = this.sharedProducer();
-    this.policy = new ErrorPolicy(graph.errors.policy, graph.errors.topic, this.say);
+    this.policy = new ErrorPolicy(graph.errors.policy, graph.errors.topic, this.warn);
   }
 
   private newConsumer(): LogConsumer {
@@ -314,7 +320,7 @@ export class Engine {
       const collector = this.collectorFor(producer, pending);
       const tps = sub.sourceTopics.map((topic) => ({ topic, partition: p }));
       const [stores, committed] = await Promise.all([
-        openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say }),
+        openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.warn }),
         this.readCommitted(tps, this.perTask),
       ]);
       const partitionTimes = new Map<string, number>();

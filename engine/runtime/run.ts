@@ -9,6 +9,7 @@ import type { ProcessingOverrides } from '../compiler/index.js';
 import { formatDuration } from '../compiler/duration.js';
 import { Engine } from './engine.js';
 import { LocalEngineFacade } from './facade.js';
+import { createLogger, type LogSettings } from './logger.js';
 import { compileOrSay, openLog } from './open-log.js';
 
 export interface RunOptions {
@@ -38,6 +39,8 @@ export interface RunOptions {
   readonly processing?: ProcessingOverrides;
   readonly env: NodeJS.ProcessEnv;
   readonly out: { stdout(line: string): void; stderr(line: string): void };
+  /** How the log on stderr is written; human lines at info by default. */
+  readonly log?: LogSettings;
 }
 
 /** How long a stop may take before the process gives up on a clean one (Kubernetes waits 30 s). */
@@ -53,10 +56,15 @@ const DRAIN_MS = 2_000;
  * error.
  */
 export async function runTopology(o: RunOptions): Promise<number> {
-  const compiled = compileOrSay(o.file, o.env, o.out, o.processing);
+  // Everything on stderr is the log; secrets are hidden once the topology says which they are.
+  let redact = (l: string): string => l;
+  const say = createLogger({ ...(o.log ?? { level: 'info', format: 'human' }), write: (l) => o.out.stderr(l), redact: (l) => redact(l) });
+  const compiled = compileOrSay(o.file, o.env, { stdout: (l) => o.out.stdout(l), stderr: (l) => say.error(l) }, o.processing);
   if (!compiled) return 1;
-  const { graph, out } = compiled;
-  const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), ...(o.security !== undefined && { security: o.security }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });
+  const { graph } = compiled;
+  redact = compiled.redact;
+  const out = { stdout: compiled.out.stdout, stderr: (l: string) => say.error(l) };
+  const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), ...(o.security !== undefined && { security: o.security }), stateDir: o.stateDir, env: o.env, stderr: (l) => say.error(l), warn: (l) => say.warn(l), connectLater: true });
   if ('exit' in opened) return opened.exit;
   const { log, where } = opened;
   // Listening first: the port (0 picks one) is part of the endpoint the engine advertises. No
@@ -72,10 +80,10 @@ export async function runTopology(o: RunOptions): Promise<number> {
   }
   const port = (server.address() as AddressInfo).port;
   const endpoint = o.advertise || o.env.DUALITY_ADVERTISE || `${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${port}`;
-  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: (l) => out.stderr(l), endpoint });
+  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: say, endpoint });
   const facade = new LocalEngineFacade(engine, log);
   const token = o.env.DUALITY_API_TOKEN || undefined;
-  app = createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) });
+  app = createApp(facade, { ...(token && { token }), log: (l) => say.error(l) });
 
   // Set by the first signal: ends the processing loop, and a stop that hangs must not keep a
   // container from restarting.
@@ -83,21 +91,21 @@ export async function runTopology(o: RunOptions): Promise<number> {
   /** Exits with `code` unless cleared: `afterMs` is the stop's deadline, plus any delay before the stop begins. */
   const giveUpAfter = (afterMs: number, code: number): NodeJS.Timeout =>
     setTimeout(() => {
-      out.stderr(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
+      say.error(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
       process.exit(code);
     }, afterMs).unref();
   const onSignal = (name: NodeJS.Signals): void => {
     if (deadline) {
-      out.stderr(`duality: ${name} again; exiting without a clean stop`);
+      say.warn(`duality: ${name} again; exiting without a clean stop`);
       process.exit(1);
     }
     const delay = o.shutdownDelayMs ?? 0;
     if (delay > 0) {
-      out.stderr(`duality: ${name}: /readyz answers 503 from now; stopping in ${formatDuration(delay)} (finishing the batch, committing, closing stores)`);
+      say.info(`duality: ${name}: /readyz answers 503 from now; stopping in ${formatDuration(delay)} (finishing the batch, committing, closing stores)`);
       facade.announceStop(`stopping: ${name} received`);
       setTimeout(() => engine.requestStop(), delay).unref();
     } else {
-      out.stderr(`duality: ${name}: stopping (finishing the batch, committing, closing stores)`);
+      say.info(`duality: ${name}: stopping (finishing the batch, committing, closing stores)`);
       engine.requestStop();
     }
     deadline = giveUpAfter(delay + STOP_DEADLINE_MS, 1);

@@ -101,3 +101,11 @@ export async function recordsIn(url: string, node: string): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith(`duality_records_in_total{node="${node}"}`));
   return line === undefined ? 0 : Number(line.split(' ').pop());
 }
+
+/** The lines of a `duality run`'s stderr when it is no terminal: each one JSON, `{"level", "time", "msg"}`. */
+export function logLines(stderr: string): { level: string; time: string; msg: string }[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { level: string; time: string; msg: string });
+}
