@@ -143,6 +143,11 @@ export interface LogConsumer {
    * record handed out is processed, this is the offset to commit (Kafka's `position`).
    */
   position(tp: TopicPartition): number | undefined;
+  /**
+   * The end of an assigned partition as last seen, for its lag: the high watermark of its latest
+   * fetch on Kafka (undefined before one), the end now on the embedded log.
+   */
+  endOffset(tp: TopicPartition): number | undefined;
   pause(tps: readonly TopicPartition[]): void;
   resume(tps: readonly TopicPartition[]): void;
   assignment(): TopicPartition[];

@@ -45,6 +45,8 @@ export class KafkaConsumer implements LogConsumer {
   private readonly applied = new Set<string>();
   /** The next offset to hand out, per partition, once a record of it was handed out or it was sought. */
   private readonly positions = new Map<string, number>();
+  /** Per partition: the high watermark of its latest fetch (kafkajs skips empty fetches: one at the end leaves it so). */
+  private readonly highWatermarks = new Map<string, number>();
   private readonly paused = new Set<string>();
   private listener: RebalanceListener | undefined;
   private changed = false;
@@ -106,6 +108,7 @@ export class KafkaConsumer implements LogConsumer {
     // A fetched batch of nothing but transaction markers (or aborted records) never reaches
     // eachBatch: kafkajs only announces it. Where the engine stands right before it, it now stands after it.
     c.on(c.events.START_BATCH_PROCESS, ({ payload: b }) => {
+      this.highWatermarks.set(`${b.topic}:${b.partition}`, Number(b.highWatermark));
       if (b.batchSize !== 0 || b.firstOffset === null) return;
       const key = `${b.topic}:${b.partition}`;
       const from = this.positions.get(key);
@@ -266,6 +269,7 @@ export class KafkaConsumer implements LogConsumer {
   private forget(key: string): void {
     this.applied.delete(key);
     this.positions.delete(key);
+    this.highWatermarks.delete(key);
     this.queue.dropWhere((k) => k === key);
     // kafkajs keeps pause state per partition across generations; a partition that comes back starts unpaused.
     if (this.paused.delete(key)) this.consumer.resume([{ topic: toTp(key).topic, partitions: [toTp(key).partition] }]);
@@ -331,6 +335,10 @@ export class KafkaConsumer implements LogConsumer {
 
   position(tp: TopicPartition): number | undefined {
     return this.positions.get(tpKey(tp));
+  }
+
+  endOffset(tp: TopicPartition): number | undefined {
+    return this.highWatermarks.get(tpKey(tp));
   }
 
   pause(tps: readonly TopicPartition[]): void {

@@ -120,6 +120,10 @@ export class EmbeddedConsumer implements LogConsumer {
     return this.positions.get(tpKey(tp));
   }
 
+  endOffset(tp: TopicPartition): number | undefined {
+    return this.log.partitionData(tp)?.length;
+  }
+
   assignment(): TopicPartition[] {
     return [...this.assigned];
   }

@@ -4,6 +4,7 @@ import type { RecordCollector } from '../api/serde.js';
 import type { Subtopology, TopologyGraph } from '../api/topology-graph.js';
 import { parseTpKey } from '../log/topic-state.js';
 import { lockStateDir, type StateDirLock } from '../state/state-dir.js';
+import type { RestoreStep } from '../state/restore.js';
 import { ErrorPolicy } from './error-policy.js';
 import { Health, type EngineState } from './health.js';
 import { StreamTask } from './stream-task.js';
@@ -16,6 +17,7 @@ import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../state/cache-budget.js';
 import { StandbyTasks, type StandbyLag } from './standby-tasks.js';
 import { decodePartitionTime, encodePartitionTime } from './stream-time.js';
 import type { Logger } from './logger.js';
+import { RestoreTracker } from './restore-tracker.js';
 
 export interface EngineOptions {
   readonly graph: TopologyGraph;
@@ -74,6 +76,8 @@ export const MAX_UNCOMMITTED = 500_000;
 const STABLE_WAIT_MS = 500;
 /** A close that a dead broker holds up is given up on after this long. */
 const CLOSE_DEADLINE_MS = 5000;
+/** Commit times kept between two scrapes of the metrics. */
+const MAX_COMMIT_TIMES = 4096;
 
 function moved(offsets: ReadonlyMap<string, number>, committed: ReadonlyMap<string, number>): boolean {
   for (const [k, v] of offsets) if (committed.get(k) !== v) return true;
@@ -285,7 +289,9 @@ export class Engine {
     // side, task by task (a handover waits for the slowest, not for the sum: each fence waits for
     // the broker to settle the former owner's transaction).
     if (this.shared && wanted.length > 0) await this.shared.init();
-    const results = await Promise.allSettled(wanted.map((w) => this.openTask(w.sub, w.p, w.id)));
+    const round = this.restores.round(this.say);
+    const results = await Promise.allSettled(wanted.map((w) => this.openTask(w.sub, w.p, w.id, (store) => round.listener(w.id, store))));
+    round.finish();
     for (const [i, r] of results.entries()) {
       if (r.status === 'rejected') continue;
       const { sub, p, id } = wanted[i]!;
@@ -306,7 +312,7 @@ export class Engine {
   }
 
   /** Opens one assigned task: its producer registered (fencing a former owner), its stores restored. */
-  private async openTask(sub: Subtopology, p: number, id: string): Promise<TaskHandle> {
+  private async openTask(sub: Subtopology, p: number, id: string, restoring: (store: string) => (step: RestoreStep) => void): Promise<TaskHandle> {
     const { graph } = this.options;
     this.assigning.add(id);
     try {
@@ -320,7 +326,7 @@ export class Engine {
       const collector = this.collectorFor(producer, pending);
       const tps = sub.sourceTopics.map((topic) => ({ topic, partition: p }));
       const [stores, committed] = await Promise.all([
-        openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.warn }),
+        openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.warn, restoring }),
         this.readCommitted(tps, this.perTask),
       ]);
       const partitionTimes = new Map<string, number>();
@@ -410,6 +416,7 @@ export class Engine {
    * stores now hold.
    */
   async commit(): Promise<void> {
+    const began = performance.now();
     await this.persisting;
     // Per producer, the offsets of the tasks that write through it. A task with a producer of its
     // own that neither sent records nor moved since its last commit has nothing to commit.
@@ -453,6 +460,33 @@ export class Engine {
     this.lastCommit = Date.now();
     this.uncommitted = 0;
     this.commits++;
+    // Unscraped, the oldest go: a scrape sees the latest MAX_COMMIT_TIMES.
+    if (this.commitTimes.length >= MAX_COMMIT_TIMES) this.commitTimes.shift();
+    this.commitTimes.push((performance.now() - began) / 1000);
+  }
+
+  /** Seconds each commit took, since the last call. */
+  drainCommitTimes(): number[] {
+    const out = this.commitTimes;
+    this.commitTimes = [];
+    return out;
+  }
+
+  /**
+   * Per input partition of each task: records not yet handed to it, the partition's end as the
+   * consumer last saw it less its position (or the committed offset before its first records).
+   */
+  consumerLag(): { topic: string; partition: number; task: string; lag: number }[] {
+    const out: { topic: string; partition: number; task: string; lag: number }[] = [];
+    for (const [id, h] of this.tasks) {
+      for (const topic of h.task.subtopology.sourceTopics) {
+        const tp = { topic, partition: h.task.partition };
+        const end = this.consumer.endOffset(tp);
+        const at = this.consumer.position(tp) ?? h.committed.get(`${topic}:${tp.partition}`);
+        if (end !== undefined && at !== undefined) out.push({ ...tp, task: id, lag: Math.max(0, end - at) });
+      }
+    }
+    return out;
   }
 
   /**
@@ -547,7 +581,10 @@ export class Engine {
 
   /** Commits done, and records replayed from changelogs, for metrics. */
   commits = 0;
+  private commitTimes: number[] = [];
   restoredRecords = 0;
+  /** Per store of each task: what its restores replayed, and what the one under way has left. */
+  readonly restores = new RestoreTracker();
 
   /** The running tasks and their stores. */
   handles(): Iterable<TaskHandle> {
