@@ -8,6 +8,7 @@ import { FORMATS, renderGraph, type Format } from '../engine/describe/index.js';
 import { formatDuration, parseDuration } from '../engine/compiler/duration.js';
 import { DEFAULT_CACHE_MAX_BYTES } from '../engine/state/cache-budget.js';
 import { checkLimits, DEFAULT_HTTP_LIMITS, type HttpLimits } from '../server/http-server.js';
+import { logLevelFrom } from '../engine/runtime/log-level.js';
 
 interface Command {
   readonly summary: string;
@@ -23,6 +24,8 @@ export interface Output {
   stdout(line: string): void;
   stderr(line: string): void;
   readonly color: boolean;
+  /** Whether stderr is a terminal: `run` then logs human lines, else JSON lines. */
+  readonly terminal?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -123,6 +126,8 @@ const COMMANDS: Record<string, Command> = {
       if (!/^[0-9]{1,5}$/.test(port) || Number(port) > 65535) return usage(out, `--port must be a number from 0 to 65535 (0 picks a free port), not "${port}"`);
       const processing = processingFlags(values);
       if (typeof processing === 'string') return usage(out, processing);
+      const level = logLevelFrom(process.env);
+      if (typeof level !== 'string') return usage(out, level.error);
       const shutdownDelayMs = parseDuration(values['shutdown-delay'] as string);
       if (shutdownDelayMs === undefined || shutdownDelayMs > 600_000) return usage(out, `--shutdown-delay must be a duration from 0s to 10m such as 5s, not "${values['shutdown-delay'] as string}"`);
       // Loaded only here: express and prom-client have no business in validate or describe.
@@ -143,6 +148,7 @@ const COMMANDS: Record<string, Command> = {
         stateDir: values['state-dir'] as string,
         env: process.env,
         out,
+        log: { level, format: out.terminal ? 'human' : 'json', color: out.color },
       });
     },
   },
@@ -288,8 +294,8 @@ function usage(out: Output, message: string): number {
 }
 
 function defaultOutput(): Output {
-  const color = process.stderr.isTTY === true && !process.env.NO_COLOR;
-  return { stdout: (l) => process.stdout.write(l + '\n'), stderr: (l) => process.stderr.write(l + '\n'), color };
+  const terminal = process.stderr.isTTY === true;
+  return { stdout: (l) => process.stdout.write(l + '\n'), stderr: (l) => process.stderr.write(l + '\n'), color: terminal && !process.env.NO_COLOR, terminal };
 }
 
 /** Runs the command line; returns the exit status. */

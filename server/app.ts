@@ -130,10 +130,26 @@ export function createApp(engine: EngineFacade, options: AppOptions = {}): App {
   app.use(notFound);
   app.use(errorHandler(log));
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!keyRoute.tryServe(req, res)) app(req, res);
+    const began = performance.now();
+    const byKey = keyRoute.tryServe(req, res);
+    // The route is known once express has matched it; a request aborted before its answer is not counted.
+    res.once('finish', () => metrics.observeRequest(byKey ? KeyRoute.routes[0]!.path : routeOf(req), req.method ?? 'OTHER', res.statusCode, (performance.now() - began) / 1000));
+    if (!byKey) app(req, res);
   };
   return Object.assign(listener, { routes: () => [...KeyRoute.routes, ...expressRoutes(app)] });
 }
+
+/**
+ * The pattern of the route that answered, as the OpenAPI description writes it (`/tables/{table}`);
+ * `unmatched` for a request answered before any route matched it (404, or 401 without a token).
+ */
+function routeOf(req: IncomingMessage): string {
+  const path = (req as Request).route?.path as unknown;
+  return typeof path === 'string' ? openApiPath(path) : 'unmatched';
+}
+
+/** An express path as OpenAPI writes it: `/tables/:table` is `/tables/{table}`. */
+const openApiPath = (expressPath: string): string => expressPath.replace(/:(\w+)/g, '{$1}');
 
 /** The methods express serves on each path (other than the 405s of `.all`), as the OpenAPI description writes paths. */
 function expressRoutes(app: express.Express): Route[] {
@@ -141,7 +157,7 @@ function expressRoutes(app: express.Express): Route[] {
   for (const layer of (app.router as unknown as { stack: { route?: { path: string; stack: { method?: string }[] } }[] }).stack) {
     // A route's body parser and its handler are two layers of the same method.
     for (const { method } of layer.route?.stack ?? []) {
-      const path = layer.route!.path.replace(/:(\w+)/g, '{$1}');
+      const path = openApiPath(layer.route!.path);
       if (method !== undefined && method !== '_all') out.set(`${method} ${path}`, { method, path });
     }
   }

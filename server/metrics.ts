@@ -5,10 +5,18 @@ export interface Metrics {
   readonly contentType: string;
   /** The Prometheus text of every metric, read from the engine now. */
   render(): Promise<string>;
+  /** One HTTP request answered: `route` is its pattern (`/tables/:table`), never its path. */
+  observeRequest(route: string, method: string, status: number, seconds: number): void;
 }
 
 // Per-record latencies are microseconds to milliseconds; the top buckets catch disk stalls.
 const LATENCY_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+// A commit waits for the log (a round trip, a transaction's markers) and the stores' disk writes.
+const COMMIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// A key lookup answers in a millisecond; a page of a scan, or a query forwarded to a peer, takes longer.
+const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+// Any other method is counted as OTHER: a client must not be able to make up label values.
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /**
  * The engine's metrics in a registry of this app's own (not prom-client's global one, so two
@@ -63,7 +71,25 @@ export function createMetrics(engine: EngineFacade): Metrics {
   total('duality_errors_total', 'Records that failed and went to the error policy', (m) => m.errors);
   total('duality_dlq_records_total', 'Records written to the dead-letter topic', (m) => m.dlq);
   total('duality_commits_total', 'Commits of outputs, changelogs and input offsets', (m) => m.commits);
-  total('duality_restored_records_total', 'Changelog records replayed into stores at start-up', (m) => m.restoredRecords);
+  new Histogram({
+    name: 'duality_commit_duration_seconds',
+    help: 'Time a commit took: caches flushed, outputs, changelogs and input offsets committed, stores handed their writes',
+    buckets: COMMIT_BUCKETS,
+    registers: [registry],
+    collect() {
+      for (const seconds of now().drainCommitTimes()) this.observe(seconds);
+    },
+  });
+  new Gauge({
+    name: 'duality_consumer_lag_records',
+    help: 'Records of an input partition a task has not been handed yet: the partition end as of its latest fetch less the consumer position',
+    labelNames: ['topic', 'partition', 'task'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const l of now().consumerLag) this.set({ topic: l.topic, partition: String(l.partition), task: l.task }, l.lag);
+    },
+  });
   new Histogram({
     name: 'duality_process_latency_seconds',
     help: 'Time to process one sampled input record through its task',
@@ -73,23 +99,37 @@ export function createMetrics(engine: EngineFacade): Metrics {
       for (const seconds of now().drainLatencies()) this.observe(seconds);
     },
   });
-  const perStore = (name: string, help: string, read: (m: EngineMetrics) => { store: string; task: string; value: number }[]): void => {
-    new Gauge({
+  const perStore = (name: string, help: string, read: (m: EngineMetrics) => { store: string; task: string; value: number }[], Metric: typeof Gauge | typeof Counter = Gauge): void => {
+    new Metric({
       name,
       help,
       labelNames: ['store', 'task'],
       registers: [registry],
       collect() {
         this.reset();
-        for (const s of read(now())) this.set({ store: s.store, task: s.task }, s.value);
+        // A counter is set as the gauge is: reset, then raised to the engine's total.
+        for (const s of read(now())) this.inc({ store: s.store, task: s.task }, s.value);
       },
     });
   };
   perStore('duality_store_entries', 'Live entries of a state store in a task (an estimate)', (m) => m.stores.map((s) => ({ ...s, value: s.entries })));
+  perStore('duality_restored_records_total', 'Changelog records restores applied to a store of a task (puts and deletes), since the process started', (m) => m.restores.map((r) => ({ ...r, value: r.restored })), Counter);
+  perStore('duality_restore_remaining_records', 'Changelog offsets the restore of a store under way still has to replay; 0 once restored', (m) => m.restores.map((r) => ({ ...r, value: r.remaining })));
   perStore('duality_standby_lag_records', 'Changelog records a standby copy of a store still lacks, as of its last catch-up round', (m) => m.standbyLag.map((s) => ({ ...s, value: s.lag })));
+
+  const requests = new Histogram({
+    name: 'duality_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'],
+    buckets: HTTP_BUCKETS,
+    registers: [registry],
+  });
 
   return {
     contentType: registry.contentType,
+    observeRequest(route, method, status, seconds) {
+      requests.observe({ route, method: METHODS.has(method) ? method : 'OTHER', status: String(status) }, seconds);
+    },
     async render() {
       snapshot = undefined;
       try {

@@ -15,7 +15,12 @@ export interface EngineMetrics {
   /** Seconds each sampled record took to process, since the last call (drained). */
   drainLatencies(): number[];
   readonly commits: number;
-  readonly restoredRecords: number;
+  /** Seconds each commit took, since the last call (drained). */
+  drainCommitTimes(): number[];
+  /** Per store of each task: changelog records its restores applied, and offsets the one under way has left. */
+  readonly restores: { readonly store: string; readonly task: string; readonly restored: number; readonly remaining: number }[];
+  /** Per input partition of each task: records it has not been handed yet. */
+  readonly consumerLag: { readonly topic: string; readonly partition: number; readonly task: string; readonly lag: number }[];
   /** Per standby copy of a store kept here: changelog records it still lacks. */
   readonly standbyLag: { readonly store: string; readonly task: string; readonly lag: number }[];
 }

@@ -4,6 +4,7 @@ import type { RecordCollector } from '../api/serde.js';
 import type { Subtopology, TopologyGraph } from '../api/topology-graph.js';
 import { parseTpKey } from '../log/topic-state.js';
 import { lockStateDir, type StateDirLock } from '../state/state-dir.js';
+import type { RestoreStep } from '../state/restore.js';
 import { ErrorPolicy } from './error-policy.js';
 import { Health, type EngineState } from './health.js';
 import { StreamTask } from './stream-task.js';
@@ -19,6 +20,8 @@ import { CacheBudget, DEFAULT_CACHE_MAX_BYTES } from '../state/cache-budget.js';
 import { StandbyTasks, type StandbyLag } from './standby-tasks.js';
 import { decodePartitionTime, encodePartitionTime } from './stream-time.js';
 import { MAX_BUFFERED, PartitionGroup } from './partition-group.js';
+import type { Logger } from './logger.js';
+import { RestoreTracker } from './restore-tracker.js';
 
 export interface EngineOptions {
   readonly graph: TopologyGraph;
@@ -34,7 +37,8 @@ export interface EngineOptions {
   readonly cacheMaxBytes?: number;
   /** Whether missing source, sink and dead-letter topics are created (default) or an error (see planTopics). */
   readonly createTopics?: boolean;
-  readonly logger?: (line: string) => void;
+  /** Where the engine says what it does (info) and what went wrong (warn); one function takes both. stderr by default. */
+  readonly logger?: Logger | ((line: string) => void);
   /**
    * `host:port` of this instance's HTTP API, advertised to the group's other members (Kafka
    * Streams' `application.server`), so that any instance can say which one holds a key.
@@ -86,6 +90,8 @@ export const MAX_UNCOMMITTED = 500_000;
 const STABLE_WAIT_MS = 500;
 /** A close that a dead broker holds up is given up on after this long. */
 const CLOSE_DEADLINE_MS = 5000;
+/** Commit times kept between two scrapes of the metrics. */
+const MAX_COMMIT_TIMES = 4096;
 
 function moved(offsets: ReadonlyMap<string, number>, committed: ReadonlyMap<string, number>): boolean {
   for (const [k, v] of offsets) if (committed.get(k) !== v) return true;
@@ -142,6 +148,8 @@ export class Engine {
    */
   private persisting: Promise<unknown> = Promise.resolve();
   private readonly say: (line: string) => void;
+  /** Failures it recovers from, damaged stores rebuilt, records that failed. */
+  private readonly warn: (line: string) => void;
   private readonly health: Health;
   /** Shared by every task's caches: they hold `cacheMaxBytes` together. */
   private readonly cache: CacheBudget;
@@ -164,16 +172,18 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     const { graph, log } = options;
-    this.say = options.logger ?? ((l) => process.stderr.write(`${l}\n`));
-    this.health = new Health(log, () => this.consumer, this.say);
+    const logger = options.logger ?? ((l: string) => process.stderr.write(`${l}\n`));
+    this.say = typeof logger === 'function' ? logger : logger.info;
+    this.warn = typeof logger === 'function' ? logger : logger.warn;
+    this.health = new Health(log, () => this.consumer, this.warn);
     this.cache = new CacheBudget(options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
     const { stateDir } = options;
-    this.standbys = new StandbyTasks({ graph, log, stateDir, say: this.say, active: (id) => this.tasks.has(id) || this.assigning.has(id) });
+    this.standbys = new StandbyTasks({ graph, log, stateDir, say: this.warn, active: (id) => this.tasks.has(id) || this.assigning.has(id) });
     this.consumer = this.newConsumer();
     this.transactional = log.cheapTransactions || graph.processing.guarantee === 'exactly_once';
     this.perTask = !log.cheapTransactions && graph.processing.guarantee === 'exactly_once';
     if (!this.perTask) this.shared = this.sharedProducer();
-    this.policy = new ErrorPolicy(graph.errors.policy, graph.errors.topic, this.say);
+    this.policy = new ErrorPolicy(graph.errors.policy, graph.errors.topic, this.warn);
   }
 
   private newConsumer(): LogConsumer {
@@ -324,7 +334,9 @@ export class Engine {
     // side, task by task (a handover waits for the slowest, not for the sum: each fence waits for
     // the broker to settle the former owner's transaction).
     if (this.shared && wanted.length > 0) await this.shared.init();
-    const results = await Promise.allSettled(wanted.map((w) => this.openTask(w.sub, w.p, w.id)));
+    const round = this.restores.round(this.say);
+    const results = await Promise.allSettled(wanted.map((w) => this.openTask(w.sub, w.p, w.id, (store) => round.listener(w.id, store))));
+    round.finish();
     for (const [i, r] of results.entries()) {
       if (r.status === 'rejected') continue;
       const { sub, p, id } = wanted[i]!;
@@ -346,7 +358,7 @@ export class Engine {
   }
 
   /** Opens one assigned task: its producer registered (fencing a former owner), its stores restored. */
-  private async openTask(sub: Subtopology, p: number, id: string): Promise<TaskHandle> {
+  private async openTask(sub: Subtopology, p: number, id: string, restoring: (store: string) => (step: RestoreStep) => void): Promise<TaskHandle> {
     const { graph } = this.options;
     this.assigning.add(id);
     try {
@@ -360,7 +372,7 @@ export class Engine {
       const collector = this.collectorFor(producer, pending);
       const tps = sub.sourceTopics.map((topic) => ({ topic, partition: p }));
       const [stores, committed] = await Promise.all([
-        openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.say }),
+        openTaskStores({ graph, sub, partition: p, taskId: id, log: this.options.log, stateDir: this.options.stateDir, collector, cache: this.cache, say: this.warn, restoring }),
         this.readCommitted(tps, this.perTask),
       ]);
       const partitionTimes = new Map<string, number>();
@@ -494,6 +506,7 @@ export class Engine {
   async commit(): Promise<void> {
     // A batch held back for the registry lies behind the consumer's position: committing it would skip it.
     if (this.unprocessed) return;
+    const began = performance.now();
     await this.persisting;
     // Per producer, the offsets of the tasks that write through it. A task with a producer of its
     // own that neither sent records nor moved since its last commit has nothing to commit.
@@ -537,6 +550,29 @@ export class Engine {
     this.lastCommit = Date.now();
     this.uncommitted = 0;
     this.commits++;
+    // Unscraped, the oldest go: a scrape sees the latest MAX_COMMIT_TIMES.
+    if (this.commitTimes.length >= MAX_COMMIT_TIMES) this.commitTimes.shift();
+    this.commitTimes.push((performance.now() - began) / 1000);
+  }
+
+  /** Seconds each commit took, since the last call. */
+  drainCommitTimes(): number[] {
+    const out = this.commitTimes;
+    this.commitTimes = [];
+    return out;
+  }
+
+  /** Per input partition of each task: records the log holds past what was handed to it (the consumer's lag). */
+  consumerLag(): { topic: string; partition: number; task: string; lag: number }[] {
+    const out: { topic: string; partition: number; task: string; lag: number }[] = [];
+    for (const [id, h] of this.tasks) {
+      for (const topic of h.task.subtopology.sourceTopics) {
+        const tp = { topic, partition: h.task.partition };
+        const lag = this.consumer.lag(tp);
+        if (lag !== undefined) out.push({ ...tp, task: id, lag });
+      }
+    }
+    return out;
   }
 
   /**
@@ -657,7 +693,10 @@ export class Engine {
 
   /** Commits done, and records replayed from changelogs, for metrics. */
   commits = 0;
+  private commitTimes: number[] = [];
   restoredRecords = 0;
+  /** Per store of each task: what its restores replayed, and what the one under way has left. */
+  readonly restores = new RestoreTracker();
 
   /** The running tasks and their stores. */
   handles(): Iterable<TaskHandle> {

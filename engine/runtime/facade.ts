@@ -190,7 +190,9 @@ export class LocalEngineFacade implements EngineFacade {
       dlq: engine.policy.counters.dlq,
       stores,
       commits: engine.commits,
-      restoredRecords: engine.restoredRecords,
+      drainCommitTimes: () => engine.drainCommitTimes(),
+      restores: engine.restores.list(),
+      consumerLag: engine.consumerLag(),
       standbyLag: engine.standbyLag(),
       drainLatencies() {
         const out: number[] = [];

@@ -13,6 +13,8 @@ export interface LogOptions {
   readonly stateDir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly stderr: (line: string) => void;
+  /** Where the Kafka client's warnings go; `stderr` by default. */
+  readonly warn?: (line: string) => void;
   /**
    * `run`: Kafka is connected by the engine's start, which keeps trying (and says so in its log and
    * /readyz) while no broker answers, as Kafka Streams does. Otherwise an unreachable broker is an error.
@@ -52,7 +54,7 @@ export async function openLog(graph: TopologyGraph, o: LogOptions): Promise<{ lo
       o.stderr(`duality: ${e.message}`);
       return { exit: 2 };
     }
-    const kafka = { brokers: list, clientId: graph.kafka?.clientId ?? graph.name, compression: graph.kafka?.compression ?? 'none', logger: (l: string) => o.stderr(`duality: ${l}`), security };
+    const kafka = { brokers: list, clientId: graph.kafka?.clientId ?? graph.name, compression: graph.kafka?.compression ?? 'none', logger: (l: string) => (o.warn ?? o.stderr)(`duality: ${l}`), security };
     if (o.connectLater) {
       const log = KafkaLog.create(kafka);
       return { log, where: log.description };
@@ -85,11 +87,16 @@ export interface CommandOutput {
  * of the topology's environment variables (secrets among them) as `${NAME}`; undefined, having
  * printed each problem as `file:line:col: ...`, when it does not compile.
  */
-export function compileOrSay(file: string, env: NodeJS.ProcessEnv, out: CommandOutput, processing?: ProcessingOverrides): { graph: TopologyGraph; out: CommandOutput } | undefined {
+export function compileOrSay(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  out: CommandOutput,
+  processing?: ProcessingOverrides,
+): { graph: TopologyGraph; out: CommandOutput; redact: (line: string) => string } | undefined {
   const { graph, diagnostics, redact } = compileTopologyFile(file, { env, ...(processing && { processing }) });
   if (!graph) {
     for (const d of diagnostics) out.stderr(formatDiagnostic(d));
     return undefined;
   }
-  return { graph, out: { stdout: (l) => out.stdout(redact(l)), stderr: (l) => out.stderr(redact(l)) } };
+  return { graph, redact, out: { stdout: (l) => out.stdout(redact(l)), stderr: (l) => out.stderr(redact(l)) } };
 }

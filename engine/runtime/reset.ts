@@ -6,6 +6,7 @@ import type { TopologyGraph } from '../api/topology-graph.js';
 import { appDir, lockStateDir, type StateDirLock } from '../state/state-dir.js';
 import { compileOrSay, openLog } from './open-log.js';
 import { readRecorded, topologyTopic } from '../upgrades/recorded.js';
+import { Progress, PROGRESS_EVERY_MS } from './progress.js';
 import type { RunOptions } from './run.js';
 
 export type ResetOptions = Omit<RunOptions, 'port' | 'host'>;
@@ -67,8 +68,11 @@ export async function resetTopology(o: ResetOptions): Promise<number> {
   }
 }
 
-/** The log's part of a reset: the group's offsets on the source topics back to the start, the internal topics deleted. */
-export async function resetLog(graph: TopologyGraph, log: Log, say: (line: string) => void): Promise<void> {
+/**
+ * The log's part of a reset: the group's offsets on the source topics back to the start, the
+ * internal topics deleted, saying how far along the deletion is at most every `everyMs` and at the end.
+ */
+export async function resetLog(graph: TopologyGraph, log: Log, say: (line: string) => void, everyMs = PROGRESS_EVERY_MS): Promise<void> {
   for (const t of graph.topics.filter((x) => x.role === 'source')) {
     const rewound = await log.rewindGroup(graph.name, [t.name]);
     if (rewound.length === 0) say(`source topic ${t.name} does not exist: no offsets to rewind`);
@@ -86,6 +90,12 @@ export async function resetLog(graph: TopologyGraph, log: Log, say: (line: strin
     else say(`internal topic ${t} does not exist: nothing to delete`);
   }
   if (present.length === 0) return;
+  // Their records (offsets), for the progress: what a big changelog costs is its deletion.
+  const records = new Map<string, number>();
+  for (const t of present) records.set(t, (await log.endOffsets(t)).reduce((a, b) => a + b, 0));
+  const total = [...records.values()].reduce((a, b) => a + b, 0);
+  const progress = new Progress('deleting internal topics', say, everyMs);
+  let done = 0;
   await log.deleteTopics(present);
   const deadline = Date.now() + DELETE_WAIT_MS;
   for (const t of present) {
@@ -94,5 +104,7 @@ export async function resetLog(graph: TopologyGraph, log: Log, say: (line: strin
       await new Promise((r) => setTimeout(r, 100));
     }
     say(`deleted internal topic ${t}`);
+    progress.update((done += records.get(t)!), total);
   }
+  progress.finish();
 }

@@ -9,6 +9,7 @@ import type { ProcessingOverrides } from '../compiler/index.js';
 import { formatDuration } from '../compiler/duration.js';
 import { Engine } from './engine.js';
 import { LocalEngineFacade } from './facade.js';
+import { createLogger, type LogSettings } from './logger.js';
 import { compileOrSay, openLog } from './open-log.js';
 import { RegistryClient } from '../serde/registry-client.js';
 import { registryConnection } from '../serde/registry-config.js';
@@ -45,6 +46,8 @@ export interface RunOptions {
   readonly processing?: ProcessingOverrides;
   readonly env: NodeJS.ProcessEnv;
   readonly out: { stdout(line: string): void; stderr(line: string): void };
+  /** How the log on stderr is written; human lines at info by default. */
+  readonly log?: LogSettings;
 }
 
 /** How long a stop may take before the process gives up on a clean one (Kubernetes waits 30 s). */
@@ -60,12 +63,17 @@ const DRAIN_MS = 2_000;
  * error or a new version of the topology that would misread or drop its state (docs/upgrades.md).
  */
 export async function runTopology(o: RunOptions): Promise<number> {
-  const compiled = compileOrSay(o.file, o.env, o.out, o.processing);
+  // Everything on stderr is the log; secrets are hidden once the topology says which they are.
+  let redact = (l: string): string => l;
+  const say = createLogger({ ...(o.log ?? { level: 'info', format: 'human' }), write: (l) => o.out.stderr(l), redact: (l) => redact(l) });
+  const compiled = compileOrSay(o.file, o.env, { stdout: (l) => o.out.stdout(l), stderr: (l) => say.error(l) }, o.processing);
   if (!compiled) return 1;
-  const { graph, out } = compiled;
-  const registry = registrySerdes(graph, o);
+  const { graph } = compiled;
+  redact = compiled.redact;
+  const out = { stdout: compiled.out.stdout, stderr: (l: string) => say.error(l) };
+  const registry = registrySerdes(graph, o, out.stderr);
   if (typeof registry === 'number') return registry;
-  const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), ...(o.security !== undefined && { security: o.security }), stateDir: o.stateDir, env: o.env, stderr: (l) => out.stderr(l), connectLater: true });
+  const opened = await openLog(graph, { ...(o.brokers !== undefined && { brokers: o.brokers }), ...(o.security !== undefined && { security: o.security }), stateDir: o.stateDir, env: o.env, stderr: (l) => say.error(l), warn: (l) => say.warn(l), connectLater: true });
   if ('exit' in opened) return opened.exit;
   const { log, where } = opened;
   // Listening first: the port (0 picks one) is part of the endpoint the engine advertises. No
@@ -81,10 +89,10 @@ export async function runTopology(o: RunOptions): Promise<number> {
   }
   const port = (server.address() as AddressInfo).port;
   const endpoint = o.advertise || o.env.DUALITY_ADVERTISE || `${o.host === '0.0.0.0' || o.host === '::' ? hostname() : o.host}:${port}`;
-  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, checkUpgrade: true, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: (l) => out.stderr(l), endpoint, ...(registry && { registry }) });
+  const engine = new Engine({ graph, log, stateDir: o.stateDir, createTopics: !o.noCreateTopics, checkUpgrade: true, ...(o.cacheMaxBytes !== undefined && { cacheMaxBytes: o.cacheMaxBytes }), logger: say, endpoint, ...(registry && { registry }) });
   const facade = new LocalEngineFacade(engine, log);
   const token = o.env.DUALITY_API_TOKEN || undefined;
-  app = createApp(facade, { ...(token && { token }), log: (l) => out.stderr(l) });
+  app = createApp(facade, { ...(token && { token }), log: (l) => say.error(l) });
 
   // Set by the first signal: ends the processing loop, and a stop that hangs must not keep a
   // container from restarting.
@@ -92,21 +100,21 @@ export async function runTopology(o: RunOptions): Promise<number> {
   /** Exits with `code` unless cleared: `afterMs` is the stop's deadline, plus any delay before the stop begins. */
   const giveUpAfter = (afterMs: number, code: number): NodeJS.Timeout =>
     setTimeout(() => {
-      out.stderr(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
+      say.error(`duality: did not stop within ${STOP_DEADLINE_MS / 1000} s; exiting`);
       process.exit(code);
     }, afterMs).unref();
   const onSignal = (name: NodeJS.Signals): void => {
     if (deadline) {
-      out.stderr(`duality: ${name} again; exiting without a clean stop`);
+      say.warn(`duality: ${name} again; exiting without a clean stop`);
       process.exit(1);
     }
     const delay = o.shutdownDelayMs ?? 0;
     if (delay > 0) {
-      out.stderr(`duality: ${name}: /readyz answers 503 from now; stopping in ${formatDuration(delay)} (finishing the batch, committing, closing stores)`);
+      say.info(`duality: ${name}: /readyz answers 503 from now; stopping in ${formatDuration(delay)} (finishing the batch, committing, closing stores)`);
       facade.announceStop(`stopping: ${name} received`);
       setTimeout(() => engine.requestStop(), delay).unref();
     } else {
-      out.stderr(`duality: ${name}: stopping (finishing the batch, committing, closing stores)`);
+      say.info(`duality: ${name}: stopping (finishing the batch, committing, closing stores)`);
       engine.requestStop();
     }
     deadline = giveUpAfter(delay + STOP_DEADLINE_MS, 1);
@@ -152,18 +160,18 @@ export async function runTopology(o: RunOptions): Promise<number> {
  * 1 when its settings are wrong. Pinned schemas need a registry too: the records carry the id the
  * registry gave their schema, which is what makes them readable by any other consumer.
  */
-function registrySerdes(graph: TopologyGraph, o: RunOptions): RegistrySerdes | undefined | number {
+function registrySerdes(graph: TopologyGraph, o: RunOptions, stderr: (line: string) => void): RegistrySerdes | undefined | number {
   if (!usesRegistry(graph)) return undefined;
   let connection;
   try {
     connection = registryConnection(graph.kafka?.schemaRegistry, o.schemaRegistry, o.env);
     if (connection === undefined) {
-      o.out.stderr('duality: the topology reads or writes avro, protobuf or json-schema, which need a Schema Registry: give its URL with --schema-registry, SCHEMA_REGISTRY_URL or kafka.schemaRegistry.url');
+      stderr('duality: the topology reads or writes avro, protobuf or json-schema, which need a Schema Registry: give its URL with --schema-registry, SCHEMA_REGISTRY_URL or kafka.schemaRegistry.url');
       return 2;
     }
     return new RegistrySerdes(graph, new RegistryClient(connection));
   } catch (e) {
-    o.out.stderr(`duality: ${(e as Error).message}`);
+    stderr(`duality: ${(e as Error).message}`);
     return 1;
   }
 }

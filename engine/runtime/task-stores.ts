@@ -5,7 +5,7 @@ import type { Subtopology, TopologyGraph } from '../api/topology-graph.js';
 import type { CacheBudget } from '../state/cache-budget.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from '../state/checkpoint.js';
 import type { MeteredStore } from '../state/metered-store.js';
-import { restoreStore } from '../state/restore.js';
+import { restoreStore, type RestoreStep } from '../state/restore.js';
 import { storeDir, taskDir } from '../state/state-dir.js';
 import { buildKeyValueStore, keyValueLayout } from '../state/store-builder.js';
 
@@ -39,6 +39,8 @@ export interface TaskStoresOptions {
   readonly cache: CacheBudget;
   /** The engine's log, for a store rebuilt because it is damaged. */
   readonly say: (line: string) => void;
+  /** Told how each store's restore goes (engine/runtime/restore-tracker.ts). */
+  readonly restoring?: (store: string) => (step: RestoreStep) => void;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
   for (const name of o.sub.stores) {
     const info = o.graph.stores.find((s) => s.name === name)!;
     const damaged = (why: string): void => o.say(`duality: store "${name}" of task ${o.taskId} is damaged (${why}); rebuilding it from its changelog ${info.changelogTopic}`);
-    const result = await restoreStore(o.log, info, o.partition, storeDir(o.stateDir, o.graph.name, o.taskId, name), checkpoint[name], damaged);
+    const result = await restoreStore(o.log, info, o.partition, storeDir(o.stateDir, o.graph.name, o.taskId, name), checkpoint[name], damaged, undefined, o.restoring?.(name));
     restored += result.records;
     checkpoint[name] = result.offset;
     changelogs.set(name, info.changelogTopic);

@@ -21,6 +21,16 @@ export interface RestoreResult {
 /** Records per read and per LevelDB batch: large enough that per-call costs vanish. */
 export const RESTORE_BATCH = 10_000;
 
+/** Where a restore of one store stands, told at its start and after each batch. */
+export interface RestoreStep {
+  /** Changelog records applied so far (puts and deletes). */
+  readonly records: number;
+  /** Changelog offsets still to replay; offsets hold some records compacted away, and markers. */
+  readonly remaining: number;
+  /** Offsets to replay in all, from where the restore began. */
+  readonly total: number;
+}
+
 type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
 /**
@@ -35,7 +45,8 @@ type Op = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buff
  *
  * Reads `endOffsets` once at the start: the caller restores before the task produces to the
  * changelog, so nothing is appended meanwhile. `maxOffsets`: replays at most this many offsets
- * (the result's `offset` says how far it got).
+ * (the result's `offset` says how far it got). `progress`: told where it stands, at the start and
+ * after each batch (a rebuild after a resume that found corruption starts over from 0).
  */
 export async function restoreStore(
   log: Log,
@@ -45,6 +56,7 @@ export async function restoreStore(
   checkpointOffset?: number,
   damaged?: (reason: string) => void,
   maxOffsets?: number,
+  progress?: (step: RestoreStep) => void,
 ): Promise<RestoreResult> {
   const started = performance.now();
   const tp: TopicPartition = { topic: store.changelogTopic, partition };
@@ -59,7 +71,7 @@ export async function restoreStore(
   if ('db' in existing) {
     try {
       end = upTo(existing.from);
-      const records = await replay(log, tp, existing.db, existing.from, end);
+      const records = await replay(log, tp, existing.db, existing.from, end, progress);
       // Reading every key is what makes LevelDB check every block of the table files.
       return done(records, await countTableKeys(existing.db), false);
     } catch (err) {
@@ -75,7 +87,7 @@ export async function restoreStore(
   const db = await openLevel(dbPath, store.name);
   try {
     end = upTo(0);
-    const records = await replay(log, tp, db, 0, end);
+    const records = await replay(log, tp, db, 0, end, progress);
     return done(records, await countTableKeys(db), true);
   } finally {
     await db.close();
@@ -136,9 +148,11 @@ async function droppedLog(dbPath: string): Promise<string | undefined> {
 }
 
 /** Replays changelog records [from, end) onto `db`, recording `end` as the offset it reflects; resolves with how many were applied. */
-async function replay(log: Log, tp: TopicPartition, db: Level, from: number, end: number): Promise<number> {
+async function replay(log: Log, tp: TopicPartition, db: Level, from: number, end: number, progress?: (step: RestoreStep) => void): Promise<number> {
   let offset = from;
   let records = 0;
+  const total = Math.max(0, end - from);
+  progress?.({ records, remaining: total, total });
   let reading = offset < end ? quiet(log.read(tp, offset, RESTORE_BATCH)) : undefined;
   let writing: Promise<void> = Promise.resolve();
   while (reading !== undefined) {
@@ -157,6 +171,7 @@ async function replay(log: Log, tp: TopicPartition, db: Level, from: number, end
     if (next === offset) break;
     offset = next;
     records += ops.length;
+    progress?.({ records, remaining: end - offset, total });
     // Read the next batch while this one is written; batches are written strictly in order.
     reading = offset < end ? quiet(log.read(tp, offset, RESTORE_BATCH)) : undefined;
     await writing;
@@ -164,6 +179,8 @@ async function replay(log: Log, tp: TopicPartition, db: Level, from: number, end
   }
   await writing;
   await db.put(CHANGELOG_OFFSET_KEY, encodeOffset(end));
+  // The rest up to `end`, if any, held nothing to apply.
+  if (offset < end) progress?.({ records, remaining: 0, total });
   return records;
 }
 

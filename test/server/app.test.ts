@@ -311,7 +311,9 @@ test('/metrics shows the engine counters in Prometheus text', async () => {
   assert.equal(value(/^duality_dlq_records_total (\d+)$/m), 0);
   assert.match(r.text, /^# TYPE duality_records_in_total counter$/m);
   assert.match(r.text, /^# TYPE duality_process_latency_seconds histogram$/m);
-  assert.match(r.text, /^duality_restored_records_total 0$/m);
+  // Per store and task: nothing to restore at a first start.
+  assert.match(r.text, /^duality_restored_records_total\{store="word-counts",task="\d+_\d+"\} 0$/m);
+  assert.match(r.text, /^duality_restore_remaining_records\{store="word-counts",task="\d+_\d+"\} 0$/m);
   assert.match(r.text, /^process_cpu_user_seconds_total /m);
   // Store sizes are estimates that follow commits.
   await eventually('store entries', async () => (value(/^duality_store_entries\{store="word-counts",task="[^"]+"\} (\d+)$/m, (await call('/metrics')).text) > 0 ? true : undefined));

@@ -79,9 +79,9 @@ export interface Running {
 }
 
 /** A real engine on an in-memory embedded log, processing in the background as `duality run` does. */
-export async function startEngine(): Promise<Running> {
+export async function startEngine(topology = TOPOLOGY): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'duality-server-'));
-  writeFileSync(join(dir, 'topology.yaml'), TOPOLOGY);
+  writeFileSync(join(dir, 'topology.yaml'), topology);
   const { graph, diagnostics } = compileTopologyFile(join(dir, 'topology.yaml'));
   if (!graph) throw new Error(`test topology is invalid: ${JSON.stringify(diagnostics)}`);
   const log = EmbeddedLog.inMemory();

@@ -111,3 +111,11 @@ export async function closedPort(): Promise<number> {
   await new Promise((r) => server.close(r));
   return port;
 }
+
+/** The lines of a `duality run`'s stderr when it is no terminal: each one JSON, `{"level", "time", "msg"}`. */
+export function logLines(stderr: string): { level: string; time: string; msg: string }[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { level: string; time: string; msg: string });
+}

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { ProducedRecord } from '../../../engine/api/log.js';
+import { compileTopology } from '../../../engine/compiler/index.js';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
+import { Engine } from '../../../engine/runtime/engine.js';
+import { resetLog } from '../../../engine/runtime/reset.js';
 import { ROOT } from '../../root.js';
 import { cli, recordsIn, tableValue, tempDir, until, untilRecordsIn, withRun } from './cli-harness.js';
 
@@ -30,10 +34,21 @@ test('duality reset: the next run reprocesses the input from the start; the coun
   });
   assert.ok(existsSync(join(state, 'wordcount')));
 
+  // What the internal topics hold (and the topology's record, docs/upgrades.md): the reset's progress counts them.
+  const log = await EmbeddedLog.open(join(state, 'log'));
+  let records = 0;
+  for (const t of ['wordcount-word-counts-repartition', 'wordcount-word-counts-changelog', 'wordcount-topology']) records += (await log.endOffsets(t)).reduce((a, b) => a + b, 0);
+  await log.close();
+  assert.ok(records >= 4 + 3 + 1, `${records} records in the internal topics`);
+
   const done = await reset(file, state);
   assert.equal(done.code, 0, done.stderr);
+  const n = records.toLocaleString('en');
+  const progress = new RegExp(`^duality: deleting internal topics: ${n} of ${n} records \\(100 %\\), [\\d,]+ records/s, done in \\d+\\.\\d s$`);
+  const lines = done.stdout.split('\n');
+  assert.match(lines.find((l) => l.startsWith('duality: deleting'))!, progress);
   assert.equal(
-    done.stdout,
+    lines.filter((l) => !l.startsWith('duality: deleting')).join('\n'),
     [
       `duality: resetting wordcount on the embedded log (${join(state, 'log')})`,
       'rewound group wordcount on TextLinesTopic to the start: partition 0 at offset 0',
@@ -119,4 +134,25 @@ test('the embedded log: groupMembers counts the consumer of a group; rewindGroup
   ]);
   assert.equal(log.committedOffset('g', { topic: 'in', partition: 1 }), 0);
   await log.close();
+});
+
+test('duality reset says how far the deletion of the internal topics is, in records, with the rate and the time left', async () => {
+  const graph = compileTopology('t.yaml', readFileSync(join(ROOT, 'topologies/wordcount.yaml'), 'utf8'), { env: {} }).graph!;
+  const log = EmbeddedLog.inMemory();
+  const engine = new Engine({ graph, log, stateDir: join(tempDir(), 'state'), logger: () => undefined });
+  await engine.start();
+  await engine.stop();
+  const p = log.producer();
+  const record = (topic: string): ProducedRecord => ({ topic, key: Buffer.from('k'), value: Buffer.from('v'), timestamp: 0 });
+  p.send([...Array.from({ length: 5 }, () => record('wordcount-word-counts-repartition')), ...Array.from({ length: 3 }, () => record('wordcount-word-counts-changelog'))]);
+  await p.flush();
+  await p.close();
+  const lines: string[] = [];
+  // A line after each topic, rather than every 5 s.
+  await resetLog(graph, log, (l) => lines.push(l), 0);
+  await log.close();
+  const said = lines.filter((l) => l.startsWith('duality: deleting internal topics: '));
+  assert.equal(said.length, 2, lines.join('\n'));
+  assert.match(said[0]!, /^duality: deleting internal topics: 5 of 8 records \(62 %\), [\d,]+ records\/s, about \d+\.\d s left$/);
+  assert.match(said[1]!, /^duality: deleting internal topics: 8 of 8 records \(100 %\), [\d,]+ records\/s, done in \d+\.\d s$/);
 });
