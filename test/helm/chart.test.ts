@@ -117,7 +117,7 @@ test('the production values render what a platform team asks for', () => {
   assert.equal(sts.spec.podManagementPolicy, 'Parallel');
   const pod = sts.spec.template.spec;
   const main = pod.containers[0];
-  assert.ok(main.args.includes('--guarantee=exactly_once') && main.args.includes('--standby-replicas=1') && main.args.includes('--cache-max-bytes=64MiB'), main.args.join(' '));
+  assert.ok(main.args.includes('--guarantee=exactly_once') && main.args.includes('--standby-replicas=1') && main.args.includes('--max-task-idle=500ms') && main.args.includes('--cache-max-bytes=64MiB'), main.args.join(' '));
   const env = new Map<string, any>(main.env.map((e: any) => [e.name, e]));
   assert.equal(env.get('DUALITY_ADVERTISE').value, '$(POD_NAME).duality-headless.$(POD_NAMESPACE).svc.cluster.local:8080');
   assert.deepEqual(env.get('KAFKA_SASL_PASSWORD').valueFrom, { secretKeyRef: { name: 'duality-kafka-user', key: 'password' } });
