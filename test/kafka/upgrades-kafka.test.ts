@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe } from 'node:test';
-import { cli, tableValue, tempDir, until, withRun } from '../engine/runtime/cli-harness.js';
+import { cli, logLines, tableValue, tempDir, until, withRun } from '../engine/runtime/cli-harness.js';
 import { base, CASES, upgraded } from '../engine/upgrades/upgrade-cases.js';
 import { brokerTest, BROKERS, connectBroker, RUN } from './kafka-helpers.js';
 
@@ -60,7 +60,7 @@ describe('topology upgrades on Kafka', { timeout: 180_000 }, () => {
     for (const dir of [state, join(a.dir, 'new-instance')]) {
       const refused = await finished(['run', v2, '--port', '0', '--state-dir', dir, ...brokers]);
       assert.equal(refused.code, 2, refused.stderr);
-      const lines = refused.stderr.trimEnd().split('\n');
+      const lines = logLines(refused.stderr).map((l) => l.msg);
       assert.ok(lines.includes(`duality: refusing to start ${a.name} over the state its last version left (recorded in ${a.name}-topology); nothing was changed`), refused.stderr);
       for (const line of says) assert.ok(lines.includes(`duality: ${line}`), `${line}\nnot in\n${refused.stderr}`);
     }
@@ -79,7 +79,8 @@ describe('topology upgrades on Kafka', { timeout: 180_000 }, () => {
     const v2 = a.write('v2.yaml', yaml);
     await withRun(v2, join(a.dir, 'new-instance'), brokers, async (_url, run) => {
       await until('the change said', () => (run.stderr.includes(`duality: ${a.name} changed since its last start, compatibly:`) ? true : undefined));
-      for (const line of says.filter((l) => !l.startsWith('compatible'))) assert.ok(run.stderr.includes(`duality: ${line}\n`), `${line}\nnot in\n${run.stderr}`);
+      const said = logLines(run.stderr).map((l) => l.msg);
+      for (const line of says.filter((l) => !l.startsWith('compatible'))) assert.ok(said.includes(`duality: ${line}`), `${line}\nnot in\n${run.stderr}`);
     });
     await withRun(v2, join(a.dir, 'state'), brokers, async (_url, run) => {
       assert.ok(!run.stderr.includes('changed since'), run.stderr);

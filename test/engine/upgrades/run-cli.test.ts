@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { EmbeddedLog } from '../../../engine/log/embedded-log.js';
-import { cli, tableValue, tempDir, until, withRun } from '../runtime/cli-harness.js';
+import { cli, logLines, tableValue, tempDir, until, withRun } from '../runtime/cli-harness.js';
 import { base, CASES, upgraded } from './upgrade-cases.js';
 
 const orders = [
@@ -50,7 +50,8 @@ test('duality run refuses sum changed to aggregate over the same store with exit
 
   const refused = await finished(['run', next, '--port', '0', '--state-dir', state]);
   assert.equal(refused.code, 2, refused.stderr);
-  const lines = refused.stderr.trimEnd().split('\n');
+  // Off a terminal the log is JSON lines (docs/cli.md): their messages are what a person reads.
+  const lines = logLines(refused.stderr).map((l) => l.msg);
   const at = lines.indexOf('duality: refusing to start shop over the state its last version left (recorded in shop-topology); nothing was changed');
   assert.ok(at >= 0, refused.stderr);
   assert.deepEqual(lines.slice(at + 1), verdict.map((l) => `duality: ${l}`), 'run says what diff says');
