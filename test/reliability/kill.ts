@@ -71,7 +71,7 @@ export function killScenario(name: string, order: number, guarantee: Guarantee):
       seed: { default: '1', help: 'seed of the random moments and instances' },
       'settle-seconds': { default: '300', help: 'longest wait, after the input is written, for the application to commit all of it' },
     },
-    short: { brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092', records: '1500', rate: '150', keys: '12', kills: '2' },
+    short: eos ? { brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092', records: '1500', rate: '150', keys: '12', kills: '2' } : undefined,
     run: (context) => runKills(context, name, guarantee),
   };
 }

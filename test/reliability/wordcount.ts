@@ -87,17 +87,18 @@ export function expectedCounts(lines: readonly string[]): Map<string, number> {
   return counts;
 }
 
-/** Writes lines `from`..`from + count - 1` durably (flushed: acknowledged by the broker). */
-export async function writeLines(log: KafkaLog, input: string, from: number, count: number, keys: number): Promise<string[]> {
+/** A producer of input lines: `write` sends lines `from`..`from + count - 1` and flushes them (acknowledged by the broker). */
+export function lineWriter(log: KafkaLog, input: string, keys: number): { write(from: number, count: number): Promise<string[]>; close(): Promise<void> } {
   const producer = log.producer();
-  try {
-    const lines = Array.from({ length: count }, (_, i) => line(from + i, keys));
-    producer.send(lines.map((value, i) => ({ topic: input, key: Buffer.from(String(from + i)), value: Buffer.from(value), timestamp: Date.now() })));
-    await producer.flush();
-    return lines;
-  } finally {
-    await producer.close();
-  }
+  return {
+    async write(from, count) {
+      const lines = Array.from({ length: count }, (_, i) => line(from + i, keys));
+      producer.send(lines.map((value, i) => ({ topic: input, key: Buffer.from(String(from + i)), value: Buffer.from(value), timestamp: Date.now() })));
+      await producer.flush();
+      return lines;
+    },
+    close: () => producer.close(),
+  };
 }
 
 /**
@@ -107,15 +108,20 @@ export async function writeLines(log: KafkaLog, input: string, from: number, cou
 export function writeAtRate(log: KafkaLog, input: string, total: number, perSecond: number, keys: number): { readonly written: string[]; readonly done: Promise<string[]> } {
   const written: string[] = [];
   const batch = Math.max(1, Math.round(perSecond / 10));
+  const writer = lineWriter(log, input, keys);
   const done = (async () => {
-    const began = Date.now();
-    while (written.length < total) {
-      written.push(...(await writeLines(log, input, written.length, Math.min(batch, total - written.length), keys)));
-      // Paced by the clock rather than by a fixed sleep, so slow flushes do not lower the rate.
-      const due = began + (written.length / perSecond) * 1000;
-      await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+    try {
+      const began = Date.now();
+      while (written.length < total) {
+        written.push(...(await writer.write(written.length, Math.min(batch, total - written.length))));
+        // Paced by the clock rather than by a fixed sleep, so slow flushes do not lower the rate.
+        const due = began + (written.length / perSecond) * 1000;
+        await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+      }
+      return written;
+    } finally {
+      await writer.close();
     }
-    return written;
   })();
   return { written, done };
 }

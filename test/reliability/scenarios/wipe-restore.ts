@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Instance } from '../instance.js';
 import { wholeNumbers } from '../options.js';
 import { outcome, type Scenario, type ScenarioContext } from '../scenario.js';
-import { BROKERS_OPTION, brokersFor, connect, expectedCounts, settle, startInstance, TABLE, tableContents, wordcountApp, writeLines } from '../wordcount.js';
+import { BROKERS_OPTION, brokersFor, connect, expectedCounts, settle, startInstance, TABLE, tableContents, wordcountApp, lineWriter } from '../wordcount.js';
 
 /** Lines written per producer flush while loading the input. */
 const BATCH = 5000;
@@ -48,7 +48,12 @@ export const scenario: Scenario = {
       }
       const urls = await Promise.all(instances.map((i) => i.run.ready()));
       const lines: string[] = [];
-      while (lines.length < records) lines.push(...(await writeLines(log, app.input, lines.length, Math.min(BATCH, records - lines.length), keys)));
+      const writer = lineWriter(log, app.input, keys);
+      try {
+        while (lines.length < records) lines.push(...(await writer.write(lines.length, Math.min(BATCH, records - lines.length))));
+      } finally {
+        await writer.close();
+      }
       say(`${lines.length} lines written; waiting for the application to process them`);
       const settled = await settle(log, app, instances, settleSeconds);
       if (settled !== undefined) return outcome({ records }, [[false, `the application did not commit all its input within ${settleSeconds} s: ${settled}`]]);
@@ -66,9 +71,11 @@ export const scenario: Scenario = {
       const url = await wiped.run.ready(settleSeconds * 1000);
       const readySeconds = (Date.now() - restarted) / 1000;
       const restored = metricSum(await (await fetch(`${url}/metrics`)).text(), 'duality_restored_records_total');
-      // The restore's own last line gives its rate over the replay alone, without the group join.
-      const said = [...`${wiped.run.stdout}\n${wiped.run.stderr}`.matchAll(/restore: [\d,]+ of [\d,]+ records \(100 %\), ([\d,]+) records\/s, done in ([\d.]+) s/g)];
-      const restoreRate = said.length > 0 ? said.map((m) => Number(m[1]!.replaceAll(',', ''))).reduce((a, b) => a + b, 0) / said.length : restored / readySeconds;
+      // The restore's own last lines (one per assignment) give its rate over the replay alone, without the group join.
+      const said = [...`${wiped.run.stdout}\n${wiped.run.stderr}`.matchAll(/restore: ([\d,]+) of [\d,]+ records \(100 %\), [\d,]+ records\/s, done in ([\d.]+) s/g)];
+      const replayed = said.reduce((n, m) => n + Number(m[1]!.replaceAll(',', '')), 0);
+      const replaySeconds = said.reduce((n, m) => n + Number(m[2]), 0);
+      const restoreRate = replaySeconds > 0 ? replayed / replaySeconds : restored / readySeconds;
 
       const after = await tableContents(count > 1 ? urls[0]! : url, TABLE);
       const changed = differing(before, after);
@@ -77,6 +84,7 @@ export const scenario: Scenario = {
         entries: after.size,
         restored,
         ready_s: readySeconds.toFixed(1),
+        restore_s: said.length > 0 ? replaySeconds.toFixed(1) : 'not said',
         restore_rate: Math.round(restoreRate),
         records: lines.length,
         seconds: Math.round((Date.now() - began) / 1000),
