@@ -56,7 +56,7 @@ export function killScenario(name: string, order: number, guarantee: Guarantee):
   return {
     name,
     order,
-    what: `wordcount under ${guarantee} in 2 instances, each SIGKILLed at random moments and restarted while input streams in; the output read read_committed against the input (${eos ? 'lost and duplicated must be 0' : 'lost must be 0, duplicates counted'})`,
+    what: `wordcount under ${guarantee} in 2 instances (--instances), each SIGKILLed at random moments and restarted while input streams in; the output read read_committed against the input (${eos ? 'lost and duplicated must be 0' : 'lost must be 0, duplicates counted'})`,
     mirrors: eos
       ? "Kafka Streams' EosIntegrationTest / the system test StreamsEosTest (kill -9 under exactly_once, verify the output has every input record once), Jepsen-style kill tests"
       : "Kafka Streams' StreamsSmokeTest / StreamsBrokerDownResilienceTest under at_least_once (bounces by kill -9, verify nothing is lost)",
