@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Instance } from '../instance.js';
 import { wholeNumbers } from '../options.js';
+import { UsageError } from '../scenarios.js';
 import { outcome, type Scenario, type ScenarioContext } from '../scenario.js';
 import { BROKERS_OPTION, brokersFor, connect, expectedCounts, seeded, settle, sleep, startInstance, TABLE, wordcountApp, writeAtRate } from '../wordcount.js';
 
@@ -86,7 +87,7 @@ export const scenario: Scenario = {
       ['seed'],
     );
     const guarantee = options.guarantee!;
-    if (guarantee !== 'exactly_once' && guarantee !== 'at_least_once') throw new Error(`--guarantee must be exactly_once or at_least_once, not "${guarantee}"`);
+    if (guarantee !== 'exactly_once' && guarantee !== 'at_least_once') throw new UsageError(`--guarantee must be exactly_once or at_least_once, not "${guarantee}"`);
     const brokers = await brokersFor(options.brokers!, say);
     const log = await connect(brokers);
     const instances: { dir: string; run: Instance; url?: string }[] = [];
