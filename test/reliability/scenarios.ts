@@ -23,6 +23,8 @@ export async function runScenario(s: Scenario, given: Readonly<Record<string, st
   try {
     return await s.run({ options, workDir, say: (l) => say(`${s.name}: ${l}`) });
   } catch (e) {
+    // A bad option value found by the scenario itself is the user's mistake, said as such.
+    if (e instanceof UsageError) throw e;
     return { passed: false, figures: {}, failures: [`it stopped with an error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`] };
   } finally {
     if (keep) say(`${s.name}: kept ${workDir}`);

@@ -1,0 +1,3 @@
+import { killScenario } from '../kill.js';
+
+export const scenario = killScenario('eos-kill', 10, 'exactly_once');
