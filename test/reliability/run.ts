@@ -40,7 +40,7 @@ function help(scenarios: readonly Scenario[]): string {
   const lines = ['usage: npm run reliability -- SCENARIO [--option value]... [--short] [--keep]', '', 'scenarios (docs/reliability.md):'];
   for (const s of scenarios) {
     lines.push(`  ${s.name.padEnd(16)} ${s.what}`);
-    for (const [o, d] of Object.entries(s.options)) lines.push(`  ${''.padEnd(16)}   --${o} (default ${d.default}): ${d.help}`);
+    for (const [o, d] of Object.entries(s.options)) lines.push(`  ${''.padEnd(16)}   --${o} (default ${d.default === '' ? "''" : d.default}): ${d.help}`);
   }
   lines.push(`  ${'all'.padEnd(16)} every scenario above, then a summary table`, '', '--short runs the short version npm test runs; --keep keeps the scenario\'s directory.');
   return lines.join('\n');
