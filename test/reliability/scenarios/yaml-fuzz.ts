@@ -166,7 +166,8 @@ export const scenario: Scenario = {
         const pureBomb = i % 50 === 49;
         const source = r.pick(pureBomb ? topologies : sources);
         const applied = pureBomb ? [i % 100 === 99 ? 'aliasValue' : 'aliasBomb'] : Array.from({ length: r.int(1, 3) }, () => r.pick(names));
-        const text = applied.reduce((lines, m) => MUTATIONS[m]!(lines, r), source.text.split('\n')).join('\n');
+        // A mutation needs a line to work on: a document cut to nothing is one empty line.
+        const text = applied.reduce((lines, m) => MUTATIONS[m]!(lines.length > 0 ? lines : [''], r), source.text.split('\n')).join('\n');
         const file = `case-${i}.yaml`;
         const what = `case ${i} (${source.name}, ${applied.join('+')})`;
         const c = await compiler.compile(file, text);
