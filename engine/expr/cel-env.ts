@@ -172,7 +172,7 @@ function resultCost(r: unknown): number {
 
 /**
  * Wraps the (type-checked) nodes that can do super-linear work so that they
- * charge the cost budget: comprehensions, `+` and `in`; points cel-js's
+ * charge the cost budget: comprehensions, `+`, `in` and `join`; points cel-js's
  * `s.matches(re)`, a backtracking JavaScript RegExp, at RE2 (cel-regex.ts); and
  * makes map literals whose keys are not all plain literals keep every key
  * (mapLiteral in cel-runtime.ts).
@@ -218,6 +218,20 @@ export function instrument(root: AstNode): void {
         };
         break;
       case 'rcall':
+        if ((n.args as unknown[])[0] === 'join') {
+          // [list, separator?]: charged what it would build before building it, as `+` is after:
+          // a list of one long string repeated would otherwise make a string of any size.
+          n.handle = (args: unknown[], ev: unknown, ast: unknown): unknown => {
+            const [items, separator] = args;
+            if (Array.isArray(items)) {
+              let length = typeof separator === 'string' ? separator.length * Math.max(0, items.length - 1) : 0;
+              for (const item of items) if (typeof item === 'string') length += item.length;
+              charge(items.length + (length >> 5));
+            }
+            return h(args, ev, ast);
+          };
+          break;
+        }
         if ((n.args as unknown[])[0] !== 'matches') break;
         // [receiver, pattern]; other types go on to cel-js, which reports the missing overload.
         n.handle = (args: unknown[], ev: unknown, ast: unknown): unknown =>

@@ -28,6 +28,8 @@ export class ExpressionError extends Error {
  *   - each comprehension, before it runs, the size of the range it iterates,
  *   - each `+` that builds a list/string/bytes, its result size (strings and
  *     bytes: one unit per 32 characters/bytes),
+ *   - each `join`, before it builds its string, the list's length and the string's size (one
+ *     unit per 32 characters),
  *   - each `in` over a list, the list length,
  *   - each regular expression search, before it starts, the length it may read times the
  *     pattern's program size / 32 (cel-regex.ts),

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, type Document, type Node, type YAMLError } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Alias, type Document, type Node, type YAMLError } from 'yaml';
 import { pointerOf, type Diagnostic } from '../api/diagnostics.js';
 import { humanPath } from '../api/diagnostics.js';
 import { LineIndex, PositionTable } from './positions.js';
@@ -150,6 +150,8 @@ function yamlMessage(code: string, message: string): string {
 class Builder {
   aborted = false;
   private expanded = 0;
+  /** Each alias's anchored node, or undefined for an unknown anchor; found on the first alias. */
+  private targets?: Map<Alias, Node | undefined>;
 
   constructor(
     private readonly doc: Document,
@@ -191,7 +193,7 @@ class Builder {
     }
 
     if (isAlias(node)) {
-      const target = node.resolve(this.doc);
+      const target = this.target(node);
       if (!target) {
         this.report(this.pos(node), pointer, `unknown alias *${node.source}`);
         return undefined;
@@ -232,6 +234,26 @@ class Builder {
       return v;
     }
     return node === undefined ? null : node;
+  }
+
+  /**
+   * The node an alias names: the last one anchored so before it, as yaml's `Alias.resolve` finds
+   * it, but in one walk of the document for all aliases. `resolve` walks the document for each
+   * alias, so a bomb in a large document cost that many walks (minutes) before it was refused.
+   */
+  private target(alias: Alias): Node | undefined {
+    if (!this.targets) {
+      const targets = new Map<Alias, Node | undefined>();
+      const latest = new Map<string, Node>();
+      visit(this.doc, {
+        Node: (_key, n) => {
+          if (isAlias(n)) targets.set(n, latest.get(n.source));
+          else if (n.anchor) latest.set(n.anchor, n);
+        },
+      });
+      this.targets = targets;
+    }
+    return this.targets.get(alias);
   }
 
   private substitute(value: string, node: Scalar, pointer: string): string {

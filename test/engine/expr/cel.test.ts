@@ -356,6 +356,15 @@ describe('cost budget', () => {
     assert.match(e.message, budgetError);
   });
 
+  // Found by the reliability suite's cel-sandbox: join was not charged, so a 5,000-element list of a
+  // 100 KB string made a 500 MB string from one record (the instance reached 4 GB).
+  it('stops a join that would build a string past the budget, items or separators', () => {
+    const l = Array.from({ length: 5000 }, (_, i) => i);
+    assert.match(evalFails('value.l.map(x, value.s).join()', { value: { l, s: 'x'.repeat(10_000) } }).message, budgetError);
+    assert.match(evalFails('value.l.map(x, "a").join(value.s)', { value: { l, s: 'x'.repeat(10_000) } }).message, budgetError);
+    assert.equal(compile('value.l.map(x, "ab").join(", ")').evaluate({ value: { l } }), Array(5000).fill('ab').join(', '));
+  });
+
   it('lets ordinary comprehensions through and resets per evaluation', () => {
     const e = compile('words(value).filter(w, w != "the").size()');
     for (let i = 0; i < 3; i++) assert.equal(e.evaluate({ value: 'the cat and the hat '.repeat(5000) }), 15_000);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { loadYaml, MAX_SOURCE_BYTES } from '../../../engine/loader/load-yaml.js';
 
 test('positions: values and keys map from JSON pointers to line and column', () => {
@@ -54,6 +55,36 @@ test('an alias bomb is refused quickly with a clear message', () => {
   const { data, diagnostics } = loadYaml('bomb.yaml', lines.join('\n') + '\n');
   assert.equal(data, undefined);
   assert.match(diagnostics.map((d) => d.message).join('\n'), /aliases expand to more than/);
+});
+
+// Found by the reliability suite's yaml-fuzz: yaml's Alias.resolve walks the whole document for
+// every alias, so the bomb's expansion, cut at MAX_EXPANDED_NODES, still cost that many walks of a
+// large document: with this 200,000-item list (400 KB) about five minutes, a hang to a user. In a
+// worker, to be stopped: a few seconds at most now, the bound is far above that.
+test('an alias bomb in a large document is refused as quickly as in a small one', async () => {
+  const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 9; i++) {
+    const prev = String.fromCharCode(96 + i);
+    const cur = String.fromCharCode(97 + i);
+    lines.push(`${cur}: &${cur} [${Array(10).fill(`*${prev}`).join(',')}]`);
+  }
+  lines.push(`wide: [${Array(200_000).fill('1').join(',')}]`);
+  const loader = new URL('../../../engine/loader/load-yaml.js', import.meta.url).href;
+  const worker = new Worker(`import('${loader}').then(({ loadYaml }) => { const { data, diagnostics } = loadYaml('bomb.yaml', require('node:worker_threads').workerData); require('node:worker_threads').parentPort.postMessage({ data, diagnostics }); })`, { eval: true, workerData: lines.join('\n') + '\n' });
+  const hung = setTimeout(() => void worker.terminate(), 60_000);
+  try {
+    const loaded = await new Promise<{ data: unknown; diagnostics: { message: string }[] } | undefined>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', () => resolve(undefined));
+    });
+    assert.ok(loaded, 'the loader was still expanding the bomb after 60 s');
+    assert.equal(loaded.data, undefined);
+    assert.match(loaded.diagnostics.map((d) => d.message).join('\n'), /aliases expand to more than/);
+  } finally {
+    clearTimeout(hung);
+    await worker.terminate();
+  }
 });
 
 test('oversized input is refused before parsing', () => {
