@@ -28,7 +28,11 @@ export class Instance {
 
   /** The HTTP API's URL once the instance printed it. */
   async url(timeoutMs = 60_000): Promise<string> {
-    return waitFor(`the URL of duality run in its output:\n${this.stdout}\n${this.stderr.slice(-4000)}`, timeoutMs, () => /http:\/\/127\.0\.0\.1:\d+/.exec(this.stdout)?.[0]);
+    return waitFor(`the URL of duality run in its output:\n${this.stdout}\n${this.stderr.slice(-4000)}`, timeoutMs, () => {
+      const url = /http:\/\/127\.0\.0\.1:\d+/.exec(this.stdout)?.[0];
+      if (url === undefined && !this.running) throw new Error(`duality run exited (${this.child.exitCode ?? this.child.signalCode}) before it listened:\n${this.stderr.slice(-4000)}`);
+      return url;
+    });
   }
 
   /** Waits until /readyz answers 200; gives the URL. */
