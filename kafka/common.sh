@@ -5,6 +5,8 @@
 #   KAFKA_PORT             client listener on 127.0.0.1 (default 9092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller listener on 127.0.0.1 (default 9093)
 #   KAFKA_SASL_PORT        SASL_SSL client listener on 127.0.0.1 (default 9094)
+#   KAFKA_ADVERTISED_PORT  the port the broker tells clients to connect to for its PLAINTEXT
+#                          listener (default KAFKA_PORT); another one puts a proxy in between
 #   KAFKA_HEAP_OPTS        JVM heap (default "-Xms256m -Xmx512m")
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker to answer (default 90)
 #   KAFKA_CACHE_DIR        jars, data, logs and the pid file (default kafka/.cache)
@@ -14,6 +16,7 @@ REPO_DIR="$(cd "$KAFKA_DIR/.." && pwd)"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
+KAFKA_ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$KAFKA_PORT}"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 CACHE_DIR="${KAFKA_CACHE_DIR:-$KAFKA_DIR/.cache}"

@@ -48,7 +48,7 @@ wait_ready() { # $1 = seconds, $2 = ours|foreign
 
 # The config this script would start the broker with.
 render_config() {
-  sed -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+  sed -e "s|@PORT@|$KAFKA_PORT|g" -e "s|@ADVERTISED_PORT@|$KAFKA_ADVERTISED_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
     -e "s|@SASL_PORT@|$KAFKA_SASL_PORT|g" -e "s|@DATA_DIR@|$DATA_DIR|g" -e "s|@TLS_DIR@|$TLS_DIR|g" \
     "$KAFKA_DIR/server.properties.template"
 }

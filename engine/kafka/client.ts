@@ -1,5 +1,5 @@
 import kafkajs from './kafkajs.js';
-import type { Kafka } from 'kafkajs';
+import type { ISocketFactory, Kafka } from 'kafkajs';
 import type { KafkaSecurity } from './security.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
@@ -13,6 +13,8 @@ export interface KafkaOptions {
   readonly logger?: (line: string) => void;
   /** TLS and SASL (security.ts). */
   readonly security?: KafkaSecurity;
+  /** How connections to brokers are made: kafkajs's own (net, tls) unless given; a test cuts them. */
+  readonly socketFactory?: ISocketFactory;
 }
 
 /**
@@ -29,6 +31,7 @@ export function createKafka(o: KafkaOptions): Kafka {
     brokers: [...o.brokers],
     ...(o.security?.ssl && { ssl: o.security.ssl }),
     ...(o.security?.sasl && { sasl: o.security.sasl }),
+    ...(o.socketFactory && { socketFactory: o.socketFactory }),
     connectionTimeout: 3000,
     requestTimeout: 30_000,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },

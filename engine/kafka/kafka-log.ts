@@ -1,6 +1,6 @@
 import type { Admin, GroupDescription, Kafka, PartitionMetadata } from 'kafkajs';
 import { tpKey, type CommittedOffset, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
-import { createKafka, errorType, explainFailure, isRetriable, securityProblem, sleep, type KafkaOptions as ClientOptions } from './client.js';
+import { createKafka, errorType, explainFailure, isRetriable, RetriableError, securityProblem, sleep, type KafkaOptions as ClientOptions } from './client.js';
 import { COMPRESSION_TYPES, type CompressionName } from './codecs.js';
 import { KafkaConsumer } from './kafka-consumer.js';
 import { KafkaProducer } from './kafka-producer.js';
@@ -183,6 +183,12 @@ export class KafkaLog implements Log {
       try {
         return await work(this.client);
       } catch (e) {
+        // kafkajs's BrokerPool.withBroker swallows each broker's failure and gives null when none
+        // answered (connections cut mid-request); its admin's listTopics and fetchTopicMetadata
+        // then fail on that null with a TypeError, which is a lost broker, not a bug to stop for.
+        if (e instanceof TypeError && /topicMetadata/.test(e.message)) {
+          throw new RetriableError(`no broker of ${this.options.brokers.join(',')} answered a metadata request (${e.message})`, { cause: e });
+        }
         if (errorType(e) !== 'UNKNOWN_TOPIC_OR_PARTITION' || this.closed) throw e;
         const stale = this.client;
         this.client = this.kafka.admin();

@@ -107,7 +107,12 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
       const ends = sinceCheckpoint >= CHECKPOINT_RECORDS && changelogs.size > 0 ? await changelogEnds() : undefined;
       const writes = persist(ends);
       writes.catch(() => undefined);
-      return { landed: writes.then(() => (ends ? takeCheckpoint(ends) : undefined)) };
+      const landed = writes.then(() => (ends ? takeCheckpoint(ends) : undefined));
+      // Awaited by the engine only once every task's persist has resolved, and another task's may
+      // wait for the log meanwhile: a disk that fails first must not be an unhandled rejection
+      // (which ends the process without a word) but the commit's failure when it is awaited.
+      landed.catch(() => undefined);
+      return { landed };
     },
     async close(committed) {
       if (committed && sinceCheckpoint > 0 && changelogs.size > 0) {

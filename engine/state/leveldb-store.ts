@@ -174,7 +174,8 @@ export class LevelDbStore implements BytesStore {
       }
       this.pending = kept;
       if (offset !== undefined) this.pendingOffset = Math.max(offset, this.pendingOffset ?? -1);
-      throw new DualityError('STORE', `store "${this.name}": writing ${writes} entries to ${this.path} failed`, { cause: err });
+      // LevelDB's reason ("No space left on device", with the file) is what an operator acts on.
+      throw new DualityError('STORE', `store "${this.name}": writing ${writes} entries to ${this.path} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     } finally {
       this.inFlight.splice(this.inFlight.indexOf(batch), 1);
     }

@@ -10,19 +10,21 @@ const exec = promisify(execFile);
  * A Kafka broker of the suite's own, started by the project's script (kafka/start.sh) on ports
  * and a data directory apart from the test broker's, so a scenario may stop, freeze or wipe it
  * without disturbing anything else. Ports: RELIABILITY_KAFKA_PORT (default 29092) for clients,
- * the next one for the KRaft controller, the one after for SASL_SSL.
+ * the next one for the KRaft controller, the one after for SASL_SSL. `advertisedPort` is the port
+ * it tells clients to connect to (KAFKA_ADVERTISED_PORT): a proxy's, to put one in between.
  */
 export class SuiteBroker {
   readonly port: number;
   private readonly env: NodeJS.ProcessEnv;
 
-  constructor(port = Number(process.env.RELIABILITY_KAFKA_PORT ?? 29092)) {
+  constructor(port = Number(process.env.RELIABILITY_KAFKA_PORT ?? 29092), options: { advertisedPort?: number } = {}) {
     this.port = port;
     this.env = {
       ...process.env,
       KAFKA_PORT: String(port),
       KAFKA_CONTROLLER_PORT: String(port + 1),
       KAFKA_SASL_PORT: String(port + 2),
+      KAFKA_ADVERTISED_PORT: String(options.advertisedPort ?? port),
       KAFKA_CACHE_DIR: join(ROOT, 'kafka/.cache', `reliability-${port}`),
     };
   }

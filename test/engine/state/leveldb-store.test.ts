@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { LevelDbStore, openLevel } from '../../../engine/state/leveldb-store.js';
 import { CHANGELOG_OFFSET_KEY, decodeOffset } from '../../../engine/state/stored-keys.js';
-import { b, collect, isThenable, str, tempDir } from './helpers.js';
+import { b, bigValue, collect, fullDiskAhead, isThenable, str, tempDir } from './helpers.js';
 
 const entries = async (store: LevelDbStore, options: { gte?: Buffer; lt?: Buffer; limit?: number } = {}) =>
   (await collect(store.range(options))).map(([k, v]) => [str(k), str(v)]);
@@ -149,4 +149,21 @@ test('opening a database that is already open says so', async (t) => {
   const store = await LevelDbStore.open('counts', path);
   t.after(() => store.close());
   await assert.rejects(LevelDbStore.open('counts', path), /store "counts": cannot open LevelDB .*open in another process or store/);
+});
+
+test('a write the disk refuses fails saying why (No space left on device) and where', async (t) => {
+  const path = join(await tempDir(t), 's');
+  const store = await LevelDbStore.open('counts', path);
+  t.after(() => store.close().catch(() => undefined));
+  fullDiskAhead(path);
+  const failure = await (async () => {
+    for (let i = 0; i < 200; i++) {
+      store.put(b(`k${i}`), bigValue(i));
+      const e = await store.persist().then(() => undefined, (e: unknown) => e as Error);
+      if (e !== undefined) return e;
+    }
+    return undefined;
+  })();
+  assert.ok(failure, 'the writes should have failed on the full disk');
+  assert.match(failure.message, new RegExp(`store "counts": writing 1 entries to ${path} failed: .*No space left on device`));
 });
