@@ -1,5 +1,5 @@
 import { defineStep, expression, name } from './spec.js';
-import { compiled, processor, recordVars } from './runtime.js';
+import { compiled, holds, processor, recordVars } from './runtime.js';
 
 /**
  * Kafka Streams' `split()` with named branches. Each branch is a stream of its own, named
@@ -27,7 +27,7 @@ export const branch = defineStep({
       const vars = recordVars(r);
       let taken = predicates.length;
       for (let i = 0; i < predicates.length && i <= position; i++) {
-        if (predicates[i]!.evaluate(vars) === true) {
+        if (holds(predicates[i]!, vars)) {
           taken = i;
           break;
         }

@@ -1,6 +1,6 @@
 import type { Done, Processor, ProcessorContext, StreamRecord } from '../engine/api/processor.js';
 import type { GraphNode } from '../engine/api/topology-graph.js';
-import { compileExpression, type CompiledExpression, type ExprVariable } from '../engine/expr/cel.js';
+import { compileExpression, ExpressionError, type CompiledExpression, type ExprVariable } from '../engine/expr/cel.js';
 import { VARIABLES, type ExpressionScope } from './spec.js';
 
 /**
@@ -14,6 +14,20 @@ export function compiled(node: GraphNode, field: string, scope: ExpressionScope)
   const result = compileExpression(String(source), vars);
   if (!result.ok) throw new Error(`${node.id}: ${result.message}`); // unreachable after validation
   return result.expression;
+}
+
+/**
+ * A predicate's verdict on a record. `null` (a field that is null) counts as false, as SQL's WHERE
+ * has it; anything else that is not true or false is the expression's error, so the record goes to
+ * the error policy instead of being dropped without a word (a typo such as `value.name` for
+ * `value.named == "x"`).
+ */
+export function holds(predicate: CompiledExpression, vars: Record<ExprVariable, unknown>): boolean {
+  const verdict = predicate.evaluate(vars);
+  if (typeof verdict === 'boolean') return verdict;
+  if (verdict === null) return false;
+  const shown = JSON.stringify(verdict);
+  throw new ExpressionError(`a predicate must give true or false, not ${Array.isArray(verdict) ? 'a list' : typeof verdict === 'object' ? 'a map' : `the ${typeof verdict} ${shown.length > 40 ? `${shown.slice(0, 40)}...` : shown}`}`, predicate.source);
 }
 
 /** The variables of a record, as expressions see them. */

@@ -135,3 +135,22 @@ test('a repartition topic left with other partitions than its step now asks for 
   await engine.stop().catch(() => undefined);
   await log.close();
 });
+
+for (const [step, steps, kept, node] of [
+  ['filter', '[{filter: value.big}]\n    to: kept', [['kept', ['o1']]], 'routed.0.filter'],
+  ['branch', '\n      - branch: {flagged: value.big, rest: "true"}\n  flagged: {from: routed-flagged, to: kept}\n  rest: {from: routed-rest, to: rest}', [['kept', ['o1']], ['rest', ['o2', 'o4']]], 'routed.0.branch-flagged'],
+] as const) {
+  test(`a ${step} predicate that gives neither true nor false sends the record to the dead-letter topic; null counts as false`, async () => {
+    const graph = graphOf(`${ORDERS}  routed:\n    from: orders\n    steps: ${steps}\n`);
+    // A boolean, a null, and a field that holds a string (a typo of the field meant, say).
+    const records: [string, unknown][] = [['o1', { big: true }], ['o2', { big: null }], ['o3', { big: 'yes' }], ['o4', { big: false }]];
+    const { log, engine } = await runOver(graph, records);
+    for (const [topic, keys] of kept) assert.deepEqual((await log.read({ topic, partition: 0 }, 0, 100)).map((r) => String(r.key)), keys, topic);
+    const dead = await log.read({ topic: 'shop-dlq', partition: 0 }, 0, 100);
+    assert.deepEqual(
+      dead.map((r) => [String(r.key), r.headers['__streams.errors.exception']?.toString(), r.headers['__streams.errors.message']?.toString(), r.headers['__duality.errors.node']?.toString()]),
+      [['o3', 'EXPRESSION', 'a predicate must give true or false, not the string "yes"', node]],
+    );
+    await engine.stop();
+  });
+}

@@ -106,8 +106,8 @@ const CASES: readonly Case[] = [
   { what: 'a string compared with a number', expr: 'value.s < value.n', refuse: true },
   // cel-js replaces invalid UTF-8 with U+FFFD, where cel-go gives an error.
   { what: 'invalid UTF-8 bytes as a string', expr: 'b"\\xff\\xfe".string()' },
-  // A filter keeps the records for which its predicate is true (docs/operators.md): a string drops the record.
-  { what: 'a filter that is not a boolean', step: 'filter', expr: 'value.s' },
+  // A filter's predicate must give true, false or null (docs/operators.md): a string is the record's error.
+  { what: 'a filter that is not a boolean', step: 'filter', expr: 'value.s', refuse: true },
   { what: 'a filter comparing a number with a string', step: 'filter', expr: 'value.n > value.s', refuse: true },
   { what: 'a field of a string', expr: 'value.s.length', refuse: true },
   { what: 'a field of null', expr: 'value.z.a', value: { z: null }, refuse: true },
