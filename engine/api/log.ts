@@ -194,6 +194,12 @@ export interface Log {
   read(tp: TopicPartition, offset: number, maxRecords: number, options?: { follow?: boolean }): Promise<LogRecord[]>;
   /** The end offset of each partition of a topic. */
   endOffsets(topic: string): Promise<number[]>;
+  /**
+   * Learns how big a record each of `topics` takes (Kafka's max.message.bytes), so that a producer
+   * refuses a bigger one at `send`, where the error policy can take it, rather than the broker
+   * refusing the request that carries it. A log without such a limit leaves it out.
+   */
+  learnRecordLimits?(topics: readonly string[]): Promise<void>;
   /** `offsets: false`: nobody reads what `flush` answers, so the producer need not keep it (it may answer []). */
   producer(options?: { transactionalId?: string; offsets?: boolean }): LogProducer;
   /** A new member of `groupId`. */
