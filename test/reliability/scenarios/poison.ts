@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogRecord, ProducedRecord } from '../../../engine/api/log.js';
-import { Instance, waitFor } from '../instance.js';
-import { behind, brokersFor, compiled, connectLog, createTopic, readAll, runId } from '../kafka.js';
+import { Instance } from '../instance.js';
+import { brokersFor, compiled, connectLog, createTopic, readAll, runId, untilCaughtUp } from '../kafka.js';
 import { prng } from '../../seeded.js';
 import { outcome, type Scenario } from '../scenario.js';
 
@@ -126,12 +126,7 @@ export const scenario: Scenario = {
       const began = Date.now();
       instance = new Instance([file, '--brokers', brokers, '--port', '0', '--state-dir', join(workDir, 'state')]);
       const url = await instance.ready();
-      let short: string[] = [];
-      await waitFor(() => `${name} to commit all it read; behind: ${short.join(', ')}\n${instance!.stderr.slice(-3000)}`, 600_000, async () => {
-        if (!instance!.running) throw new Error(`duality run exited (${instance!.child.exitCode ?? instance!.child.signalCode}):\n${instance!.stderr.slice(-4000)}`);
-        short = await behind(log, graph);
-        return short.length === 0 ? true : undefined;
-      });
+      await untilCaughtUp(log, graph, instance, 600_000);
       const seconds = (Date.now() - began) / 1000;
 
       // Dead letters, matched to the inputs by where they came from.
