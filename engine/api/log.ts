@@ -108,6 +108,8 @@ export interface LogProducer {
    */
   init(): Promise<void>;
   send(records: readonly ProducedRecord[]): void;
+  /** Throws what `send` would throw for the record's size (too large for its topic), sending nothing. */
+  check?(record: ProducedRecord): void;
   /** Resolves once every record sent so far is durable and visible; returns the partition and offset of each, in send order. */
   flush(): Promise<(TopicPartition & { offset: number })[]>;
   /**

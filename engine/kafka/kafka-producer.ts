@@ -136,11 +136,7 @@ export class KafkaProducer implements LogProducer {
     this.checkOpen();
     for (const r of records) {
       if (!Number.isFinite(r.timestamp)) throw new Error(`kafka: cannot produce to topic "${r.topic}": timestamp ${r.timestamp} is not a number of milliseconds`);
-      const limit = this.limitOf(r.topic);
-      if (limit !== undefined) {
-        const bytes = batchBytesOf(r.key, r.value, r.headers);
-        if (bytes > limit) throw new RecordTooLargeError(r.topic, bytes, limit);
-      }
+      this.check(r);
     }
     for (const r of records) {
       const n = this.partitionCounts.get(r.topic);
@@ -148,6 +144,13 @@ export class KafkaProducer implements LogProducer {
       else this.append(r, n);
     }
     if (this.sender === undefined && !this.committing) this.sender = this.sendBuffered();
+  }
+
+  check(r: ProducedRecord): void {
+    const limit = this.limitOf(r.topic);
+    if (limit === undefined) return;
+    const bytes = batchBytesOf(r.key, r.value, r.headers);
+    if (bytes > limit) throw new RecordTooLargeError(r.topic, bytes, limit);
   }
 
   /** Encodes a record into its partition's batch. A partition the topic lacks fails the producer, as a failed send would. */

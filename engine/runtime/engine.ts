@@ -209,6 +209,7 @@ export class Engine {
         this.uncommitted++;
         pending.sent++;
       },
+      check: (r) => producer.check?.(r),
     };
   }
 
