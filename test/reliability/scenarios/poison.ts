@@ -6,14 +6,14 @@ import { brokersFor, compiled, connectLog, createTopic, readAll, runId, untilCau
 import { prng } from '../../seeded.js';
 import { outcome, type Scenario } from '../scenario.js';
 
-/** The ways an input record is poisoned, each with the error code its dead letter must carry. */
+/** The ways an input record is poisoned, each with the error code and node its dead letter must name. */
 const POISONS = {
-  /** Not JSON at all: the value serde refuses it. */
-  'bad-json': 'SERDE',
+  /** Not JSON at all: the value serde of the source refuses it. */
+  'bad-json': { code: 'SERDE', node: 'readings.source' },
   /** No `count`: the expression reads a missing field. */
-  'missing-field': 'EXPRESSION',
+  'missing-field': { code: 'EXPRESSION', node: 'ratios.0.mapValues' },
   /** `count` 0: a division by zero, an infinity, which an expression may not give. */
-  'division-by-zero': 'EXPRESSION',
+  'division-by-zero': { code: 'EXPRESSION', node: 'ratios.0.mapValues' },
 } as const;
 type Poison = keyof typeof POISONS;
 
@@ -133,23 +133,27 @@ export const scenario: Scenario = {
       const byPlace = new Map(inputs.map((r) => [placed.get(r.key)!, r]));
       const dlq = await readAll(log, dlqTopic);
       const lettered = new Map<string, number>();
+      const byCause = new Map<string, number>();
       const wrongLetters: string[] = [];
       for (const d of dlq) {
         const place = `${header(d, '__streams.errors.partition')}@${header(d, '__streams.errors.offset')}`;
         const r = byPlace.get(place);
         lettered.set(place, (lettered.get(place) ?? 0) + 1);
+        const cause = `${r?.poison ?? 'unpoisoned'} -> ${header(d, '__streams.errors.exception')} at ${header(d, '__duality.errors.node')}`;
+        byCause.set(cause, (byCause.get(cause) ?? 0) + 1);
         const why = [
           r === undefined && `no input at ${place}`,
           r !== undefined && r.poison === undefined && `${r.key} was not poisoned`,
           header(d, '__streams.errors.topic') !== inputTopic && `topic header ${header(d, '__streams.errors.topic')}`,
-          r?.poison !== undefined && header(d, '__streams.errors.exception') !== POISONS[r.poison] && `exception ${header(d, '__streams.errors.exception')} for ${r.poison}`,
+          r?.poison !== undefined && header(d, '__streams.errors.exception') !== POISONS[r.poison].code && `exception ${header(d, '__streams.errors.exception')} for ${r.poison}`,
+          r?.poison !== undefined && header(d, '__duality.errors.node') !== POISONS[r.poison].node && `node ${header(d, '__duality.errors.node')} for ${r.poison}`,
           !header(d, '__streams.errors.message') && 'no message',
-          !header(d, '__duality.errors.node') && 'no node',
           r !== undefined && (d.key?.toString() !== r.key || d.value?.toString() !== r.value) && 'not the original key and value',
         ].filter((w) => w !== false);
         if (why.length > 0 && wrongLetters.length < 5) wrongLetters.push(`dead letter ${d.partition}@${d.offset} (${place}): ${why.join(', ')}`);
         else if (why.length > 0) wrongLetters.push('');
       }
+      for (const [cause, n] of byCause) say(`dead letters ${cause}: ${n}`);
       const missing = poisoned.filter((r) => !lettered.has(placed.get(r.key)!));
       const twice = [...lettered.values()].filter((n) => n > 1).length;
 
