@@ -147,14 +147,16 @@ export class CachingStore {
         v = this.valueSerde.deserialize(bytes);
       }
     }
-    if (v !== undefined && this.inner.check !== undefined && (bytes?.length ?? sizeOf(v)) >= CHECK_FROM) {
+    let valueSize = bytes === undefined ? sizeOf(v) : bytes.length;
+    if (v !== undefined && valueSize >= CHECK_FROM && this.inner.check !== undefined) {
       bytes ??= this.valueSerde.serialize(v)!;
+      valueSize = bytes.length;
       this.inner.check(this.keyBytes(key), bytes);
     }
     if (this.budget.off) return this.inner.put(this.keyBytes(key), v === undefined ? null : (bytes ?? this.valueSerde.serialize(v)));
     let k = this.keyForm.fast(key);
     if (k === NOT_CANONICAL) k = this.keyForm.fromBytes(this.keyBytes(key));
-    const size = ENTRY_OVERHEAD + keySize(k) + (bytes === undefined ? sizeOf(v) : bytes.length);
+    const size = ENTRY_OVERHEAD + keySize(k) + valueSize;
     let slot = this.index.get(k);
     if (slot < 0) {
       slot = this.insert(k, v, bytes, undefined, size);
