@@ -14,6 +14,8 @@ interface Sample {
   readonly minute: number;
   readonly rssMb: number;
   readonly heapMb: number;
+  /** Memory of Buffers and other objects outside the JS heap: with the heap, what RSS is made of besides code and LevelDB. */
+  readonly externalMb: number;
   readonly lag: number;
 }
 
@@ -118,11 +120,12 @@ export const scenario: Scenario = {
           minute: (Date.now() - began) / 60_000,
           rssMb: rssMb(pid) ?? NaN,
           heapMb: (metricSum(metrics, 'nodejs_heap_size_used_bytes') ?? NaN) / 1e6,
+          externalMb: (metricSum(metrics, 'nodejs_external_memory_bytes') ?? NaN) / 1e6,
           // NaN when /metrics has no lag at all (no partition assigned): it then fails the drain check.
           lag: metricSum(metrics, 'duality_consumer_lag_records') ?? NaN,
         };
         samples.push(s);
-        say(`t=${s.minute.toFixed(1)} min written=${written} rss=${s.rssMb.toFixed(0)} MB heap=${s.heapMb.toFixed(0)} MB lag=${s.lag} queries=${queries}`);
+        say(`t=${s.minute.toFixed(1)} min written=${written} rss=${s.rssMb.toFixed(0)} MB heap=${s.heapMb.toFixed(0)} MB external=${s.externalMb.toFixed(0)} MB lag=${s.lag} queries=${queries}`);
         return s;
       };
       while (Date.now() < end) {
@@ -170,6 +173,7 @@ export const scenario: Scenario = {
           rss_end_mb: (during.at(-1)?.rssMb ?? NaN).toFixed(0),
           rss_slope_mb_per_min: rssSlope.toFixed(2),
           heap_peak_mb: Math.max(...samples.map((s) => s.heapMb)).toFixed(0),
+          heap_slope_mb_per_min: slope(samples.filter((s) => s.minute >= warmUp && s.minute <= minutes).map((s) => ({ x: s.minute, y: s.heapMb }))).toFixed(2),
           max_lag: Math.max(...samples.map((s) => s.lag)),
           final_lag: final.lag,
           drain_seconds: drainSeconds.toFixed(1),
