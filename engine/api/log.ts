@@ -108,6 +108,8 @@ export interface LogProducer {
    */
   init(): Promise<void>;
   send(records: readonly ProducedRecord[]): void;
+  /** Throws what `send` would throw for the record's size (too large for its topic), sending nothing. */
+  check?(record: ProducedRecord): void;
   /** Resolves once every record sent so far is durable and visible; returns the partition and offset of each, in send order. */
   flush(): Promise<(TopicPartition & { offset: number })[]>;
   /**
@@ -194,6 +196,12 @@ export interface Log {
   read(tp: TopicPartition, offset: number, maxRecords: number, options?: { follow?: boolean }): Promise<LogRecord[]>;
   /** The end offset of each partition of a topic. */
   endOffsets(topic: string): Promise<number[]>;
+  /**
+   * Learns how big a record each of `topics` takes (Kafka's max.message.bytes), so that a producer
+   * refuses a bigger one at `send`, where the error policy can take it, rather than the broker
+   * refusing the request that carries it. A log without such a limit leaves it out.
+   */
+  learnRecordLimits?(topics: readonly string[]): Promise<void>;
   /** `offsets: false`: nobody reads what `flush` answers, so the producer need not keep it (it may answer []). */
   producer(options?: { transactionalId?: string; offsets?: boolean }): LogProducer;
   /** A new member of `groupId`. */

@@ -14,4 +14,6 @@ export interface Serde {
 /** Takes records to the log: the only path from the runtime to a producer. */
 export interface RecordCollector {
   send(record: import('./log.js').ProducedRecord): void;
+  /** Throws what `send` would throw for the record's size (see LogProducer.check), sending nothing. */
+  check?(record: import('./log.js').ProducedRecord): void;
 }

@@ -1,4 +1,5 @@
 import type { Admin, GroupDescription, Kafka, PartitionMetadata } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import { tpKey, type CommittedOffset, type ConsumerOptions, type Log, type LogConsumer, type LogProducer, type LogRecord, type TopicPartition, type TopicSpec } from '../api/log.js';
 import { createKafka, errorType, explainFailure, isRetriable, RetriableError, securityProblem, sleep, type KafkaOptions as ClientOptions } from './client.js';
 import { COMPRESSION_TYPES, type CompressionName } from './codecs.js';
@@ -13,6 +14,7 @@ export interface KafkaOptions extends ClientOptions {
 
 /** Tries at reading metadata that is still settling (a topic just created), 50 ms apart. */
 const METADATA_ATTEMPTS = 40;
+const { ConfigResourceTypes } = kafkajs;
 /** A reader nobody read from for this long is closed (a restore reads without pause). */
 const READER_IDLE_MS = 5000;
 
@@ -28,6 +30,8 @@ export class KafkaLog implements Log {
   readonly cheapTransactions = false;
   readonly description: string;
   private readonly metadata = new Map<string, PartitionMetadata[]>();
+  /** Each topic's max.message.bytes, once learnRecordLimits asked: producers check records against it. */
+  private readonly maxMessageBytes = new Map<string, number>();
   private readonly readers = new Map<string, { reader: PartitionReader; idle?: NodeJS.Timeout }>();
   private readonly reading = new Map<string, Promise<unknown>>();
   private adminTail: Promise<unknown> = Promise.resolve();
@@ -204,7 +208,20 @@ export class KafkaLog implements Log {
 
   producer(options?: { transactionalId?: string; offsets?: boolean }): LogProducer {
     this.checkOpen();
-    return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), (t) => this.endOffsets(t), options?.transactionalId, options?.offsets !== false, COMPRESSION_TYPES[this.options.compression ?? 'none']);
+    return new KafkaProducer(this.kafka, (t) => this.requireMetadata(t), (t) => this.endOffsets(t), options?.transactionalId, options?.offsets !== false, COMPRESSION_TYPES[this.options.compression ?? 'none'], (t) => this.maxMessageBytes.get(t));
+  }
+
+  /** Reads the max.message.bytes of the topics that exist among `topics` (a topic's own, or the broker's default). */
+  async learnRecordLimits(topics: readonly string[]): Promise<void> {
+    this.checkOpen();
+    const existing = new Set(await this.admin((a) => a.listTopics()));
+    const resources = [...new Set(topics)].filter((t) => existing.has(t)).map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] }));
+    if (resources.length === 0) return;
+    const answer = await this.admin((a) => a.describeConfigs({ resources, includeSynonyms: false }));
+    for (const r of answer.resources) {
+      const bytes = Number(r.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+      if (Number.isInteger(bytes) && bytes > 0) this.maxMessageBytes.set(r.resourceName, bytes);
+    }
   }
 
   consumer(groupId: string, options?: ConsumerOptions): LogConsumer {

@@ -4,7 +4,7 @@ import type { LogProducer, ProducedRecord, TopicPartition } from '../api/log.js'
 import { Partitioner } from '../log/partitioner.js';
 import { parseTpKey } from '../log/topic-state.js';
 import { RetriableError, sleep, TransactionError } from './client.js';
-import { RecordAccumulator, type EncodedBatch } from './record-accumulator.js';
+import { batchBytesOf, RecordAccumulator, type EncodedBatch } from './record-accumulator.js';
 
 const { Partitioners } = kafkajs;
 
@@ -27,6 +27,21 @@ function laneOf(topic: string, partition: number): number {
     topicHashes.set(topic, h);
   }
   return ((h + partition) >>> 0) % LANES;
+}
+
+/**
+ * A record bigger than its topic takes (`max.message.bytes`), refused at send, as Java's producer
+ * refuses one past max.request.size: the broker would refuse the whole request carrying it, which
+ * fails the producer (and under exactly_once the transaction) for every record with it. Thrown from
+ * the sink that sends it, it goes to the error policy like any record that cannot be processed.
+ */
+export class RecordTooLargeError extends Error {
+  readonly code = 'RECORD_TOO_LARGE';
+
+  constructor(topic: string, bytes: number, limit: number) {
+    super(`the record is ${bytes} bytes as a record batch, more than topic "${topic}" takes (max.message.bytes ${limit})`);
+    this.name = 'RecordTooLargeError';
+  }
 }
 
 type Sender = { sendBatch(batch: { acks: number; topicMessages: TopicMessages[]; compression: number }): Promise<RecordMetadata[]> };
@@ -86,6 +101,8 @@ export class KafkaProducer implements LogProducer {
     offsets = true,
     /** The codec of every batch (engine/kafka/codecs.ts), 0 for none. */
     private readonly compression = 0,
+    /** The largest batch a topic takes (its max.message.bytes), when known. */
+    private readonly limitOf: (topic: string) => number | undefined = () => undefined,
   ) {
     if (offsets) this.acks = [];
     const create = (): Producer =>
@@ -119,6 +136,7 @@ export class KafkaProducer implements LogProducer {
     this.checkOpen();
     for (const r of records) {
       if (!Number.isFinite(r.timestamp)) throw new Error(`kafka: cannot produce to topic "${r.topic}": timestamp ${r.timestamp} is not a number of milliseconds`);
+      this.check(r);
     }
     for (const r of records) {
       const n = this.partitionCounts.get(r.topic);
@@ -126,6 +144,13 @@ export class KafkaProducer implements LogProducer {
       else this.append(r, n);
     }
     if (this.sender === undefined && !this.committing) this.sender = this.sendBuffered();
+  }
+
+  check(r: ProducedRecord): void {
+    const limit = this.limitOf(r.topic);
+    if (limit === undefined) return;
+    const bytes = batchBytesOf(r.key, r.value, r.headers);
+    if (bytes > limit) throw new RecordTooLargeError(r.topic, bytes, limit);
   }
 
   /** Encodes a record into its partition's batch. A partition the topic lacks fails the producer, as a failed send would. */
@@ -137,7 +162,7 @@ export class KafkaProducer implements LogProducer {
       this.failure = new Error(`kafka: cannot produce to partition ${p} of topic "${r.topic}": it has partitions 0..${partitions - 1}`);
       return;
     }
-    const batch = this.accumulator.append(r.topic, p, r.key, r.value, r.timestamp, r.headers);
+    const batch = this.accumulator.append(r.topic, p, r.key, r.value, r.timestamp, r.headers, this.limitOf(r.topic));
     this.acks?.push({ batch, index: batch.count - 1 });
   }
 

@@ -13,6 +13,12 @@ import { recordBodySize, varintSize, writeRecord } from './record-fields.js';
 export const BATCH_HEADER = 61;
 /** A batch is closed once it holds this much; a partition's next records open another. */
 export const BATCH_BYTES = 256 * 1024;
+/** The size of a batch holding only this record: a topic whose max.message.bytes is smaller refuses it. */
+export function batchBytesOf(key: Buffer | null, value: Buffer | null, headers: Headers | undefined): number {
+  const body = recordBodySize(0, 0, key, value, headers);
+  return BATCH_HEADER + varintSize(body) + body;
+}
+
 /** A batch's first buffer; it doubles as records come, up to BATCH_BYTES (or one bigger record). */
 const FIRST_BYTES = 4096;
 
@@ -45,6 +51,12 @@ export class EncodedBatch {
   /** The batch's bytes, header room included. */
   get bytes(): Buffer {
     return this.buffer.subarray(0, this.size);
+  }
+
+  /** The batch's size with one more record: what the broker would compare with the topic's max.message.bytes. */
+  sizeWith(key: Buffer | null, value: Buffer | null, timestamp: number, headers: Headers | undefined): number {
+    const body = recordBodySize(this.count === 0 ? 0 : timestamp - this.firstTimestamp, this.count, key, value, headers);
+    return this.size + varintSize(body) + body;
   }
 
   append(key: Buffer | null, value: Buffer | null, timestamp: number, headers: Headers | undefined): void {
@@ -87,8 +99,12 @@ export class RecordAccumulator {
     return this.records;
   }
 
-  /** Appends a record to its partition's batch; returns the batch and the record's place in it. */
-  append(topic: string, partition: number, key: Buffer | null, value: Buffer | null, timestamp: number, headers: Headers | undefined): EncodedBatch {
+  /**
+   * Appends a record to its partition's batch; returns the batch and the record's place in it. A
+   * record that would take the batch past `maxBatchBytes` (the topic's max.message.bytes: the broker
+   * refuses a bigger batch whole) opens a new one, as Java's producer does past batch.size.
+   */
+  append(topic: string, partition: number, key: Buffer | null, value: Buffer | null, timestamp: number, headers: Headers | undefined, maxBatchBytes = Infinity): EncodedBatch {
     if (topic !== this.lastTopic) {
       let batches = this.open.get(topic);
       if (!batches) this.open.set(topic, (batches = []));
@@ -96,6 +112,10 @@ export class RecordAccumulator {
       this.lastBatches = batches;
     }
     let batch = this.lastBatches[partition];
+    if (batch !== undefined && maxBatchBytes !== Infinity && batch.sizeWith(key, value, timestamp, headers) > maxBatchBytes) {
+      this.full.push(batch);
+      batch = undefined;
+    }
     if (batch === undefined) this.lastBatches[partition] = batch = new EncodedBatch(topic, partition);
     batch.append(key, value, timestamp, headers);
     this.records++;

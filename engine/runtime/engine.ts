@@ -204,10 +204,12 @@ export class Engine {
   private collectorFor(producer: LogProducer, pending: { sent: number }): RecordCollector {
     return {
       send: (r) => {
+        // First: a record the producer refuses (too large) goes to the error policy, uncounted.
+        producer.send([r]);
         this.uncommitted++;
         pending.sent++;
-        producer.send([r]);
       },
+      check: (r) => producer.check?.(r),
     };
   }
 
@@ -276,6 +278,7 @@ export class Engine {
     }
     const plan = await planTopics(graph, log, { createMissing: this.options.createTopics ?? true });
     for (const t of await log.createTopics(plan.create)) this.say(`duality: ${createdLine(t)}`);
+    await log.learnRecordLimits?.(graph.topics.filter((t) => t.role !== 'source').map((t) => t.name));
     const topics = [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))];
     if (!this.perTask && !this.shared) this.shared = this.sharedProducer();
     await this.standbys.scan();

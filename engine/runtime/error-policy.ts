@@ -38,21 +38,30 @@ export class ErrorPolicy {
     if (this.policy === 'dlq') {
       this.counters.dlq++;
       const h = (s: string | number): Buffer => Buffer.from(String(s));
-      collector.send({
-        topic: this.dlqTopic,
-        key: record.key,
-        value: record.value,
-        timestamp: record.timestamp,
-        headers: {
-          ...record.headers,
-          '__streams.errors.exception': h(code),
-          '__streams.errors.message': h(message),
-          '__streams.errors.topic': h(record.topic),
-          '__streams.errors.partition': h(record.partition),
-          '__streams.errors.offset': h(record.offset),
-          '__duality.errors.node': h(node),
-        },
-      });
+      const letter = (value: Buffer | null, why: string): void =>
+        collector.send({
+          topic: this.dlqTopic,
+          key: record.key,
+          value,
+          timestamp: record.timestamp,
+          headers: {
+            ...record.headers,
+            '__streams.errors.exception': h(code),
+            '__streams.errors.message': h(why),
+            '__streams.errors.topic': h(record.topic),
+            '__streams.errors.partition': h(record.partition),
+            '__streams.errors.offset': h(record.offset),
+            '__duality.errors.node': h(node),
+          },
+        });
+      try {
+        letter(record.value, message);
+      } catch (e) {
+        // A record too large for its output is often too large for the dead-letter topic too: its
+        // dead letter then goes without the value, rather than stop processing.
+        if (errorCodeOf(e) !== 'RECORD_TOO_LARGE') throw e;
+        letter(null, `${message}; its value (${record.value?.length ?? 0} bytes) is left out of this dead letter: ${(e as Error).message}`);
+      }
     }
     this.logBounded(`${this.policy === 'dlq' ? `sent to ${this.dlqTopic}` : 'skipped'}: ${record.topic}-${record.partition}@${record.offset} at ${node}: ${code}: ${message}`);
   }

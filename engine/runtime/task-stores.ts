@@ -64,6 +64,7 @@ export async function openTaskStores(o: TaskStoresOptions): Promise<TaskStores> 
       sinceCheckpoint++;
       o.collector.send(r);
     },
+    check: (r) => o.collector.check?.(r),
   };
   const stores = new Map<string, MeteredStore>();
   const changelogs = new Map<string, string>();

@@ -13,6 +13,8 @@ import { latin1, mergeRange, sortedOverlay } from './merge-range.js';
  */
 export interface BytesLayer extends BytesStore {
   put(key: Buffer, value: Buffer | null, existed?: boolean): void;
+  /** Throws when a write of this value would be refused below (a changelog record too large), writing nothing. */
+  check?(key: Buffer, value: Buffer): void;
 }
 
 /** True for a promise-like answer; anything else means the layer answered at once. */
@@ -28,6 +30,13 @@ const KNOWN = 2;
 const BELOW = 4;
 /** The slot holds no entry (evicted); `freeSlots` lists it. */
 const FREE = 8;
+
+/**
+ * Values from about this size on are checked against the layers below when put (see BytesLayer.check),
+ * so a value too large for its changelog goes to the error policy with the record that made it
+ * instead of failing the commit that would flush it. Smaller ones fit any changelog.
+ */
+const CHECK_FROM = 16 * 1024;
 
 const keySize = (k: MapKey): number => (typeof k === 'string' ? k.length : 8);
 
@@ -138,10 +147,16 @@ export class CachingStore {
         v = this.valueSerde.deserialize(bytes);
       }
     }
+    let valueSize = bytes === undefined ? sizeOf(v) : bytes.length;
+    if (v !== undefined && valueSize >= CHECK_FROM && this.inner.check !== undefined) {
+      bytes ??= this.valueSerde.serialize(v)!;
+      valueSize = bytes.length;
+      this.inner.check(this.keyBytes(key), bytes);
+    }
     if (this.budget.off) return this.inner.put(this.keyBytes(key), v === undefined ? null : (bytes ?? this.valueSerde.serialize(v)));
     let k = this.keyForm.fast(key);
     if (k === NOT_CANONICAL) k = this.keyForm.fromBytes(this.keyBytes(key));
-    const size = ENTRY_OVERHEAD + keySize(k) + (bytes === undefined ? sizeOf(v) : bytes.length);
+    const size = ENTRY_OVERHEAD + keySize(k) + valueSize;
     let slot = this.index.get(k);
     if (slot < 0) {
       slot = this.insert(k, v, bytes, undefined, size);

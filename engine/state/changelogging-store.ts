@@ -33,6 +33,11 @@ export class ChangeloggingStore implements BytesLayer {
     }
   }
 
+  /** Throws when the changelog would refuse this write (too large), writing nothing. */
+  check(key: Buffer, value: Buffer): void {
+    this.collector.check?.({ topic: this.changelogTopic, partition: this.partition, key, value: this.timestamped ? plainValue(value) : value, timestamp: 0 });
+  }
+
   get(key: Buffer): Buffer | undefined | Promise<Buffer | undefined> {
     return this.inner.get(key);
   }

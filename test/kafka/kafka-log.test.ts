@@ -217,4 +217,23 @@ describe('KafkaLog on the broker', { timeout: 120_000 }, () => {
       assert.ok(offsets.every((o, i) => o === i), `partition ${part}: in offset order`);
     }
   });
+  brokerTest(missing, "records past a topic's max.message.bytes: one too large alone is refused at send (RecordTooLargeError), one that fits alone gets a batch of its own", async () => {
+    const { log } = broker!;
+    const t = await topic('too-large', 1);
+    await log.learnRecordLimits!([t]);
+    const p = log.producer();
+    try {
+      // The broker's default limit is about 1 MB: 2 MB is refused at once, and nothing of it is sent.
+      assert.throws(() => p.send([{ topic: t, key: buf('big'), value: Buffer.alloc(2_000_000), timestamp: 1 }]), (e: Error & { code?: string }) => e.code === 'RECORD_TOO_LARGE' && e.message.includes(t));
+      // 200 KB leaves its batch open (batches close at 256 KB), then 900 KB: each fits alone, together
+      // they would not, and the broker refused their one batch whole.
+      p.send([200_000, 900_000].map((n, i) => ({ topic: t, key: buf(`part-${i}`), value: Buffer.alloc(n, i), timestamp: 2 })));
+      await p.flush();
+    } finally {
+      await p.close();
+    }
+    const got: LogRecord[] = [];
+    for (let batch: LogRecord[]; (batch = await log.read({ topic: t, partition: 0 }, got.length, 10)).length > 0; ) got.push(...batch);
+    assert.deepEqual(got.map((r) => [r.key?.toString(), r.value?.length]), [['part-0', 200_000], ['part-1', 900_000]]);
+  });
 });

@@ -5,6 +5,7 @@ import { compileTopology } from '../../engine/compiler/index.js';
 import { createKafka } from '../../engine/kafka/client.js';
 import { KafkaLog } from '../../engine/kafka/kafka-log.js';
 import { SuiteBroker } from './broker.js';
+import { waitFor, type Instance } from './instance.js';
 
 /** Tells one run's topics and groups from another's on a shared broker. */
 export const runId = (): string => `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -101,4 +102,14 @@ export function compiled(file: string, text: string): TopologyGraph {
   const { graph, diagnostics } = compileTopology(file, text);
   if (!graph) throw new Error(`${file} does not compile:\n${diagnostics.map((d) => d.message).join('\n')}`);
   return graph;
+}
+
+/** Waits until `instance` has committed everything it read (see behind); fails at once when it exits. */
+export async function untilCaughtUp(log: KafkaLog, graph: TopologyGraph, instance: Instance, timeoutMs: number): Promise<void> {
+  let short: string[] = [];
+  await waitFor(() => `${graph.name} to commit all it read; behind: ${short.join(', ')}\n${instance.stderr.slice(-3000)}`, timeoutMs, async () => {
+    if (!instance.running) throw new Error(`duality run exited (${instance.child.exitCode ?? instance.child.signalCode}):\n${instance.stderr.slice(-4000)}`);
+    short = await behind(log, graph);
+    return short.length === 0 ? true : undefined;
+  });
 }
