@@ -16,11 +16,14 @@ export const runId = (): string => `${Date.now().toString(36)}-${randomBytes(3).
  */
 export async function brokersFor(given: string, say: (line: string) => void): Promise<string> {
   if (given !== '') return given;
-  const broker = new SuiteBroker(Number(process.env.RELIABILITY_KAFKA_PORT ?? 49092));
+  const broker = new SuiteBroker();
   say(`starting the suite's broker on ${broker.brokers} (or finding it running)`);
   await broker.start();
   return broker.brokers;
 }
+
+/** The `--brokers` option every Kafka scenario has: '' starts the suite's own broker. */
+export const BROKERS_OPTION = { default: '', help: "Kafka brokers; '' starts the suite's own broker (RELIABILITY_KAFKA_PORT, 29092)" } as const;
 
 /** A KafkaLog of the scenario's own, for writing input and reading output (read_committed). */
 export const connectLog = (brokers: string): Promise<KafkaLog> => KafkaLog.connect({ brokers: brokers.split(','), clientId: 'duality-reliability' });

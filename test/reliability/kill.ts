@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Instance } from './instance.js';
 import { wholeNumbers } from './options.js';
 import { outcome, type Outcome, type Scenario, type ScenarioContext } from './scenario.js';
-import { BROKERS_OPTION, brokersFor, connect, countsSeen, expectedCounts, seeded, settle, sleep, startInstance, wordcountApp, writeAtRate } from './wordcount.js';
+import { countsSeen, expectedCounts, seeded, settle, sleep, startInstance, wordcountApp, writeAtRate } from './wordcount.js';
+import { BROKERS_OPTION, brokersFor, connectLog as connect } from './kafka.js';
 
 type Guarantee = 'exactly_once' | 'at_least_once';
 

@@ -49,13 +49,21 @@ export function metricSum(text: string, name: string): number | undefined {
   return sum;
 }
 
-/** The least-squares slope of y over x. */
+/**
+ * The slope of y over x by Theil and Sen: the median of the slopes between every two points. A
+ * short spike (a burst of garbage before a collection) moves a least-squares line by as much as a
+ * leak would; it barely moves the median, while memory that keeps growing moves every pair.
+ */
 export function slope(points: readonly { x: number; y: number }[]): number {
-  const n = points.length;
-  if (n < 2) return NaN;
-  const mx = points.reduce((a, p) => a + p.x, 0) / n;
-  const my = points.reduce((a, p) => a + p.y, 0) / n;
-  const sxy = points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
-  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
-  return sxx === 0 ? NaN : sxy / sxx;
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const dx = points[j]!.x - points[i]!.x;
+      if (dx !== 0) slopes.push((points[j]!.y - points[i]!.y) / dx);
+    }
+  }
+  if (slopes.length === 0) return NaN;
+  slopes.sort((a, b) => a - b);
+  const mid = slopes.length >> 1;
+  return slopes.length % 2 === 1 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2;
 }

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { compileTopology } from '../../engine/compiler/index.js';
 import { KafkaLog } from '../../engine/kafka/kafka-log.js';
 import { ROOT } from '../root.js';
-import { SuiteBroker } from './broker.js';
 import { Instance, waitFor } from './instance.js';
 
 export const TABLE = 'word-counts';
@@ -25,20 +24,6 @@ export interface WordcountApp {
   readonly sources: readonly string[];
 }
 
-/** The `--brokers` option every Kafka scenario has: '' starts the suite's own broker. */
-export const BROKERS_OPTION = { default: '', help: "Kafka brokers; '' starts the suite's own broker (RELIABILITY_KAFKA_PORT, 29092)" } as const;
-
-/** The brokers to use: those given, or the suite's own broker, started (kept running afterwards). */
-export async function brokersFor(given: string, say: (line: string) => void): Promise<string> {
-  if (given !== '') return given;
-  const broker = new SuiteBroker();
-  say(`starting the suite's broker on ${broker.brokers}`);
-  await broker.start();
-  return broker.brokers;
-}
-
-/** A client for writing input and reading output, the way a user's tools would. */
-export const connect = (brokers: string): Promise<KafkaLog> => KafkaLog.connect({ brokers: brokers.split(','), clientId: 'duality-reliability' });
 
 /**
  * wordcount.yaml under `guarantee`, named `name` (unique per run: topics and group are its own),

@@ -3,7 +3,8 @@ import type { Instance } from '../instance.js';
 import { wholeNumbers } from '../options.js';
 import { UsageError } from '../scenarios.js';
 import { outcome, type Scenario, type ScenarioContext } from '../scenario.js';
-import { BROKERS_OPTION, brokersFor, connect, expectedCounts, seeded, settle, sleep, startInstance, TABLE, wordcountApp, writeAtRate } from '../wordcount.js';
+import { expectedCounts, seeded, settle, sleep, startInstance, TABLE, wordcountApp, writeAtRate } from '../wordcount.js';
+import { BROKERS_OPTION, brokersFor, connectLog as connect } from '../kafka.js';
 
 /** What the reading client saw while the instances were restarted. */
 interface Reads {

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Instance } from '../instance.js';
 import { wholeNumbers } from '../options.js';
 import { outcome, type Scenario, type ScenarioContext } from '../scenario.js';
-import { BROKERS_OPTION, brokersFor, connect, expectedCounts, settle, startInstance, TABLE, tableContents, wordcountApp, lineWriter } from '../wordcount.js';
+import { expectedCounts, settle, startInstance, TABLE, tableContents, wordcountApp, lineWriter } from '../wordcount.js';
+import { BROKERS_OPTION, brokersFor, connectLog as connect } from '../kafka.js';
 
 /** Lines written per producer flush while loading the input. */
 const BATCH = 5000;
