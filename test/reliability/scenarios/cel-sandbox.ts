@@ -221,7 +221,13 @@ export const scenario: Scenario = {
       const url = await instance.ready();
       const began = performance.now();
       for (const i of accepted) {
-        const r = await fetch(`${url}/topics/input/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: tableOf(i), value: CASES[i]!.value ?? DEFAULT_VALUE }) });
+        const post = (): Promise<Response> => fetch(`${url}/topics/input/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: tableOf(i), value: CASES[i]!.value ?? DEFAULT_VALUE }) });
+        // A connection the server closed as idle just as it was reused is the network's, not the case's: one more try.
+        const r = await post().catch(async (e: unknown) => {
+          if (!instance.running) throw new Error(`duality run exited (${instance.child.exitCode ?? instance.child.signalCode}) while ${CASES[i]!.what} was posted:\n${instance.stderr.slice(-4000)}`);
+          say(`${CASES[i]!.what}: posting failed (${String((e as Error).cause ?? e)}); trying once more`);
+          return post();
+        });
         if (r.status !== 200) note(`${CASES[i]!.what}: posting its record answered ${r.status} ${await r.text()}`);
       }
       const counted = async (key: string): Promise<boolean> => (await fetch(`${url}/tables/done/keys/${key}`).catch(() => undefined))?.status === 200;
