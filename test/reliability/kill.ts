@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Instance } from './instance.js';
 import { wholeNumbers } from './options.js';
 import { outcome, type Outcome, type Scenario, type ScenarioContext } from './scenario.js';
-import { countsSeen, expectedCounts, seeded, settle, sleep, startInstance, wordcountApp, writeAtRate } from './wordcount.js';
+import { countsSeen, expectedCounts, settle, sleep, startInstance, wordcountApp, writeAtRate } from './wordcount.js';
+import { prng } from '../seeded.js';
 import { BROKERS_OPTION, brokersFor, connectLog as connect } from './kafka.js';
 
 type Guarantee = 'exactly_once' | 'at_least_once';
@@ -96,7 +97,7 @@ async function runKills({ options, workDir, say }: ScenarioContext, scenario: st
     await Promise.all(instances.map((i) => i.run.ready()));
     say(`${count} instances ready on ${brokers}; writing ${records} lines at ${rate}/s into ${app.input}`);
 
-    const random = seeded(seed);
+    const random = prng(seed);
     const writeMs = (records / rate) * 1000;
     const killAt = Array.from({ length: kills }, () => random() * writeMs).sort((a, b) => a - b);
     const writer = writeAtRate(log, app.input, records, rate, keys);

@@ -50,18 +50,6 @@ export async function wordcountApp(log: KafkaLog, dir: string, name: string, gua
 export const startInstance = (app: WordcountApp, brokers: string, stateDir: string): Instance =>
   new Instance([app.file, '--brokers', brokers, '--port', '0', '--state-dir', stateDir, '--cache-max-bytes', '0']);
 
-/** A seeded random number generator (mulberry32), so a run can be repeated with `--seed`. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Line `seq` of the input: three words of a vocabulary of `keys` words (`w0`, `w1`, ...). */
 export const line = (seq: number, keys: number): string => [0, 1, 2].map((k) => `w${(seq * 7919 + k * 104729 + (seq >> 4)) % keys}`).join(' ');
 

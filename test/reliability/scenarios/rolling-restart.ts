@@ -3,7 +3,8 @@ import type { Instance } from '../instance.js';
 import { wholeNumbers } from '../options.js';
 import { UsageError } from '../scenarios.js';
 import { outcome, type Scenario, type ScenarioContext } from '../scenario.js';
-import { expectedCounts, seeded, settle, sleep, startInstance, TABLE, wordcountApp, writeAtRate } from '../wordcount.js';
+import { expectedCounts, settle, sleep, startInstance, TABLE, wordcountApp, writeAtRate } from '../wordcount.js';
+import { prng } from '../../seeded.js';
 import { BROKERS_OPTION, brokersFor, connectLog as connect } from '../kafka.js';
 
 /** What the reading client saw while the instances were restarted. */
@@ -102,7 +103,7 @@ export const scenario: Scenario = {
       await Promise.all(instances.map(async (i) => (i.url = await i.run.ready())));
       say(`${count} instances ready; writing ${records} lines at ${rate}/s while restarting each in turn, ${rounds} round(s)`);
       const writer = writeAtRate(log, app.input, records, rate, keys);
-      reader = readLoop(() => instances.flatMap((i) => (i.url === undefined ? [] : [i.url])), keys, seeded(seed));
+      reader = readLoop(() => instances.flatMap((i) => (i.url === undefined ? [] : [i.url])), keys, prng(seed));
       const readySeconds: number[] = [];
       // The restarts begin once there is state to hand over, and the input goes on meanwhile.
       await sleep(Math.min(5000, (records / rate) * 250));
