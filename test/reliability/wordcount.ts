@@ -6,10 +6,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TopologyGraph } from '../../engine/api/topology-graph.js';
 import { compileTopology } from '../../engine/compiler/index.js';
 import { KafkaLog } from '../../engine/kafka/kafka-log.js';
 import { ROOT } from '../root.js';
 import { Instance, waitFor } from './instance.js';
+import { behind } from './kafka.js';
 
 export const TABLE = 'word-counts';
 
@@ -20,8 +22,8 @@ export interface WordcountApp {
   readonly file: string;
   readonly input: string;
   readonly output: string;
-  /** The topics its group consumes: the input and the repartition topic. */
-  readonly sources: readonly string[];
+  /** The compiled topology: the topics its group consumes (the input and the repartition topic). */
+  readonly graph: TopologyGraph;
 }
 
 
@@ -43,7 +45,7 @@ export async function wordcountApp(log: KafkaLog, dir: string, name: string, gua
     { name: input, partitions },
     { name: output, partitions },
   ]);
-  return { name, file, input, output, sources: [...new Set(graph.subtopologies.flatMap((s) => s.sourceTopics))] };
+  return { name, file, input, output, graph };
 }
 
 /** A `duality run` of the app on Kafka with its own state directory, every update sent on (cache off). */
@@ -118,35 +120,14 @@ export async function countsSeen(log: KafkaLog, output: string): Promise<Map<str
   return seen;
 }
 
-/**
- * The partitions of the app's source topics (input and repartition) its group has not committed
- * to their end, as `topic:partition committed/end`: empty once it processed all it was given.
- */
-export async function uncommitted(log: KafkaLog, app: WordcountApp): Promise<string[]> {
-  const group = log.consumer(app.name);
-  try {
-    const behind: string[] = [];
-    for (const topic of app.sources) {
-      const ends = (await log.partitions(topic)) === undefined ? [] : await log.endOffsets(topic);
-      for (const [partition, end] of ends.entries()) {
-        const committed = (await group.committed({ topic, partition })) ?? 0;
-        if (committed < end) behind.push(`${topic}:${partition} ${committed}/${end}`);
-      }
-    }
-    return behind;
-  } finally {
-    await group.close();
-  }
-}
-
 /** Waits until the group committed all its input; undefined then, else what is behind and what the instances said. */
 export async function settle(log: KafkaLog, app: WordcountApp, instances: readonly { run: Instance }[], seconds: number): Promise<string | undefined> {
-  let behind: string[] = [];
+  let short: string[] = [];
   try {
-    await waitFor('', seconds * 1000, async () => ((behind = await uncommitted(log, app)).length === 0 ? true : undefined));
+    await waitFor('', seconds * 1000, async () => ((short = await behind(log, app.graph)).length === 0 ? true : undefined));
     return undefined;
   } catch {
-    return `behind: ${behind.join(', ')}; instances said:\n${instances.map((i) => i.run.stderr.slice(-3000)).join('\n---\n')}`;
+    return `behind: ${short.join(', ')}; instances said:\n${instances.map((i) => i.run.stderr.slice(-3000)).join('\n---\n')}`;
   }
 }
 
